@@ -1,0 +1,96 @@
+// swift-tools-version: 6.2
+//
+// hanfs: a Swift host that embeds Lua 5.4 and runs the control scripts of a
+// highly available NFS package. The targets, from the bottom up:
+//
+//   CLua, CEditLine   system libraries (Debian's liblua5.4-dev, libedit-dev)
+//   LuaBoundary       C: the one place that raises Lua errors (trampoline,
+//                     message handler, hooks, sandbox, protected setup)
+//   LineEditing       C: the REPL's line editing, history and completion (libedit)
+//   LuaRuntime        Swift: a Lua state, values, host functions, script runs
+//   Primitives        Swift: the commands hanfs runs; knows nothing of Lua
+//   HostBindings      Swift: hands the primitives to Lua as host functions
+//   hanfs             the command-line tool (run, repl, ...)
+import PackageDescription
+
+let package = Package(
+    name: "hanfs",
+    products: [
+        .executable(name: "hanfs", targets: ["hanfs"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLua",
+            path: "Sources/CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CEditLine",
+            path: "Sources/CEditLine",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
+        ),
+        .target(
+            name: "LuaBoundary",
+            dependencies: ["CLua"],
+            path: "Sources/LuaBoundary"
+        ),
+        .target(
+            name: "LineEditing",
+            dependencies: ["CEditLine"],
+            path: "Sources/LineEditing"
+        ),
+        .target(
+            name: "LuaRuntime",
+            dependencies: ["LuaBoundary"],
+            path: "Sources/LuaRuntime"
+        ),
+        .target(
+            name: "Primitives",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Sources/Primitives"
+        ),
+        .target(
+            name: "HostBindings",
+            dependencies: [
+                "LuaRuntime", "Primitives",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/HostBindings"
+        ),
+        .executableTarget(
+            name: "hanfs",
+            dependencies: [
+                "HostBindings", "LuaRuntime", "Primitives", "LineEditing",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/hanfs"
+        ),
+        .executableTarget(
+            name: "hanfs-bench",
+            dependencies: ["HostBindings", "LuaRuntime", "Primitives"],
+            path: "Benchmarks/HanfsBench"
+        ),
+        .testTarget(
+            name: "LuaRuntimeTests",
+            dependencies: ["LuaRuntime"],
+            path: "Tests/LuaRuntimeTests"
+        ),
+        .testTarget(
+            name: "PrimitivesTests",
+            dependencies: ["Primitives"],
+            path: "Tests/PrimitivesTests"
+        ),
+        .testTarget(
+            name: "CLITests",
+            dependencies: [],
+            path: "Tests/CLITests"
+        ),
+    ]
+)

@@ -1,0 +1,156 @@
+import Logging
+import LuaRuntime
+import Primitives
+
+/// The labels hanfs logs under. The console handler prints `print` plainly.
+public enum LogLabel {
+    public static let host = "hanfs"
+    public static let script = "hanfs.script"
+    public static let print = "hanfs.print"
+}
+
+/// A Lua state with the host primitives in it, ready to run control scripts.
+public final class ScriptHost {
+    public let lua: LuaState
+    public let installation: Installation
+    /// What every primitive runs commands through (already logging).
+    public let runner: any CommandRunner
+    public let logger: Logger
+    /// Seconds a command may run when the script does not say.
+    public let defaultCommandTimeout: Double
+
+    /// `runner` nil: real commands, stopped by the script's deadline, Ctrl-C
+    /// or a cancel. `planning`: the runner only records (dry run).
+    public init(
+        installation: Installation, runner: (any CommandRunner)? = nil, planning: Bool = false,
+        defaultCommandTimeout: Double = 60, logger: Logger = Logger(label: LogLabel.host)
+    ) throws {
+        let lua = try LuaState()
+        self.lua = lua
+        self.installation = installation
+        self.logger = logger
+        self.defaultCommandTimeout = defaultCommandTimeout
+        let stop = StopSignal(lua)
+        let base = runner ?? ProcessRunner(shouldStop: { stop.isSet })
+        self.runner = LoggingRunner(base, logger: logger, planning: planning)
+        lua.setModuleDirectories(installation.moduleDirectories)
+        registerBasics()
+    }
+
+    /// Runs a script file with arguments; `display` is how messages name it.
+    public func runScript(_ path: String, display: String? = nil, arguments: [String] = [], limits: RunLimits)
+        throws(ScriptError)
+    {
+        try lua.runFile(path, chunkName: display, arguments: arguments, limits: limits)
+    }
+
+    // MARK: the basic primitives: run, log, print
+
+    private func registerBasics() {
+        let runner = self.runner
+        let scriptLog = Logger(label: LogLabel.script)
+        let printLog = Logger(label: LogLabel.print)
+        let defaultTimeout = defaultCommandTimeout
+
+        lua.register("run") { call in
+            let options = try RunOptions(call, defaultTimeout: defaultTimeout)
+            let result = try runner.run(options.command)
+            if options.check && !result.succeeded {
+                let tail = result.stderrTail()
+                throw HostError("\(options.command.argv[0]) \(result.summary)" + (tail.isEmpty ? "" : ": \(tail)"))
+            }
+            return call.push(.table(Self.table(result)))
+        }
+
+        let levels: [(String, Logger.Level)] = [("debug", .debug), ("info", .info), ("warn", .warning), ("error", .error)]
+        for (name, level) in levels {
+            lua.register("log.\(name)") { call in
+                var metadata: Logger.Metadata = [:]
+                if let at = call.callerPosition { metadata["at"] = "\(at)" }
+                scriptLog.log(level: level, "\(call.joinedArguments(separator: " "))", metadata: metadata)
+                return 0
+            }
+        }
+        lua.register("print") { call in
+            printLog.notice("\(call.joinedArguments())")
+            return 0
+        }
+    }
+
+    static func table(_ r: CommandResult) -> LuaTable {
+        var t = LuaTable()
+        t["ok"] = .boolean(r.succeeded)
+        t["status"] = r.exitCode.map { .integer(Int64($0)) } ?? .nil
+        if case .signaled(let s) = r.termination { t["signal"] = .integer(Int64(s)) }
+        t["stdout"] = .string(r.stdoutText)
+        t["stderr"] = .string(r.stderrText)
+        t["duration"] = .number(r.duration)
+        t["timed_out"] = .boolean(r.timedOut)
+        t["truncated"] = .boolean(r.truncated)
+        return t
+    }
+}
+
+/// Lets a runner see whether the script should stop. Weak: the state owns
+/// the runner (through its host functions), not the other way round.
+final class StopSignal: @unchecked Sendable {
+    private weak var lua: LuaState?
+    init(_ lua: LuaState) { self.lua = lua }
+    var isSet: Bool { lua?.shouldStop ?? false }
+}
+
+/// The argument of `run{"prog", "arg", ..., timeout=N, check=true, input="", env={}}`.
+struct RunOptions {
+    let command: Command
+    let check: Bool
+
+    static let known: Set<String> = ["timeout", "check", "input", "env"]
+
+    init(_ call: LuaCall, defaultTimeout: Double) throws {
+        guard call.count == 1, let t = try? call.table(1) else {
+            throw HostError("takes one table: run{\"program\", \"arg\", ..., timeout=seconds} (argv, never a shell string)")
+        }
+        if let unknown = t.keys.first(where: { !Self.known.contains($0) }) {
+            throw t.badField(unknown, "unknown option; known: \(Self.known.sorted().joined(separator: ", "))")
+        }
+        guard t.count > 0 else { throw HostError("no program given") }
+        var argv: [String] = []
+        for i in 1...t.count {
+            switch t[i] {
+            case .string(let s) where !s.contains("\0"): argv.append(s)
+            case .integer(let n): argv.append(String(n))
+            case .number(let d): argv.append(String(d))
+            case let v: throw ArgumentError(position: 1, "argv[\(i)]: string expected, got \(v.typeName)")
+            }
+        }
+        var timeout = defaultTimeout
+        switch t["timeout"] {
+        case .nil: break
+        case .integer(let n) where n > 0: timeout = Double(n)
+        case .number(let d) where d > 0 && d.isFinite: timeout = d
+        case let v: throw t.badField("timeout", "positive number of seconds expected, got \(v.typeName)")
+        }
+        switch t["check"] {
+        case .nil: check = true
+        case .boolean(let b): check = b
+        case let v: throw t.badField("check", "boolean expected, got \(v.typeName)")
+        }
+        var input: [UInt8]?
+        switch t["input"] {
+        case .nil: break
+        case .string(let s): input = Array(s.utf8)
+        case let v: throw t.badField("input", "string expected, got \(v.typeName)")
+        }
+        var environment: [String: String] = [:]
+        switch t["env"] {
+        case .nil: break
+        case .table(let e) where e.array.isEmpty:
+            for (k, v) in e.fields {
+                guard let s = v.stringValue else { throw t.badField("env", "'\(k)' must be a string") }
+                environment[k] = s
+            }
+        case let v: throw t.badField("env", "table of strings expected, got \(v.typeName)")
+        }
+        command = Command(argv, timeout: timeout, environment: environment, input: input)
+    }
+}

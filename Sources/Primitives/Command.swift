@@ -1,0 +1,121 @@
+import Foundation
+
+/// A command to run: an argument vector, never a shell string, and a timeout.
+public struct Command: Sendable, Equatable, CustomStringConvertible {
+    /// The program (a name looked up on PATH, or a path) and its arguments.
+    public var argv: [String]
+    /// Seconds before the command's process group gets TERM, then KILL.
+    public var timeout: Double
+    /// Variables added to (or replacing) the inherited environment. hanfs
+    /// always sets LC_ALL=C so that it can read the tools' output.
+    public var environment: [String: String]
+    /// Bytes written to the command's standard input (otherwise /dev/null).
+    public var input: [UInt8]?
+    /// The most bytes of stdout and of stderr kept; the rest is read and dropped.
+    public var outputLimit: Int
+
+    public init(
+        _ argv: [String], timeout: Double, environment: [String: String] = [:], input: [UInt8]? = nil,
+        outputLimit: Int = 1 << 20
+    ) {
+        precondition(!argv.isEmpty, "a command needs a program")
+        self.argv = argv
+        self.timeout = timeout
+        self.environment = environment
+        self.input = input
+        self.outputLimit = outputLimit
+    }
+
+    /// The argv as a shell would need it typed, for logs and plans only.
+    public var description: String { argv.map(Command.quoted).joined(separator: " ") }
+
+    static func quoted(_ word: String) -> String {
+        let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0) }
+        if plain && !word.isEmpty { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+/// How a command ended, what it printed, and how long it took.
+public struct CommandResult: Sendable, Equatable {
+    public enum Termination: Sendable, Equatable {
+        case exited(Int32)
+        case signaled(Int32)
+    }
+
+    public var termination: Termination
+    public var stdout: [UInt8]
+    public var stderr: [UInt8]
+    /// Output past `outputLimit` was dropped.
+    public var truncated: Bool
+    /// Seconds from start to the end of the process.
+    public var duration: Double
+    /// The command ran past its timeout and was killed.
+    public var timedOut: Bool
+
+    public init(
+        termination: Termination = .exited(0), stdout: [UInt8] = [], stderr: [UInt8] = [], truncated: Bool = false,
+        duration: Double = 0, timedOut: Bool = false
+    ) {
+        self.termination = termination
+        self.stdout = stdout
+        self.stderr = stderr
+        self.truncated = truncated
+        self.duration = duration
+        self.timedOut = timedOut
+    }
+
+    public static func exited(_ code: Int32, stdout: String = "", stderr: String = "") -> CommandResult {
+        CommandResult(termination: .exited(code), stdout: Array(stdout.utf8), stderr: Array(stderr.utf8))
+    }
+
+    public var succeeded: Bool { termination == .exited(0) && !timedOut }
+
+    public var exitCode: Int32? {
+        if case .exited(let c) = termination { return c }
+        return nil
+    }
+
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+
+    /// The last non-empty lines of stderr, joined, for logs and error messages.
+    public func stderrTail(lines: Int = 3) -> String {
+        stderrText.split(separator: "\n", omittingEmptySubsequences: true).suffix(lines)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " | ")
+    }
+
+    /// `exited with status 2`, `killed by signal 9`, `timed out after 5 s`.
+    public var summary: String {
+        if timedOut { return "timed out after \(Self.seconds(duration))" }
+        switch termination {
+        case .exited(let c): return "exited with status \(c)"
+        case .signaled(let s): return "killed by signal \(s)"
+        }
+    }
+
+    /// `250 ms`, `3.2 s`.
+    public static func seconds(_ d: Double) -> String {
+        d < 1 ? "\(Int((d * 1000).rounded())) ms" : String(format: "%.1f s", d)
+    }
+}
+
+/// A command could not be run at all.
+public enum CommandError: Error, CustomStringConvertible, Equatable {
+    case notFound(String)
+    case spawnFailed(String, Int32)
+    case interrupted(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let program): return "\(program): command not found"
+        case .spawnFailed(let program, let err): return "\(program): cannot start (\(String(cString: strerror(err))))"
+        case .interrupted(let program): return "\(program): interrupted"
+        }
+    }
+}
+
+/// What every primitive runs commands through.
+public protocol CommandRunner: Sendable {
+    func run(_ command: Command) throws -> CommandResult
+}

@@ -1,0 +1,289 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// pipe2(2) is a GNU extension that Swift's Glibc module does not show; it
+/// makes both ends close-on-exec atomically, so a command started on another
+/// thread meanwhile cannot inherit them.
+@_silgen_name("pipe2")
+private func pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
+
+/// Runs commands for real: posix_spawn in a session (and process group) of
+/// their own, output read through pipes with poll, and a deadline after which
+/// the whole group gets TERM, then KILL. Synchronous: the Lua thread waits.
+public struct ProcessRunner: CommandRunner {
+    /// Seconds between TERM and KILL when a command is stopped.
+    public var killGrace: Double
+    /// Polled while a command runs; true stops it (Ctrl-C, a script's deadline).
+    public var shouldStop: @Sendable () -> Bool
+    /// Directories searched after PATH: the administration tools live there.
+    static let systemDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+
+    public init(killGrace: Double = 2, shouldStop: @escaping @Sendable () -> Bool = { false }) {
+        _ = Self.ignoreBrokenPipes
+        self.killGrace = killGrace
+        self.shouldStop = shouldStop
+    }
+
+    /// A command that exits before reading all of its input must not kill
+    /// hanfs with SIGPIPE: the write fails with EPIPE instead.
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
+    public func run(_ command: Command) throws -> CommandResult {
+        let program = command.argv[0]
+        guard let path = Self.resolve(program) else { throw CommandError.notFound(program) }
+        let start = Self.now()
+
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
+        var inPipe: [Int32] = [-1, -1]
+        guard pipe2(&outPipe, O_CLOEXEC) == 0, pipe2(&errPipe, O_CLOEXEC) == 0 else {
+            throw CommandError.spawnFailed(program, errno)
+        }
+        if command.input != nil, pipe2(&inPipe, O_CLOEXEC) != 0 {
+            let e = errno
+            [outPipe[0], outPipe[1], errPipe[0], errPipe[1]].forEach { _ = close($0) }
+            throw CommandError.spawnFailed(program, e)
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if command.input != nil {
+            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A new session makes a new process group, away from the terminal:
+        // the timeout can signal the whole group, and Ctrl-C reaches only hanfs.
+        let setsid: Int32 = 0x80  // POSIX_SPAWN_SETSID (a GNU extension, not imported)
+        posix_spawnattr_setflags(&attributes, Int16(setsid | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+
+        var environment = ProcessInfo.processInfo.environment
+        environment["LC_ALL"] = "C"
+        for (k, v) in command.environment { environment[k] = v }
+
+        var pid: pid_t = 0
+        let spawnStatus = Self.withCStrings(command.argv) { argv in
+            Self.withCStrings(environment.map { "\($0.key)=\($0.value)" }) { envp in
+                posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+            }
+        }
+        _ = close(outPipe[1])
+        _ = close(errPipe[1])
+        if command.input != nil { _ = close(inPipe[0]) }
+        guard spawnStatus == 0 else {
+            _ = close(outPipe[0])
+            _ = close(errPipe[0])
+            if command.input != nil { _ = close(inPipe[1]) }
+            throw CommandError.spawnFailed(program, spawnStatus)
+        }
+
+        var session = Session(
+            pid: pid, stdout: outPipe[0], stderr: errPipe[0], stdin: command.input != nil ? inPipe[1] : -1,
+            input: command.input ?? [], limit: command.outputLimit)
+        defer { session.closeAll() }
+        let deadline = start + command.timeout
+        var interrupted = false
+        var timedOut = false
+        var status: Int32?
+
+        while status == nil {
+            if shouldStop() {
+                interrupted = true
+                break
+            }
+            let now = Self.now()
+            if now >= deadline {
+                timedOut = true
+                break
+            }
+            // Short polls: a stop request is noticed within 50 ms.
+            session.pump(waitMilliseconds: Int32(min(50, max(1, (deadline - now) * 1000))))
+            status = Self.reap(pid)
+        }
+        if status == nil {
+            status = terminate(group: pid)
+        } else {
+            // Exited: take what is left in the pipes, without waiting for a
+            // daemon it left behind to close them.
+            session.pump(waitMilliseconds: 0, untilEmpty: true)
+        }
+        if interrupted { throw CommandError.interrupted(program) }
+
+        let raw = status ?? 0
+        let termination: CommandResult.Termination =
+            (raw & 0x7f) == 0 ? .exited((raw >> 8) & 0xff) : .signaled(raw & 0x7f)
+        return CommandResult(
+            termination: termination, stdout: session.out, stderr: session.err, truncated: session.truncated,
+            duration: Self.now() - start, timedOut: timedOut)
+    }
+
+    /// TERM to the group, up to `killGrace` seconds for it to go, then KILL.
+    /// Returns the leader's wait status (nil if it never went away).
+    private func terminate(group pid: pid_t) -> Int32? {
+        _ = kill(-pid, SIGTERM)
+        let termDeadline = Self.now() + killGrace
+        var status: Int32?
+        while Self.now() < termDeadline {
+            if let s = Self.reap(pid) {
+                status = s
+                break
+            }
+            usleep(10_000)
+        }
+        // KILL even when the leader went: children it left in the group go too.
+        _ = kill(-pid, SIGKILL)
+        // A process in uninterruptible sleep (a hung disk) cannot die at once;
+        // do not hang with it forever.
+        let killDeadline = Self.now() + 5
+        while status == nil && Self.now() < killDeadline {
+            status = Self.reap(pid)
+            if status == nil { usleep(10_000) }
+        }
+        return status
+    }
+
+    private static func reap(_ pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid { return status }
+        if r < 0 && errno == ECHILD { return 0 }
+        return nil
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// The executable for a program name: a path as given, or the first match
+    /// on PATH and then the system directories.
+    public static func resolve(_ program: String) -> String? {
+        if program.contains("/") { return access(program, X_OK) == 0 ? program : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let directories = path.split(separator: ":").map(String.init) + systemDirectories
+        for dir in directories where !dir.isEmpty {
+            let candidate = dir + "/" + program
+            var st = stat()
+            if stat(candidate, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 {
+                return candidate
+            }
+        }
+        return nil
+    }
+
+    private static func withCStrings<R>(
+        _ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R
+    ) -> R {
+        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+        pointers.append(nil)
+        defer { pointers.forEach { free($0) } }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}
+
+/// The pipes of one running command.
+private struct Session {
+    let pid: pid_t
+    var fds: [Int32]  // stdout, stderr; -1 once closed
+    var stdin: Int32
+    var input: [UInt8]
+    var inputOffset = 0
+    let limit: Int
+    var out: [UInt8] = []
+    var err: [UInt8] = []
+    var truncated = false
+
+    init(pid: pid_t, stdout: Int32, stderr: Int32, stdin: Int32, input: [UInt8], limit: Int) {
+        self.pid = pid
+        self.fds = [stdout, stderr]
+        self.stdin = stdin
+        self.input = input
+        self.limit = limit
+        for fd in [stdout, stderr, stdin] where fd >= 0 {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        if stdin >= 0 && input.isEmpty { closeStdin() }
+    }
+
+    /// Waits up to `waitMilliseconds` for any pipe, then moves what is ready.
+    mutating func pump(waitMilliseconds: Int32, untilEmpty: Bool = false) {
+        repeat {
+            var polls: [pollfd] = []
+            for fd in fds where fd >= 0 { polls.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            if stdin >= 0 { polls.append(pollfd(fd: stdin, events: Int16(POLLOUT), revents: 0)) }
+            if polls.isEmpty {
+                if waitMilliseconds > 0 { usleep(UInt32(waitMilliseconds) * 1000) }
+                return
+            }
+            let ready = poll(&polls, nfds_t(polls.count), waitMilliseconds)
+            if ready <= 0 { return }  // nothing, or EINTR: the caller checks for a stop
+            var moved = false
+            for p in polls where p.revents != 0 {
+                if p.fd == stdin {
+                    writeInput()
+                    moved = true
+                } else {
+                    moved = readAvailable(p.fd) || moved
+                }
+            }
+            if !moved { return }
+        } while untilEmpty
+    }
+
+    private mutating func readAvailable(_ fd: Int32) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n > 0 {
+            let isOut = fd == fds[0]
+            let room = limit - (isOut ? out.count : err.count)
+            if room < n { truncated = true }
+            if room > 0 {
+                let kept = buffer[0..<min(n, room)]
+                if isOut { out.append(contentsOf: kept) } else { err.append(contentsOf: kept) }
+            }
+            return true
+        }
+        if n == 0 || (errno != EAGAIN && errno != EINTR) {
+            if let i = fds.firstIndex(of: fd) {
+                _ = close(fd)
+                fds[i] = -1
+            }
+            return n == 0
+        }
+        return false
+    }
+
+    private mutating func writeInput() {
+        let n = input[inputOffset...].withUnsafeBytes { write(stdin, $0.baseAddress, $0.count) }
+        if n > 0 { inputOffset += n }
+        if inputOffset >= input.count || (n < 0 && errno != EAGAIN && errno != EINTR) { closeStdin() }
+    }
+
+    private mutating func closeStdin() {
+        if stdin >= 0 { _ = close(stdin) }
+        stdin = -1
+    }
+
+    mutating func closeAll() {
+        for fd in fds where fd >= 0 { _ = close(fd) }
+        fds = [-1, -1]
+        closeStdin()
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import HostBindings
+import Logging
+
+/// Log lines on stderr (`12:00:01.234 info  ran: exportfs -v (exited with status 0, 3 ms)`),
+/// and what scripts `print` plainly on stdout.
+struct ConsoleLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+
+    init(label: String, level: Logger.Level) {
+        self.label = label
+        self.logLevel = level
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        log(level: event.level, message: event.message, metadata: event.metadata)
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?) {
+        if label == LogLabel.print {
+            Console.write(message.description + "\n", to: .standardOutput)
+            return
+        }
+        var text = "\(Self.timestamp()) \(level.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
+        if let at = metadata?["at"] ?? self.metadata["at"] { text += "\(at): " }
+        text += message.description + "\n"
+        Console.write(text, to: .standardError)
+    }
+
+    static func timestamp() -> String {
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        var tm = tm()
+        var seconds = tv.tv_sec
+        localtime_r(&seconds, &tm)
+        return String(format: "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec, Int(tv.tv_usec / 1000))
+    }
+}
+
+enum Console {
+    enum Stream: Int32 {
+        case standardOutput = 1
+        case standardError = 2
+    }
+
+    /// Unbuffered writes, so log lines and printed values come out in order.
+    static func write(_ text: String, to stream: Stream) {
+        var text = text
+        text.withUTF8 { buf in
+            var offset = 0
+            while offset < buf.count {
+                let n = Glibc.write(stream.rawValue, buf.baseAddress! + offset, buf.count - offset)
+                if n <= 0 && errno != EINTR { return }
+                if n > 0 { offset += n }
+            }
+        }
+    }
+}

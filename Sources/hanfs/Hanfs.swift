@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import HostBindings
+import Logging
+import LuaRuntime
+import Primitives
+
+@main
+struct Hanfs: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "hanfs",
+        abstract: "Run the control scripts of a highly available NFS package.",
+        discussion: """
+            Exit status: 0 success; 1 the script failed (an error, its deadline, \
+            or an interrupt; the first line on stderr says why); 64 bad usage.
+            """,
+        version: "hanfs \(version) (\(LuaState.luaVersion))",
+        subcommands: [Run.self, Repl.self]
+    )
+}
+
+/// Exit statuses, the same for every subcommand.
+enum ExitStatus {
+    static let success: Int32 = 0
+    static let failure: Int32 = 1
+}
+
+/// The options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Flag(help: "Run nothing: print the plan, every command in order with its exact argv.")
+    var dryRun = false
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    @Option(help: "The site directory, searched before the shipped scripts and stdlib.")
+    var siteDir: String?
+
+    /// Sets up logging; returns the installation to use.
+    func prepare() -> Installation {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, level: level) }
+        var installation = Installation.locate()
+        if let siteDir { installation.siteDirectory = siteDir }
+        return installation
+    }
+
+    /// A host with the real runner, or with a recording one for --dry-run.
+    func makeHost(_ installation: Installation) throws -> (ScriptHost, RecordingRunner?) {
+        let recorder = dryRun ? RecordingRunner() : nil
+        return (try ScriptHost(installation: installation, runner: recorder, planning: dryRun), recorder)
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a Lua script with the host primitives.",
+        discussion: """
+            SCRIPT is a path, or a name looked up in the site's scripts/ and then \
+            the shipped ones (`hanfs run start`). Arguments after it go to the \
+            script, as `...` and as `arg`.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Seconds the whole run may take before it is stopped.")
+    var deadline: Double = 3600
+
+    @Option(help: "Lua memory, in MiB, before the run is stopped.")
+    var memoryLimit: Int = 512
+
+    @Argument(help: "The script: a path or a name.")
+    var script: String
+
+    @Argument(parsing: .captureForPassthrough, help: "Arguments for the script.")
+    var arguments: [String] = []
+
+    func run() throws {
+        let installation = global.prepare()
+        guard let path = installation.findScript(script) else {
+            Console.write(
+                "hanfs: \(script): no such script (looked in \(installation.scriptDirectories.joined(separator: ", ")))\n",
+                to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
+        let (host, recorder) = try global.makeHost(installation)
+        Signals.catchInterrupts(true)
+        defer { Signals.catchInterrupts(false) }
+        var failure: ScriptError?
+        do {
+            try host.runScript(
+                path, display: script.contains("/") ? script : path, arguments: arguments,
+                limits: RunLimits(deadline: deadline, memory: memoryLimit << 20))
+        } catch {
+            failure = error
+        }
+        if let recorder { Plan.print(recorder.commands) }
+        if let failure {
+            Console.write("hanfs: \(failure.report)\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+}
+
+/// The --dry-run plan on stdout.
+enum Plan {
+    static func print(_ commands: [Command]) {
+        var text = "plan: \(commands.count) command\(commands.count == 1 ? "" : "s")\n"
+        for (i, c) in commands.enumerated() {
+            text += "\(i + 1). \(c)    (timeout \(CommandResult.seconds(c.timeout)))\n"
+        }
+        Console.write(text, to: .standardOutput)
+    }
+}

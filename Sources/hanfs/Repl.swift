@@ -1,0 +1,102 @@
+import ArgumentParser
+import LineEditing
+import Foundation
+import HostBindings
+import LuaRuntime
+
+struct Repl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "An interactive Lua prompt with the host primitives.",
+        discussion: """
+            As `lua`: an expression prints its value, an unfinished statement \
+            continues on the next line (>>), Ctrl-C stops what runs and returns \
+            to the prompt, Ctrl-D leaves. Tab completes globals, primitives and \
+            fields. History is kept in $HANFS_HISTORY (default ~/.hanfs_history).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Lua memory, in MiB, before a line is stopped.")
+    var memoryLimit: Int = 512
+
+    func run() throws {
+        let installation = global.prepare()
+        let (host, _) = try global.makeHost(installation)
+        let session = ReplSession(host.lua)
+        let editor = LineEditor(session: session)
+        Signals.catchInterrupts(true)
+        defer { Signals.catchInterrupts(false) }
+        if editor.interactive {
+            Console.write("\(Hanfs.configuration.version) - Ctrl-D to leave\n", to: .standardOutput)
+        }
+        let limits = RunLimits(memory: memoryLimit << 20)
+        while true {
+            Signals.clear()
+            guard let line = editor.read(prompt: session.isContinuing ? ">> " : "> ") else {
+                if Signals.pending == SIGINT {
+                    // Ctrl-C at the prompt: drop the half-typed statement.
+                    session.reset()
+                    Console.write("\n", to: .standardOutput)
+                    continue
+                }
+                break
+            }
+            switch session.feed(line, limits: limits) {
+            case .incomplete:
+                continue
+            case .values(let values):
+                editor.remember(session.lastStatement ?? line)
+                if !values.isEmpty { Console.write(values.joined(separator: "\t") + "\n", to: .standardOutput) }
+            case .failed(let error):
+                editor.remember(session.lastStatement ?? line)
+                // After the terminal's ^C, start a line of our own.
+                let lead = error.kind == .interrupted && editor.interactive ? "\n" : ""
+                Console.write(lead + error.report + "\n", to: .standardError)
+            }
+        }
+        if editor.interactive { Console.write("\n", to: .standardOutput) }
+    }
+}
+
+/// libedit's readline on a terminal, with history and completion; plain lines otherwise.
+final class LineEditor {
+    let interactive: Bool
+
+    /// The session completion asks; one REPL per process.
+    nonisolated(unsafe) private static var session: ReplSession?
+
+    init(session: ReplSession) {
+        interactive = isatty(0) != 0 && isatty(1) != 0
+        guard interactive else { return }
+        Self.session = session
+        let env = ProcessInfo.processInfo.environment
+        let historyFile = env["HANFS_HISTORY"] ?? env["HOME"].map { "\($0)/.hanfs_history" }
+        le_setup(
+            strdup("hanfs"), historyFile,
+            { word in
+                guard let word, let session = LineEditor.session else { return nil }
+                let words = session.completions(for: String(cString: word))
+                guard !words.isEmpty else { return nil }
+                // malloc'd, as libedit frees them with free()
+                let array = malloc(MemoryLayout<UnsafeMutablePointer<CChar>?>.stride * (words.count + 1))!
+                    .bindMemory(to: UnsafeMutablePointer<CChar>?.self, capacity: words.count + 1)
+                for (i, w) in words.enumerated() { array[i] = strdup(w) }
+                array[words.count] = nil
+                return array
+            })
+    }
+
+    /// A line, or nil at end of input (Ctrl-D) or on Ctrl-C (Signals.pending says which).
+    func read(prompt: String) -> String? {
+        guard interactive else { return readLine(strippingNewline: true) }
+        guard let raw = le_readline(prompt) else { return nil }
+        defer { free(raw) }
+        return String(cString: raw)
+    }
+
+    func remember(_ entry: String) {
+        guard interactive, !entry.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+        le_remember(entry)
+    }
+}
