@@ -89,7 +89,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: [],
+            dependencies: ["Primitives"],
             path: "Tests/CLITests"
         ),
     ]

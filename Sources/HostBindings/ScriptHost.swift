@@ -54,7 +54,13 @@ public final class ScriptHost {
 
         lua.register("run") { call in
             let options = try RunOptions(call, defaultTimeout: defaultTimeout)
-            let result = try runner.run(options.command)
+            let result: CommandResult
+            do {
+                result = try runner.run(options.command)
+            } catch let error as CommandError where !options.check && error != .interrupted(options.command.argv[0]) {
+                // check=false: "tell me, do not raise", also for a program that is not there.
+                return call.push(.table(LuaTable(fields: ["ok": false, "error": .string("\(error)")])))
+            }
             if options.check && !result.succeeded {
                 let tail = result.stderrTail()
                 throw HostError("\(options.command.argv[0]) \(result.summary)" + (tail.isEmpty ? "" : ": \(tail)"))

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "LuaBoundary.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -254,6 +255,13 @@ void lb_catch_signals(int enable) {
         sa.sa_flags = 0;  // no SA_RESTART: a blocking poll() returns EINTR at once
         sigaction(SIGINT, &sa, &saved_int);
         sigaction(SIGTERM, &sa, &saved_term);
+        // A parent may have started us with these blocked (a thread that
+        // blocks signals passes its mask through exec): take them anyway.
+        sigset_t wanted;
+        sigemptyset(&wanted);
+        sigaddset(&wanted, SIGINT);
+        sigaddset(&wanted, SIGTERM);
+        pthread_sigmask(SIG_UNBLOCK, &wanted, NULL);
         catching = 1;
     } else if (!enable && catching) {
         sigaction(SIGINT, &saved_int, NULL);

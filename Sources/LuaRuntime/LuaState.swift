@@ -104,9 +104,13 @@ public final class LuaState {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file"
             throw ScriptError(kind: .file, message: "\(chunkName ?? path): \(reason)")
         }
-        var arg = LuaTable(array: arguments.map { .string($0) })
-        arg.fields["0"] = .string(chunkName ?? path)
-        set("arg", .table(arg))
+        withSlot("arg") {
+            lua_createtable(L, Int32(clamping: arguments.count), 1)
+            for (i, a) in ([chunkName ?? path] + arguments).enumerated() {
+                Stack.pushString(a, L)
+                lua_rawseti(L, -2, lua_Integer(i))
+            }
+        }
         try load(Array(data), chunkName: "@" + (chunkName ?? path))
         for a in arguments { Stack.pushString(a, L) }
         try call(arguments: Int32(arguments.count), results: 0, limits: limits)

@@ -10,6 +10,11 @@ import Glibc
 @_silgen_name("pipe2")
 private func pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
 
+/// pidfd_open(2) (glibc 2.36): a descriptor that polls readable when the
+/// process exits, so the end of a command is seen at once, not at a tick.
+@_silgen_name("pidfd_open")
+private func pidfd_open(_ pid: pid_t, _ flags: UInt32) -> Int32
+
 /// Runs commands for real: posix_spawn in a session (and process group) of
 /// their own, output read through pipes with poll, and a deadline after which
 /// the whole group gets TERM, then KILL. Synchronous: the Lua thread waits.
@@ -95,7 +100,7 @@ public struct ProcessRunner: CommandRunner {
 
         var session = Session(
             pid: pid, stdout: outPipe[0], stderr: errPipe[0], stdin: command.input != nil ? inPipe[1] : -1,
-            input: command.input ?? [], limit: command.outputLimit)
+            exit: pidfd_open(pid, 0), input: command.input ?? [], limit: command.outputLimit)
         defer { session.closeAll() }
         let deadline = start + command.timeout
         var interrupted = false
@@ -203,6 +208,8 @@ private struct Session {
     let pid: pid_t
     var fds: [Int32]  // stdout, stderr; -1 once closed
     var stdin: Int32
+    /// A pidfd: readable once the process has exited (-1 if the kernel has none).
+    var exit: Int32
     var input: [UInt8]
     var inputOffset = 0
     let limit: Int
@@ -210,10 +217,11 @@ private struct Session {
     var err: [UInt8] = []
     var truncated = false
 
-    init(pid: pid_t, stdout: Int32, stderr: Int32, stdin: Int32, input: [UInt8], limit: Int) {
+    init(pid: pid_t, stdout: Int32, stderr: Int32, stdin: Int32, exit: Int32, input: [UInt8], limit: Int) {
         self.pid = pid
         self.fds = [stdout, stderr]
         self.stdin = stdin
+        self.exit = exit
         self.input = input
         self.limit = limit
         for fd in [stdout, stderr, stdin] where fd >= 0 {
@@ -228,15 +236,19 @@ private struct Session {
             var polls: [pollfd] = []
             for fd in fds where fd >= 0 { polls.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             if stdin >= 0 { polls.append(pollfd(fd: stdin, events: Int16(POLLOUT), revents: 0)) }
+            if exit >= 0 && !untilEmpty { polls.append(pollfd(fd: exit, events: Int16(POLLIN), revents: 0)) }
             if polls.isEmpty {
-                if waitMilliseconds > 0 { usleep(UInt32(waitMilliseconds) * 1000) }
+                // No pidfd and the pipes are closed: check the process every millisecond.
+                if waitMilliseconds > 0 { usleep(1000) }
                 return
             }
             let ready = poll(&polls, nfds_t(polls.count), waitMilliseconds)
             if ready <= 0 { return }  // nothing, or EINTR: the caller checks for a stop
             var moved = false
             for p in polls where p.revents != 0 {
-                if p.fd == stdin {
+                if p.fd == exit {
+                    continue  // exited: the caller reaps it
+                } else if p.fd == stdin {
                     writeInput()
                     moved = true
                 } else {
@@ -282,8 +294,9 @@ private struct Session {
     }
 
     mutating func closeAll() {
-        for fd in fds where fd >= 0 { _ = close(fd) }
+        for fd in fds + [exit] where fd >= 0 { _ = close(fd) }
         fds = [-1, -1]
+        exit = -1
         closeStdin()
     }
 }

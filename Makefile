@@ -1,0 +1,48 @@
+# hanfs — see README.md.
+#
+#   make              install the packages, build, and run the main job
+#   make test         install the packages, build, and run every test
+#   make install      put hanfs, scripts/ and stdlib/ under $(PREFIX)
+#   make bench        run the benchmarks (figures go in BENCHMARKS.md)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BIN ?= .build/release/hanfs
+SHARE = $(DESTDIR)$(PREFIX)/share/hanfs
+
+.PHONY: all deps build build-debug test install install-files bench main clean
+
+all: main
+
+deps:
+	./tools/install-deps.sh
+
+build: deps
+	swift build -c release --product hanfs
+
+build-debug: deps
+	swift build --build-tests
+
+# The main job: for now the node check; it grows into the two-node failover.
+main: build
+	$(BIN) run doctor
+
+test: build-debug
+	swift test
+
+install: build install-files
+
+# Copies an already built binary (BIN) and the Lua files.
+install-files:
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hanfs
+	install -d $(SHARE)/scripts $(SHARE)/stdlib
+	cp -R scripts/. $(SHARE)/scripts/
+	cp -R stdlib/. $(SHARE)/stdlib/
+
+bench: deps
+	swift build -c release --product hanfs
+	swift build -c release --product hanfs-bench
+	.build/release/hanfs-bench
+
+clean:
+	rm -rf .build

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what hanfs needs to build, test and run, from Debian's packages.
+# Services the packages would start (rpcbind) are kept from starting: tests
+# start their own daemons in namespaces of their own.
+set -euo pipefail
+
+packages=(
+  # build
+  pkg-config liblua5.4-dev libedit-dev
+  # benchmarks and the REPL tests
+  lua5.4 tmux
+  # the tools the primitives drive (see `hanfs run doctor`)
+  lvm2 e2fsprogs xfsprogs util-linux iproute2 iputils-arping rpcbind nfs-common
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root" >&2
+  exit 1
+fi
+
+policy=/usr/sbin/policy-rc.d
+had_policy=0
+[ -e "$policy" ] && had_policy=1
+if [ $had_policy -eq 0 ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy"
+  chmod +x "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: installed ${missing[*]}"
