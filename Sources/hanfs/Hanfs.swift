@@ -41,7 +41,10 @@ struct GlobalOptions: ParsableArguments {
     /// Sets up logging; returns the installation to use.
     func prepare() -> Installation {
         let level = logLevel
-        LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, level: level) }
+        // What a script prints is output, not a log line: no level hides it.
+        LoggingSystem.bootstrap { label in
+            ConsoleLogHandler(label: label, level: label == LogLabel.print ? .trace : level)
+        }
         var installation = Installation.locate()
         if let siteDir { installation.siteDirectory = siteDir }
         return installation

@@ -61,6 +61,9 @@ final class Scratch {
         #expect(out.status == 0)
         #expect(out.stdout == "args\tone\t--two\n\(script)\t2\n")
         #expect(out.stderr.contains("info    \(script):1: to the log"))
+        let quiet = try hanfs(["run", "--log-level", "error", script, "one", "--two"])
+        #expect(quiet.stdout == out.stdout)
+        #expect(quiet.stderr.isEmpty)
     }
 
     @Test func anUncaughtErrorExitsNonZeroWithFileLineAndTraceback() throws {
