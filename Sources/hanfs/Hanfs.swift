@@ -19,6 +19,10 @@ struct Hanfs: ParsableCommand {
         version: "hanfs \(version) (\(LuaState.luaVersion))",
         subcommands: [Run.self, Repl.self]
     )
+
+    static func main() {
+        main(GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+    }
 }
 
 /// Exit statuses, the same for every subcommand.
@@ -37,6 +41,30 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(help: "The site directory, searched before the shipped scripts and stdlib.")
     var siteDir: String?
+
+    /// Global flags may come before the subcommand (`hanfs --dry-run run x`):
+    /// they are moved to just after it, where the subcommand parses them.
+    static func movedAfterSubcommand(_ arguments: [String]) -> [String] {
+        let flags: Set<String> = ["--dry-run"]
+        let withValue: Set<String> = ["--log-level", "--site-dir"]
+        var global: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            let name = String(a.split(separator: "=", maxSplits: 1).first ?? "")
+            if flags.contains(a) || (withValue.contains(name) && a.contains("=")) {
+                global.append(a)
+                i += 1
+            } else if withValue.contains(a) && i + 1 < arguments.count {
+                global += [a, arguments[i + 1]]
+                i += 2
+            } else {
+                break
+            }
+        }
+        guard !global.isEmpty, i < arguments.count, !arguments[i].hasPrefix("-") else { return arguments }
+        return [arguments[i]] + global + arguments[(i + 1)...]
+    }
 
     /// Sets up logging; returns the installation to use.
     func prepare() -> Installation {

@@ -107,6 +107,11 @@ final class Scratch {
 
                 """)
         #expect(out.stderr.contains("would run: touch \(marker)"))
+        // Global flags go before the subcommand too.
+        let before = try hanfs(["--dry-run", "--log-level", "error", "run", script])
+        #expect(before.status == 0)
+        #expect(before.stdout == out.stdout)
+        #expect(before.stderr.isEmpty)
     }
 
     @Test func theDeadlineStopsARunawayScript() throws {
