@@ -99,7 +99,7 @@ public struct ProcessRunner: CommandRunner {
         }
 
         var session = Session(
-            pid: pid, stdout: outPipe[0], stderr: errPipe[0], stdin: command.input != nil ? inPipe[1] : -1,
+            stdout: outPipe[0], stderr: errPipe[0], stdin: command.input != nil ? inPipe[1] : -1,
             exit: pidfd_open(pid, 0), input: command.input ?? [], limit: command.outputLimit)
         defer { session.closeAll() }
         let deadline = start + command.timeout
@@ -205,7 +205,6 @@ public struct ProcessRunner: CommandRunner {
 
 /// The pipes of one running command.
 private struct Session {
-    let pid: pid_t
     var fds: [Int32]  // stdout, stderr; -1 once closed
     var stdin: Int32
     /// A pidfd: readable once the process has exited (-1 if the kernel has none).
@@ -217,8 +216,7 @@ private struct Session {
     var err: [UInt8] = []
     var truncated = false
 
-    init(pid: pid_t, stdout: Int32, stderr: Int32, stdin: Int32, exit: Int32, input: [UInt8], limit: Int) {
-        self.pid = pid
+    init(stdout: Int32, stderr: Int32, stdin: Int32, exit: Int32, input: [UInt8], limit: Int) {
         self.fds = [stdout, stderr]
         self.stdin = stdin
         self.exit = exit

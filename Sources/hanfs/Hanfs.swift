@@ -25,9 +25,8 @@ struct Hanfs: ParsableCommand {
     }
 }
 
-/// Exit statuses, the same for every subcommand.
+/// Exit statuses, the same for every subcommand (0 success, 64 bad usage).
 enum ExitStatus {
-    static let success: Int32 = 0
     static let failure: Int32 = 1
 }
 
