@@ -77,19 +77,23 @@ let package = Package(
             dependencies: ["HostBindings", "LuaRuntime", "Primitives"],
             path: "Benchmarks/HanfsBench"
         ),
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "LuaRuntimeTests",
-            dependencies: ["LuaRuntime"],
+            dependencies: ["LuaRuntime", "TestSupport"],
             path: "Tests/LuaRuntimeTests"
         ),
         .testTarget(
             name: "PrimitivesTests",
-            dependencies: ["Primitives"],
+            dependencies: ["Primitives", "TestSupport"],
             path: "Tests/PrimitivesTests"
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["Primitives"],
+            dependencies: ["Primitives", "TestSupport"],
             path: "Tests/CLITests"
         ),
     ]

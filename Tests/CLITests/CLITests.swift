@@ -1,6 +1,7 @@
 import Foundation
 import Primitives
 import Synchronization
+import TestSupport
 import Testing
 
 /// The hanfs binary built next to this test bundle.
@@ -27,24 +28,6 @@ func hanfs(_ arguments: [String], environment: [String: String] = [:], timeout: 
     case .signaled(let signal): status = 128 + signal
     }
     return Output(status: status, stdout: r.stdoutText, stderr: r.stderrText)
-}
-
-final class Scratch {
-    let path: String
-    init() throws {
-        // Short: Lua shortens chunk names past 60 characters in messages.
-        path = "/tmp/hanfs-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        let file = path + "/" + name
-        try FileManager.default.createDirectory(
-            atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 @Suite struct RunCommand {
@@ -132,7 +115,7 @@ final class Scratch {
         #expect(out.status == 1)
         #expect(out.stderr.contains("sleep: interrupted"))
         #expect(Date().timeIntervalSince(start) < 5)
-        #expect(try pids(ofCommandLine: "sleep 41").isEmpty)
+        #expect(try processes(withCommandLine: "sleep 41").isEmpty)
     }
 
     @Test func scriptsAreFoundByNameInTheSiteDirectoryFirst() throws {
@@ -165,23 +148,15 @@ final class Scratch {
             done.signal()
         }
         var waited = 0
-        while try pids(ofCommandLine: "sleep 42").isEmpty && waited < 100 {
+        while try processes(withCommandLine: "sleep 42").isEmpty && waited < 100 {
             waited += 1
         }
-        let hanfsPid = try #require(try pids(ofCommandLine: "\(hanfsBinary) run \(script)").first)
+        let hanfsPid = try #require(try processes(withCommandLine: "\(hanfsBinary) run \(script)").first)
         kill(hanfsPid, SIGTERM)
         #expect(done.wait(timeout: .now() + 10) == .success)
         let out = try #require(result.withLock { $0 })
         #expect(out.status == 1)
         #expect(out.stderr.contains("interrupted"))
-        #expect(try pids(ofCommandLine: "sleep 42").isEmpty)
-    }
-}
-
-func pids(ofCommandLine commandLine: String) throws -> [Int32] {
-    usleep(50_000)
-    return try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init).filter { pid in
-        guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-        return raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ") == commandLine
+        #expect(try processes(withCommandLine: "sleep 42").isEmpty)
     }
 }

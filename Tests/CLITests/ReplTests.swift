@@ -1,5 +1,6 @@
 import Foundation
 import Primitives
+import TestSupport
 import Testing
 
 /// `hanfs repl` in a real terminal: a tmux server on a socket of its own,

@@ -1,5 +1,6 @@
 import Foundation
 import LuaRuntime
+import TestSupport
 import Testing
 
 /// A state with one failing host function, `fail(msg)`, and `echo(...)`.
@@ -180,7 +181,7 @@ private func expectError(_ lua: LuaState, _ code: String, chunk: String = "=test
     }
 
     @Test func requireSearchesDirectoriesInOrderAndLoadsTextOnly() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try Scratch()
         try dir.write("site/m.lua", "return 'site'")
         try dir.write("shipped/m.lua", "return 'shipped'")
         try dir.write("shipped/only.lua", "return 'only shipped'")
@@ -276,21 +277,6 @@ private func expectError(_ lua: LuaState, _ code: String, chunk: String = "=test
         #expect(session.completions(for: "pa").contains("package"))
         #expect(session.completions(for: "pa").contains("pairs"))
     }
-}
-
-/// A throwaway directory, removed when the value goes.
-final class TemporaryDirectory {
-    let path: String
-    init() throws {
-        path = NSTemporaryDirectory() + "hanfs-test-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func write(_ relative: String, _ text: String) throws {
-        let url = URL(fileURLWithPath: path + "/" + relative)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 struct UncheckedBox<T>: @unchecked Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Primitives
 import Synchronization
+import TestSupport
 import Testing
 
 
@@ -58,7 +59,7 @@ import Testing
         #expect(!r.succeeded)
         #expect(r.summary.hasPrefix("timed out after"))
         #expect(Date().timeIntervalSince(start) < 3)
-        #expect(try leftovers(matching: ["sleep 30", "sleep 31"]).isEmpty)
+        #expect(try processes(withCommandLine: "sleep 30", "sleep 31").isEmpty)
     }
 
     @Test func aCommandThatIgnoresTermIsKilled() throws {
@@ -66,7 +67,7 @@ import Testing
         let r = try runner.run(Command(["sh", "-c", "trap '' TERM; sleep 32 & wait; sleep 32"], timeout: 0.3))
         #expect(r.timedOut)
         #expect(Date().timeIntervalSince(start) < 3)
-        #expect(try leftovers(matching: ["sleep 32"]).isEmpty)
+        #expect(try processes(withCommandLine: "sleep 32").isEmpty)
     }
 
     @Test func aDaemonHoldingThePipeDoesNotBlockTheResult() throws {
@@ -75,7 +76,7 @@ import Testing
         #expect(r.succeeded)
         #expect(r.stdoutText == "started\n")
         #expect(Date().timeIntervalSince(start) < 2)
-        for pid in try leftovers(matching: ["sleep 33"]) { kill(pid, SIGKILL) }
+        for pid in try processes(withCommandLine: "sleep 33") { kill(pid, SIGKILL) }
     }
 
     @Test func aStopRequestEndsTheCommandAndThrows() throws {
@@ -85,18 +86,7 @@ import Testing
         let start = Date()
         #expect(throws: CommandError.interrupted("sleep")) { try runner.run(Command(["sleep", "34"], timeout: 30)) }
         #expect(Date().timeIntervalSince(start) < 3)
-        #expect(try leftovers(matching: ["sleep 34"]).isEmpty)
-    }
-
-    /// Processes of this test run whose command line is one of `commands`.
-    func leftovers(matching commands: [String]) throws -> [Int32] {
-        usleep(50_000)
-        let entries = try FileManager.default.contentsOfDirectory(atPath: "/proc")
-        return entries.compactMap(Int32.init).filter { pid in
-            guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-            let cmdline = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
-            return commands.contains(cmdline)
-        }
+        #expect(try processes(withCommandLine: "sleep 34").isEmpty)
     }
 }
 

@@ -1,0 +1,37 @@
+// What every test target needs: a scratch directory, and a look at /proc for
+// processes a test must not leave behind.
+import Foundation
+
+/// A throwaway directory, removed when the value goes. Its path is short:
+/// Lua shortens chunk names past 60 characters in messages.
+public final class Scratch {
+    public let path: String
+
+    public init() throws {
+        path = "/tmp/hanfs-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    /// Writes `text` to `relative` (making its directories); returns the full path.
+    @discardableResult
+    public func write(_ relative: String, _ text: String) throws -> String {
+        let file = path + "/" + relative
+        try FileManager.default.createDirectory(
+            atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The processes whose command line (arguments joined by spaces) is one of
+/// `commandLines`, after a moment for signalled processes to go.
+public func processes(withCommandLine commandLines: String...) throws -> [Int32] {
+    usleep(50_000)
+    return try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init).filter { pid in
+        guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let commandLine = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+        return commandLines.contains(commandLine)
+    }
+}
