@@ -8,6 +8,7 @@
 //                     message handler, hooks, sandbox, protected setup)
 //   LineEditing       C: the REPL's line editing, history and completion (libedit)
 //   LuaRuntime        Swift: a Lua state, values, host functions, script runs
+//   PackageConfig     Swift: the package model, its text formats, validation
 //   Primitives        Swift: the commands hanfs runs; knows nothing of Lua
 //   HostBindings      Swift: hands the primitives to Lua as host functions
 //   hanfs             the command-line tool (run, repl, ...)
@@ -51,14 +52,18 @@ let package = Package(
             path: "Sources/LuaRuntime"
         ),
         .target(
+            name: "PackageConfig",
+            path: "Sources/PackageConfig"
+        ),
+        .target(
             name: "Primitives",
-            dependencies: [.product(name: "Logging", package: "swift-log")],
+            dependencies: ["PackageConfig", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Primitives"
         ),
         .target(
             name: "HostBindings",
             dependencies: [
-                "LuaRuntime", "Primitives",
+                "LuaRuntime", "Primitives", "PackageConfig",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/HostBindings"
@@ -79,7 +84,18 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
+            dependencies: ["Primitives"],
             path: "Tests/TestSupport"
+        ),
+        .testTarget(
+            name: "PackageConfigTests",
+            dependencies: ["PackageConfig", "HostBindings", "TestSupport"],
+            path: "Tests/PackageConfigTests"
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Primitives", "TestSupport"],
+            path: "Tests/IntegrationTests"
         ),
         .testTarget(
             name: "LuaRuntimeTests",

@@ -13,7 +13,7 @@ local tools = {
   { "umount",     { "umount", "--version" },       true,  "unmounting" },
   { "exportfs",   { "exportfs", "-h" },            false, "kernel NFS exports" },
   { "ip",         { "ip", "-V" },                  true,  "package IP addresses" },
-  { "arping",     { "arping", "-V" },              true,  "gratuitous ARP" },
+  { "arping",     { "arping", "-V" },              false, "ARP checks by hand (hanfs sends its own)" },
   { "rpcbind",    { "rpcbind", "-h" },             true,  "RPC port mapping" },
   { "rpc.statd",  { "rpc.statd", "--version" },    true,  "NFSv3 lock recovery" },
   { "sm-notify",  { "sm-notify", "-h" },           true,  "crash notification" },

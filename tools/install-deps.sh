@@ -11,6 +11,10 @@ packages=(
   lua5.4 tmux
   # the tools the primitives drive (see `hanfs run doctor`)
   lvm2 e2fsprogs xfsprogs util-linux iproute2 iputils-arping rpcbind nfs-common
+  # exportfs (the kernel server's table; the daemons are never started)
+  nfs-kernel-server
+  # the side-by-side benchmark: Pacemaker's Filesystem and IPaddr2 agents
+  resource-agents kmod
 )
 
 missing=()

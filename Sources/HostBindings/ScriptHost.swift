@@ -1,4 +1,6 @@
+import Foundation
 import Logging
+import PackageConfig
 import LuaRuntime
 import Primitives
 
@@ -18,13 +20,24 @@ public final class ScriptHost {
     public let logger: Logger
     /// Seconds a command may run when the script does not say.
     public let defaultCommandTimeout: Double
+    /// What the package primitives work with.
+    public let node: NodeContext
+    /// The package the scripts act on (`pkg`), if one was loaded.
+    public let package: PackageConfiguration?
+    /// The step the script is in, for the package log.
+    public let steps: StepTracker
 
     /// `runner` nil: real commands, stopped by the script's deadline, Ctrl-C
     /// or a cancel. `planning`: the runner only records (dry run).
+    /// `package`: its table is `pkg`, and its settings are the primitives'
+    /// defaults. `announcer`: what sends the ARP announcements (`hanfs announce`).
     public init(
         installation: Installation, runner: (any CommandRunner)? = nil, planning: Bool = false,
-        defaultCommandTimeout: Double = 60, logger: Logger = Logger(label: LogLabel.host)
+        defaultCommandTimeout: Double = 60, logger: Logger = Logger(label: LogLabel.host),
+        package: PackageConfiguration? = nil, nodeName: String = NodeContext.hostName,
+        announcer: [String] = ScriptHost.defaultAnnouncer, steps: StepTracker = StepTracker()
     ) throws {
+        self.steps = steps
         let lua = try LuaState()
         self.lua = lua
         self.installation = installation
@@ -33,8 +46,29 @@ public final class ScriptHost {
         let stop = StopSignal(lua)
         let base = runner ?? ProcessRunner(shouldStop: { stop.isSet })
         self.runner = LoggingRunner(base, logger: logger, planning: planning)
+        self.node = NodeContext(runner: self.runner, logger: logger, planning: planning, nodeName: nodeName)
+        self.package = package
         lua.setModuleDirectories(installation.moduleDirectories)
         registerBasics()
+        registerPackagePrimitives(defaults: package ?? PackageConfiguration(), announcer: announcer)
+        if let package { lua.set("pkg", PackageTable.table(package)) }
+        let steps = self.steps
+        let stepLog = Logger(label: LogLabel.host)
+        lua.register("set_step") { call in
+            let step = call.optionalString(1, converting: false)
+            steps.set(step)
+            if let step { stepLog.info("step: \(step)") }
+            return 0
+        }
+        lua.register("package_started") { call in
+            guard let package else { throw HostError("no package loaded (--config)") }
+            return call.push(PackageRuntime(package: package.name).marker.map { .string($0) } ?? .boolean(false))
+        }
+    }
+
+    /// This very binary, `announce`.
+    public static var defaultAnnouncer: [String] {
+        [(try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0], "announce"]
     }
 
     /// Runs a script file with arguments; `display` is how messages name it.

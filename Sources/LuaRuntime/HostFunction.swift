@@ -89,7 +89,7 @@ public struct LuaCall {
 public struct LuaTableView {
     let L: OpaquePointer
     let index: Int32
-    let position: Int
+    public let position: Int
 
     /// The length of the sequence part (`#t` without metamethods).
     public var count: Int { Int(lua_rawlen(L, index)) }
@@ -106,6 +106,18 @@ public struct LuaTableView {
         lua_rawgeti(L, index, lua_Integer(i))
         defer { lb_pop(L, 1) }
         return Stack.value(at: -1, L)
+    }
+
+    /// The table at `t[i]`, left on the stack while the call lasts; nil if
+    /// that is not a table.
+    public func table(at i: Int) -> LuaTableView? {
+        guard lua_checkstack(L, 1) != 0 else { return nil }
+        lua_rawgeti(L, index, lua_Integer(i))
+        guard lua_type(L, -1) == LUA_TTABLE else {
+            lb_pop(L, 1)
+            return nil
+        }
+        return LuaTableView(L: L, index: lua_gettop(L), position: position)
     }
 
     /// The string keys of the table, for rejecting unknown options.

@@ -13,11 +13,20 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
     public var input: [UInt8]?
     /// The most bytes of stdout and of stderr kept; the rest is read and dropped.
     public var outputLimit: Int
+    /// It only looks (vgs, exportfs -v, ip addr show): a dry run runs it for
+    /// real, to plan from the node's real state.
+    public var readOnly: Bool
+    /// Started and not waited for (the ARP announcements after an address is
+    /// added): its output goes to /dev/null, and the program itself must stop
+    /// within `timeout`. The result says only that it started.
+    public var background: Bool
 
     public init(
         _ argv: [String], timeout: Double, environment: [String: String] = [:], input: [UInt8]? = nil,
-        outputLimit: Int = 1 << 20
+        outputLimit: Int = 1 << 20, readOnly: Bool = false, background: Bool = false
     ) {
+        self.readOnly = readOnly
+        self.background = background
         precondition(!argv.isEmpty, "a command needs a program")
         self.argv = argv
         self.timeout = timeout

@@ -17,7 +17,7 @@ public struct LoggingRunner: CommandRunner {
 
     public func run(_ command: Command) throws -> CommandResult {
         var metadata: Logger.Metadata = ["argv": .array(command.argv.map { .string($0) })]
-        if planning {
+        if planning && !command.readOnly {
             logger.info("would run: \(command)", metadata: metadata)
             return try base.run(command)
         }
@@ -28,6 +28,10 @@ public struct LoggingRunner: CommandRunner {
             metadata["error"] = "\(error)"
             logger.error("could not run: \(command): \(error)", metadata: metadata)
             throw error
+        }
+        if command.background {
+            logger.info("started in the background: \(command) (it stops within \(CommandResult.seconds(command.timeout)))", metadata: metadata)
+            return result
         }
         metadata["status"] = "\(result.summary)"
         metadata["duration_ms"] = "\(Int((result.duration * 1000).rounded()))"

@@ -39,7 +39,7 @@ public struct ProcessRunner: CommandRunner {
     public func run(_ command: Command) throws -> CommandResult {
         let program = command.argv[0]
         guard let path = Self.resolve(program) else { throw CommandError.notFound(program) }
-        let start = Self.now()
+        let start = Monotonic.now()
 
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
@@ -61,8 +61,13 @@ public struct ProcessRunner: CommandRunner {
         } else {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        if command.background {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+            posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -97,6 +102,17 @@ public struct ProcessRunner: CommandRunner {
             if command.input != nil { _ = close(inPipe[1]) }
             throw CommandError.spawnFailed(program, spawnStatus)
         }
+        if command.background {
+            _ = close(outPipe[0])
+            _ = close(errPipe[0])
+            // Reaped on a thread of its own; if hanfs exits first, init does it.
+            let child = pid
+            Thread.detachNewThread {
+                var status: Int32 = 0
+                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+            }
+            return CommandResult(duration: Monotonic.now() - start)
+        }
 
         var session = Session(
             stdout: outPipe[0], stderr: errPipe[0], stdin: command.input != nil ? inPipe[1] : -1,
@@ -112,7 +128,7 @@ public struct ProcessRunner: CommandRunner {
                 interrupted = true
                 break
             }
-            let now = Self.now()
+            let now = Monotonic.now()
             if now >= deadline {
                 timedOut = true
                 break
@@ -135,16 +151,16 @@ public struct ProcessRunner: CommandRunner {
             (raw & 0x7f) == 0 ? .exited((raw >> 8) & 0xff) : .signaled(raw & 0x7f)
         return CommandResult(
             termination: termination, stdout: session.out, stderr: session.err, truncated: session.truncated,
-            duration: Self.now() - start, timedOut: timedOut)
+            duration: Monotonic.now() - start, timedOut: timedOut)
     }
 
     /// TERM to the group, up to `killGrace` seconds for it to go, then KILL.
     /// Returns the leader's wait status (nil if it never went away).
     private func terminate(group pid: pid_t) -> Int32? {
         _ = kill(-pid, SIGTERM)
-        let termDeadline = Self.now() + killGrace
+        let termDeadline = Monotonic.now() + killGrace
         var status: Int32?
-        while Self.now() < termDeadline {
+        while Monotonic.now() < termDeadline {
             if let s = Self.reap(pid) {
                 status = s
                 break
@@ -155,8 +171,8 @@ public struct ProcessRunner: CommandRunner {
         _ = kill(-pid, SIGKILL)
         // A process in uninterruptible sleep (a hung disk) cannot die at once;
         // do not hang with it forever.
-        let killDeadline = Self.now() + 5
-        while status == nil && Self.now() < killDeadline {
+        let killDeadline = Monotonic.now() + 5
+        while status == nil && Monotonic.now() < killDeadline {
             status = Self.reap(pid)
             if status == nil { usleep(10_000) }
         }
@@ -169,12 +185,6 @@ public struct ProcessRunner: CommandRunner {
         if r == pid { return status }
         if r < 0 && errno == ECHILD { return 0 }
         return nil
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// The executable for a program name: a path as given, or the first match

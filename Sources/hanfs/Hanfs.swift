@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HostBindings
 import Logging
+import PackageConfig
 import LuaRuntime
 import Primitives
 
@@ -13,11 +14,13 @@ struct Hanfs: ParsableCommand {
         commandName: "hanfs",
         abstract: "Run the control scripts of a highly available NFS package.",
         discussion: """
-            Exit status: 0 success; 1 the script failed (an error, its deadline, \
-            or an interrupt; the first line on stderr says why); 64 bad usage.
+            Exit status: 0 success; 1 failure (a script error, its deadline or an \
+            interrupt; a start that was rolled back; a stop that could not finish; \
+            the package busy with another start or stop); 6 configuration error \
+            (nothing was done); 64 bad usage. The first line on stderr says why.
             """,
         version: "hanfs \(version) (\(LuaState.luaVersion))",
-        subcommands: [Run.self, Repl.self]
+        subcommands: [Start.self, Stop.self, Status.self, Validate.self, Run.self, Repl.self, Announce.self]
     )
 
     static func main() {
@@ -28,6 +31,8 @@ struct Hanfs: ParsableCommand {
 /// Exit statuses, the same for every subcommand (0 success, 64 bad usage).
 enum ExitStatus {
     static let failure: Int32 = 1
+    /// The package file is wrong: nothing was done, and trying again elsewhere will not help.
+    static let configuration: Int32 = 6
 }
 
 /// The options every subcommand takes.
@@ -65,22 +70,34 @@ struct GlobalOptions: ParsableArguments {
         return [arguments[i]] + global + arguments[(i + 1)...]
     }
 
-    /// Sets up logging; returns the installation to use.
-    func prepare() -> Installation {
+    /// Sets up logging; returns the installation to use. With `packageLog`,
+    /// every log line also goes to the package's log file.
+    func prepare(packageLog: PackageLogHandler.Target? = nil) -> Installation {
         let level = logLevel
         // What a script prints is output, not a log line: no level hides it.
         LoggingSystem.bootstrap { label in
-            ConsoleLogHandler(label: label, level: label == LogLabel.print ? .trace : level)
+            let console = ConsoleLogHandler(label: label, level: label == LogLabel.print ? .trace : level)
+            guard let packageLog, label != LogLabel.print else { return console }
+            return MultiplexLogHandler([console, PackageLogHandler(label: label, target: packageLog, level: min(level, .info))])
         }
+        return installation
+    }
+
+    var installation: Installation {
         var installation = Installation.locate()
         if let siteDir { installation.siteDirectory = siteDir }
         return installation
     }
 
-    /// A host with the real runner, or with a recording one for --dry-run.
-    func makeHost(_ installation: Installation) throws -> (ScriptHost, RecordingRunner?) {
-        let recorder = dryRun ? RecordingRunner() : nil
-        return (try ScriptHost(installation: installation, runner: recorder, planning: dryRun), recorder)
+    /// A host with the real runner, or with a recording one for --dry-run
+    /// (which still runs the commands that only look, to plan from what is there).
+    func makeHost(
+        _ installation: Installation, package: PackageConfiguration? = nil, steps: StepTracker = StepTracker()
+    ) throws -> (ScriptHost, RecordingRunner?) {
+        let recorder = dryRun ? RecordingRunner(inspecting: ProcessRunner()) : nil
+        let host = try ScriptHost(
+            installation: installation, runner: recorder, planning: dryRun, package: package, steps: steps)
+        return (host, recorder)
     }
 }
 
@@ -119,21 +136,32 @@ struct Run: ParsableCommand {
             throw ExitCode(ExitStatus.failure)
         }
         let (host, recorder) = try global.makeHost(installation)
-        Signals.catchInterrupts(true)
-        defer { Signals.catchInterrupts(false) }
-        var failure: ScriptError?
-        do {
-            try host.runScript(
-                path, display: script.contains("/") ? script : path, arguments: arguments,
-                limits: RunLimits(deadline: deadline, memory: memoryLimit << 20))
-        } catch {
-            failure = error
-        }
-        if let recorder { Plan.print(recorder.commands) }
+        let failure = ScriptRun.run(
+            host, path: path, display: script.contains("/") ? script : path, arguments: arguments,
+            limits: RunLimits(deadline: deadline, memory: memoryLimit << 20), recorder: recorder)
         if let failure {
             Console.write("hanfs: \(failure.report)\n", to: .standardError)
             throw ExitCode(ExitStatus.failure)
         }
+    }
+}
+
+/// Runs a script with Ctrl-C caught, then prints the plan of a dry run.
+enum ScriptRun {
+    static func run(
+        _ host: ScriptHost, path: String, display: String, arguments: [String] = [], limits: RunLimits,
+        recorder: RecordingRunner?
+    ) -> ScriptError? {
+        Signals.catchInterrupts(true)
+        defer { Signals.catchInterrupts(false) }
+        var failure: ScriptError?
+        do {
+            try host.runScript(path, display: display, arguments: arguments, limits: limits)
+        } catch {
+            failure = error
+        }
+        if let recorder { Plan.print(recorder.commands) }
+        return failure
     }
 }
 
@@ -142,7 +170,7 @@ enum Plan {
     static func print(_ commands: [Command]) {
         var text = "plan: \(commands.count) command\(commands.count == 1 ? "" : "s")\n"
         for (i, c) in commands.enumerated() {
-            text += "\(i + 1). \(c)    (timeout \(CommandResult.seconds(c.timeout)))\n"
+            text += "\(i + 1). \(c)    (\(c.background ? "in the background, " : "")timeout \(CommandResult.seconds(c.timeout)))\n"
         }
         Console.write(text, to: .standardOutput)
     }

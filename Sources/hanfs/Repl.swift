@@ -20,9 +20,13 @@ struct Repl: ParsableCommand {
     @Option(help: "Lua memory, in MiB, before a line is stopped.")
     var memoryLimit: Int = 512
 
+    @Option(help: "A package file: its table is `pkg`, its settings the primitives' defaults.")
+    var config: String?
+
     func run() throws {
         let installation = global.prepare()
-        let (host, _) = try global.makeHost(installation)
+        let package = try config.map { try PackageOptions(config: $0).load(installation) }
+        let (host, _) = try global.makeHost(installation, package: package)
         let session = ReplSession(host.lua)
         let editor = LineEditor(session: session)
         Signals.catchInterrupts(true)

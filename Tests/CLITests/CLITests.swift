@@ -4,32 +4,6 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// The hanfs binary built next to this test bundle.
-let hanfsBinary: String = {
-    let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-    return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("hanfs").path
-}()
-
-struct Output {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-}
-
-/// Runs hanfs with arguments and returns its status and output.
-@discardableResult
-func hanfs(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 30) throws -> Output {
-    var env = ["HANFS_SITE_DIR": "/nonexistent-hanfs-site"]
-    for (k, v) in environment { env[k] = v }
-    let r = try ProcessRunner().run(Command([hanfsBinary] + arguments, timeout: timeout, environment: env))
-    let status: Int32
-    switch r.termination {
-    case .exited(let code): status = code
-    case .signaled(let signal): status = 128 + signal
-    }
-    return Output(status: status, stdout: r.stdoutText, stderr: r.stderrText)
-}
-
 @Suite struct RunCommand {
     @Test func versionNamesHanfsAndLua() throws {
         let out = try hanfs(["--version"])

@@ -1,0 +1,227 @@
+import Foundation
+import LuaRuntime
+import PackageConfig
+import Primitives
+
+/// The options table a primitive takes last: only known keys, each checked.
+struct PrimitiveOptions {
+    let view: LuaTableView?
+
+    init(_ call: LuaCall, _ index: Int32, known: Set<String>) throws {
+        guard !call.isNil(index) else {
+            view = nil
+            return
+        }
+        let t = try call.table(index)
+        if let unknown = t.keys.sorted().first(where: { !known.contains($0) }) {
+            throw t.badField(unknown, "unknown option; known: \(known.sorted().joined(separator: ", "))")
+        }
+        view = t
+    }
+
+    func number(_ key: String, _ fallback: Double, minimum: Double = 0) throws -> Double {
+        guard let t = view else { return fallback }
+        switch t[key] {
+        case .nil: return fallback
+        case .integer(let i) where Double(i) >= minimum: return Double(i)
+        case .number(let d) where d >= minimum && d.isFinite: return d
+        case let v: throw t.badField(key, "a number of at least \(minimum) expected, got \(v.typeName)")
+        }
+    }
+
+    func integer(_ key: String, _ fallback: Int, minimum: Int = 0) throws -> Int {
+        guard let t = view else { return fallback }
+        switch t[key] {
+        case .nil: return fallback
+        case .integer(let i) where i >= minimum: return Int(i)
+        case let v: throw t.badField(key, "a whole number of at least \(minimum) expected, got \(v.typeName)")
+        }
+    }
+
+    func boolean(_ key: String, _ fallback: Bool) throws -> Bool {
+        guard let t = view else { return fallback }
+        switch t[key] {
+        case .nil: return fallback
+        case .boolean(let b): return b
+        case let v: throw t.badField(key, "boolean expected, got \(v.typeName)")
+        }
+    }
+
+    func string(_ key: String) throws -> String? {
+        guard let t = view else { return nil }
+        switch t[key] {
+        case .nil: return nil
+        case .string(let s): return s
+        case let v: throw t.badField(key, "string expected, got \(v.typeName)")
+        }
+    }
+}
+
+extension ScriptHost {
+    /// Registers the package primitives. Their defaults (timeouts, limits,
+    /// retries) come from `package`, or from the built-in defaults; a
+    /// script's options table overrides them call by call.
+    func registerPackagePrimitives(defaults c: PackageConfiguration, announcer: [String]) {
+        let node = self.node
+        let vgs = VolumeGroups(node)
+        let fss = FileSystems(node)
+        let exports = Exports(node)
+        let addresses = Addresses(node, announcer: announcer)
+        func outcome(_ o: Outcome) -> LuaValue { .string(o.rawValue) }
+        func wrap(_ body: () throws -> LuaValue) throws -> LuaValue {
+            do { return try body() } catch let e as PrimitiveError { throw HostError(e.description) }
+        }
+
+        lua.register("vg_activate") { call in
+            let name = try call.string(1)
+            let o = try PrimitiveOptions(call, 2, known: ["force", "ownership", "timeout"])
+            let mode = try o.string("ownership").map { s in
+                guard let m = VGOwnership(rawValue: s) else { throw HostError("ownership: tags or system_id, not \(s)") }
+                return m
+            } ?? c.vgOwnership
+            return call.push(try wrap {
+                outcome(try vgs.activate(name, ownership: mode, force: o.boolean("force", false), timeout: o.number("timeout", c.timeouts.vg)))
+            })
+        }
+        lua.register("vg_deactivate") { call in
+            let name = try call.string(1)
+            let o = try PrimitiveOptions(call, 2, known: ["ownership", "timeout"])
+            let mode = try o.string("ownership").flatMap(VGOwnership.init(rawValue:)) ?? c.vgOwnership
+            return call.push(try wrap { outcome(try vgs.deactivate(name, ownership: mode, timeout: o.number("timeout", c.timeouts.vg))) })
+        }
+        lua.register("fsck") { call in
+            let fs = try PackageTable.fileSystem(try call.table(1))
+            let o = try PrimitiveOptions(call, 2, known: ["timeout"])
+            return call.push(try wrap { outcome(try fss.fsck(fs, timeout: o.number("timeout", c.timeouts.fsck))) })
+        }
+        lua.register("mount") { call in
+            let fs = try PackageTable.fileSystem(try call.table(1))
+            let o = try PrimitiveOptions(call, 2, known: ["timeout", "retries"])
+            return call.push(try wrap {
+                outcome(try fss.mount(fs, timeout: o.number("timeout", c.timeouts.mount), retries: o.integer("retries", c.mountRetries)))
+            })
+        }
+        lua.register("umount") { call in
+            let fs = try PackageTable.fileSystem(try call.table(1))
+            let o = try PrimitiveOptions(call, 2, known: ["timeout", "retries"])
+            return call.push(try wrap {
+                outcome(try fss.umount(fs, timeout: o.number("timeout", c.timeouts.umount), retries: o.integer("retries", c.umountRetries)))
+            })
+        }
+        func fileSystems(_ call: LuaCall) throws -> [FileSystem] {
+            let list = try call.table(1)
+            return try (0..<list.count).map { i in
+                guard let item = list.table(at: i + 1) else { throw ArgumentError(position: 1, "[\(i + 1)]: a file system table expected") }
+                return try PackageTable.fileSystem(item)
+            }
+        }
+        func results(_ rs: [FileSystems.Result]) -> LuaValue {
+            .table(LuaTable(array: rs.map { r in
+                .table(LuaTable(fields: ["directory": .string(r.fileSystem.directory), "outcome": .string(r.outcome?.rawValue ?? "failed")]))
+            }))
+        }
+        lua.register("mount_all") { call in
+            // Options first: reading the list leaves its items on the stack.
+            let o = try PrimitiveOptions(
+                call, 2, known: ["fsck_concurrency", "mount_concurrency", "retries", "fsck_timeout", "timeout", "umount_timeout"])
+            let fsckLimit = try o.integer("fsck_concurrency", c.fsckConcurrency, minimum: 1)
+            let mountLimit = try o.integer("mount_concurrency", c.mountConcurrency, minimum: 1)
+            let fsckTimeout = try o.number("fsck_timeout", c.timeouts.fsck)
+            let mountTimeout = try o.number("timeout", c.timeouts.mount)
+            let umountTimeout = try o.number("umount_timeout", c.timeouts.umount)
+            let retries = try o.integer("retries", c.mountRetries)
+            let list = try fileSystems(call)
+            return call.push(try wrap {
+                results(try fss.mountAll(
+                    list, fsckLimit: fsckLimit, mountLimit: mountLimit, fsckTimeout: fsckTimeout, mountTimeout: mountTimeout,
+                    umountTimeout: umountTimeout, retries: retries))
+            })
+        }
+        lua.register("umount_all") { call in
+            let o = try PrimitiveOptions(call, 2, known: ["concurrency", "retries", "timeout"])
+            let limit = try o.integer("concurrency", c.mountConcurrency, minimum: 1)
+            let timeout = try o.number("timeout", c.timeouts.umount)
+            let retries = try o.integer("retries", c.umountRetries)
+            let list = try fileSystems(call)
+            return call.push(try wrap { results(try fss.umountAll(list, limit: limit, timeout: timeout, retries: retries)) })
+        }
+        lua.register("export") { call in
+            let e = try PackageTable.export(try call.table(1))
+            let o = try PrimitiveOptions(call, 2, known: ["timeout"])
+            return call.push(try wrap { outcome(try exports.export(e, timeout: o.number("timeout", c.timeouts.export))) })
+        }
+        lua.register("unexport") { call in
+            let e = try PackageTable.export(try call.table(1))
+            let o = try PrimitiveOptions(call, 2, known: ["timeout"])
+            return call.push(try wrap { outcome(try exports.unexport(e, timeout: o.number("timeout", c.timeouts.export))) })
+        }
+        lua.register("ip_add") { call in
+            let a = try PackageTable.address(try call.table(1))
+            let o = try PrimitiveOptions(call, 2, known: ["arp_count", "arp_interval", "dad_timeout", "timeout"])
+            let count = try o.integer("arp_count", c.arpCount)
+            let interval = try o.number("arp_interval", c.arpInterval)
+            let dad = try o.number("dad_timeout", c.dadTimeout)
+            let timeout = try o.number("timeout", c.timeouts.ip)
+            return call.push(try wrap {
+                outcome(try addresses.add(a, arpCount: count, arpInterval: interval, dadTimeout: dad, timeout: timeout))
+            })
+        }
+        lua.register("ip_remove") { call in
+            let a = try PackageTable.address(try call.table(1))
+            let o = try PrimitiveOptions(call, 2, known: ["timeout"])
+            return call.push(try wrap { outcome(try addresses.remove(a, timeout: o.number("timeout", c.timeouts.ip))) })
+        }
+
+        // Inspection: what is there now, for `hanfs status` and the REPL.
+        lua.register("vg_status") { call in
+            let name = try call.string(1)
+            return call.push(try wrap {
+                guard let vg = try vgs.inspect(name) else { return .nil }
+                var t = LuaTable(fields: [
+                    "name": .string(vg.name), "tags": PackageTable.strings(vg.tags), "system_id": .string(vg.systemID),
+                    "logical_volumes": .integer(Int64(vg.logicalVolumes)),
+                ])
+                if let a = vg.activeVolumes { t["active_volumes"] = .integer(Int64(a)) }
+                return .table(t)
+            })
+        }
+        lua.register("mounts") { call in
+            call.push(try wrap {
+                .table(LuaTable(array: try MountTable.read().entries.map { m in
+                    .table(LuaTable(fields: [
+                        "directory": .string(m.mountPoint), "device": .string(m.device), "type": .string(m.type),
+                        "source": .string(m.source), "options": .string(m.options),
+                    ]))
+                }))
+            })
+        }
+        lua.register("exports") { call in
+            call.push(try wrap {
+                .table(LuaTable(array: try exports.list().map { e in
+                    .table(LuaTable(fields: [
+                        "directory": .string(e.directory), "clients": .string(e.clients),
+                        "options": .string(e.options.joined(separator: ",")),
+                    ]))
+                }))
+            })
+        }
+        lua.register("addresses") { call in
+            call.push(try wrap {
+                .table(LuaTable(array: try addresses.list().map { a in
+                    .table(LuaTable(fields: [
+                        "interface": .string(a.interface), "address": .string(a.address), "prefix": .integer(Int64(a.prefix)),
+                        "flags": PackageTable.strings(a.flags),
+                    ]))
+                }))
+            })
+        }
+        lua.register("users") { call in
+            let path = try call.string(1)
+            let device = try? MountTable.read().mount(at: path)?.device
+            return call.push(.table(LuaTable(array: ProcessUsers.find(mountPoint: path, device: device ?? nil).map { u in
+                .table(LuaTable(fields: ["pid": .integer(Int64(u.pid)), "command": .string(u.command), "holds": PackageTable.strings(u.holds)]))
+            })))
+        }
+        lua.register("node_name") { call in call.push(.string(node.nodeName)) }
+    }
+}

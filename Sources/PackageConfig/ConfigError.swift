@@ -1,0 +1,117 @@
+/// A configuration mistake: where it is, which attribute, what is wrong.
+/// Printed as `pkg.conf:12: fs_directory: mount point must be an absolute path`.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var source: Source
+    public var attribute: String
+    public var problem: String
+
+    public init(_ source: Source, _ attribute: String, _ problem: String) {
+        self.source = source
+        self.attribute = attribute
+        self.problem = problem
+    }
+
+    public var description: String {
+        attribute.isEmpty ? "\(source): \(problem)" : "\(source): \(attribute): \(problem)"
+    }
+}
+
+/// Every mistake found in a file, not just the first.
+public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+    public var errors: [ConfigError]
+    public init(_ errors: [ConfigError]) { self.errors = errors }
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+/// Checks of single values, shared by every format.
+enum Check {
+    /// Characters a shell would act on: they have no place in a device, a
+    /// path or an option, and are refused rather than passed on.
+    static let shellMetacharacters = Set(";&|<>$`\\\"'(){}*?[]!~#\n\r\t ")
+
+    /// A word with no shell metacharacters (a device, a path, an option word).
+    static func word(_ value: String, _ attribute: String, _ source: Source, allowing: Set<Character> = [])
+        throws(ConfigError) -> String
+    {
+        guard !value.isEmpty else { throw ConfigError(source, attribute, "empty value") }
+        if let bad = value.first(where: { shellMetacharacters.contains($0) && !allowing.contains($0) }) {
+            let shown = bad == " " ? "a space" : bad == "\n" ? "a newline" : bad == "\t" ? "a tab" : "'\(bad)'"
+            throw ConfigError(source, attribute, "\"\(value)\" contains \(shown), a shell metacharacter; none belongs here")
+        }
+        return value
+    }
+
+    /// Several option words, split on white space, each checked.
+    static func words(_ value: String, _ attribute: String, _ source: Source) throws(ConfigError) -> [String] {
+        var words: [String] = []
+        for w in value.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+            words.append(try word(String(w), attribute, source))
+        }
+        return words
+    }
+
+    static func absolutePath(_ value: String, _ attribute: String, _ source: Source) throws(ConfigError) -> String {
+        let path = try word(value, attribute, source)
+        guard path.hasPrefix("/") else {
+            throw ConfigError(source, attribute, "\"\(value)\" is not an absolute path")
+        }
+        guard !path.split(separator: "/").contains("..") else {
+            throw ConfigError(source, attribute, "\"\(value)\" contains '..'")
+        }
+        // One spelling per path: no trailing or doubled slashes.
+        let parts = path.split(separator: "/")
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func integer(_ value: String, _ attribute: String, _ source: Source, minimum: Int = 0) throws(ConfigError) -> Int {
+        guard let n = Int(value.trimmingSpaces), n >= minimum else {
+            throw ConfigError(source, attribute, "\"\(value)\" is not a whole number of at least \(minimum)")
+        }
+        return n
+    }
+
+    static func seconds(_ value: String, _ attribute: String, _ source: Source) throws(ConfigError) -> Double {
+        guard let n = Double(value.trimmingSpaces), n > 0, n.isFinite else {
+            throw ConfigError(source, attribute, "\"\(value)\" is not a positive number of seconds")
+        }
+        return n
+    }
+
+    static func yesNo(_ value: String, _ attribute: String, _ source: Source) throws(ConfigError) -> Bool {
+        switch value.trimmingSpaces.lowercased() {
+        case "yes", "y", "true", "1", "on": return true
+        case "no", "n", "false", "0", "off": return false
+        default: throw ConfigError(source, attribute, "\"\(value)\": YES or NO expected")
+        }
+    }
+
+    /// An LVM VG name: letters, digits and + _ . -, not starting with '-'.
+    static func vgName(_ value: String, _ attribute: String, _ source: Source) throws(ConfigError) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+_.-")
+        let name = value.hasPrefix("/dev/") ? String(value.dropFirst(5)) : value
+        guard !name.isEmpty, !name.hasPrefix("-"), name.allSatisfy(allowed.contains), name != ".", name != ".." else {
+            throw ConfigError(source, attribute, "\"\(value)\" is not a volume group name")
+        }
+        return name
+    }
+
+    /// A package name: it names files under /run and /var/log.
+    static func packageName(_ value: String, _ attribute: String, _ source: Source) throws(ConfigError) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+        guard !value.isEmpty, value.count <= 39, !value.hasPrefix("."), !value.hasPrefix("-"),
+            value.allSatisfy(allowed.contains)
+        else {
+            throw ConfigError(source, attribute, "\"\(value)\": letters, digits, '_', '.', '-' only, at most 39")
+        }
+        return value
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,199 @@
+/// One NFS package, whatever file format it was read from: what start
+/// brings up on a node and stop takes down, in this order.
+public struct PackageConfiguration: Sendable, Equatable {
+    public var name = ""
+    /// The file it was read from.
+    public var file = ""
+    public var volumeGroups: [VolumeGroup] = []
+    public var fileSystems: [FileSystem] = []
+    public var exports: [Export] = []
+    public var addresses: [PackageAddress] = []
+
+    /// How a VG is kept to one node: LVM host tags, or LVM's system ID.
+    public var vgOwnership: VGOwnership = .tags
+    /// How many fsck and mount/umount run at once (Serviceguard's
+    /// concurrent_fsck_operations, concurrent_mount_and_umount_operations).
+    public var fsckConcurrency = 1
+    public var mountConcurrency = 1
+    /// Extra attempts when a mount point is busy (fs_mount_retry_count), and
+    /// when an unmount fails after the escalation (fs_umount_retry_count).
+    public var mountRetries = 0
+    public var umountRetries = 1
+    public var timeouts = StepTimeouts()
+    /// Gratuitous ARP after adding an address: how many, how far apart.
+    public var arpCount = 5
+    public var arpInterval = 0.2
+    /// Seconds to wait for an answer to the duplicate address probe; 0: no probe.
+    public var dadTimeout = 0.5
+    /// The package's own log; empty: /var/log/hanfs/<name>.log.
+    public var logFile = ""
+
+    public var lockMigration = LockMigration()
+    public var monitor = MonitorSettings()
+    /// Where each part was declared: what messages name.
+    public var source: Source = .init(file: "", line: 0)
+
+    public init() {}
+}
+
+/// A place in a configuration file.
+public struct Source: Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public init(file: String, line: Int) {
+        self.file = file
+        self.line = line
+    }
+    public var description: String { line > 0 ? "\(file):\(line)" : file }
+}
+
+public enum VGOwnership: String, Sendable, Equatable, CaseIterable {
+    case tags
+    case systemID = "system_id"
+}
+
+public struct VolumeGroup: Sendable, Equatable {
+    public var name: String
+    public var source: Source
+    public init(name: String, source: Source) {
+        self.name = name
+        self.source = source
+    }
+}
+
+public struct FileSystem: Sendable, Equatable {
+    /// The block device (an LV such as /dev/vg01/lvol1, or any device path).
+    public var device: String
+    /// The mount point, absolute.
+    public var directory: String
+    /// ext4, xfs, ...; empty lets mount decide.
+    public var type: String
+    /// Words given to mount before the device, e.g. ["-o", "rw,noatime"].
+    public var mountOptions: [String]
+    /// Words given to umount, e.g. ["-l"]; usually none.
+    public var umountOptions: [String]
+    /// Words given to fsck, e.g. ["-y"]; default ["-p"] (preen).
+    public var fsckOptions: [String]
+    public var source: Source
+
+    public init(
+        device: String, directory: String, type: String = "", mountOptions: [String] = [],
+        umountOptions: [String] = [], fsckOptions: [String] = [], source: Source
+    ) {
+        self.device = device
+        self.directory = directory
+        self.type = type
+        self.mountOptions = mountOptions
+        self.umountOptions = umountOptions
+        self.fsckOptions = fsckOptions
+        self.source = source
+    }
+}
+
+/// One directory exported to one client spec, with exportfs options.
+public struct Export: Sendable, Equatable {
+    public var directory: String
+    /// An exportfs client spec: `*`, a host, `192.0.2.0/24`, `@netgroup`.
+    public var clients: String
+    /// The options without fsid, in the order given (e.g. ["rw", "sync"]).
+    public var options: [String]
+    /// Mandatory and unique in the package: clients keep their file handles
+    /// across a failover only if it is the same on every node.
+    public var fsid: String
+    public var source: Source
+
+    public init(directory: String, clients: String, options: [String], fsid: String, source: Source) {
+        self.directory = directory
+        self.clients = clients
+        self.options = options
+        self.fsid = fsid
+        self.source = source
+    }
+
+    /// The full option string for exportfs -o, fsid included.
+    public var optionString: String { (options + ["fsid=\(fsid)"]).joined(separator: ",") }
+}
+
+/// A relocatable package address.
+public struct PackageAddress: Sendable, Equatable {
+    public var address: String
+    /// The prefix length; nil: taken from the subnet, or from the interface's
+    /// own address in the same subnet when the address is added.
+    public var prefix: Int?
+    /// The interface; nil: the one holding an address in `subnet`.
+    public var interface: String?
+    /// The subnet (Serviceguard's ip_subnet), e.g. 192.0.2.0 or 192.0.2.0/24.
+    public var subnet: String?
+    public var source: Source
+
+    public init(address: String, prefix: Int? = nil, interface: String? = nil, subnet: String? = nil, source: Source) {
+        self.address = address
+        self.prefix = prefix
+        self.interface = interface
+        self.subnet = subnet
+        self.source = source
+    }
+
+    public var isIPv6: Bool { address.contains(":") }
+}
+
+/// Seconds each kind of step may take.
+public struct StepTimeouts: Sendable, Equatable {
+    public var vg = 60.0
+    public var fsck = 600.0
+    public var mount = 60.0
+    public var umount = 60.0
+    public var export = 30.0
+    public var ip = 30.0
+    public init() {}
+
+    public static let names = ["vg", "fsck", "mount", "umount", "export", "ip"]
+
+    public subscript(name: String) -> Double? {
+        get {
+            switch name {
+            case "vg": return vg
+            case "fsck": return fsck
+            case "mount": return mount
+            case "umount": return umount
+            case "export": return export
+            case "ip": return ip
+            default: return nil
+            }
+        }
+        set {
+            guard let v = newValue else { return }
+            switch name {
+            case "vg": vg = v
+            case "fsck": fsck = v
+            case "mount": mount = v
+            case "umount": umount = v
+            case "export": export = v
+            case "ip": ip = v
+            default: break
+            }
+        }
+    }
+}
+
+/// NFSv3 lock migration (the toolkit's FLM); used by the lock-migration scripts.
+public struct LockMigration: Sendable, Equatable {
+    public var enabled = false
+    /// On a package file system: the SM entries are kept here.
+    public var holdingDirectory = ""
+    /// Seconds between copies of the SM directory to the holding directory.
+    public var propagateInterval = 5.0
+    /// Seconds to wait for statd during lock migration.
+    public var statmonWaitTime = 90.0
+    /// Where the holding directory was set.
+    public var source: Source?
+    public init() {}
+}
+
+/// The package monitor; used by the monitor.
+public struct MonitorSettings: Sendable, Equatable {
+    public var interval = 10.0
+    /// Also watch rpc.rquotad (QUOTA_MON).
+    public var quota = false
+    public init() {}
+}

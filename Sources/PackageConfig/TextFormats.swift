@@ -1,0 +1,168 @@
+import Foundation
+
+/// Reads a package file in either text format. The format is told by its
+/// content: `NAME=value` lines are the legacy hanfs.conf style, anything
+/// else is a Serviceguard modular package file.
+public enum TextFormats {
+    public enum Format: String, Sendable { case modular, legacy }
+
+    public static func load(_ path: String) throws(ConfigErrors) -> PackageConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigErrors([ConfigError(Source(file: path, line: 0), "", "cannot read: \(error.localizedDescription)")])
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func format(of text: String) -> Format {
+        for line in text.split(separator: "\n") {
+            let t = String(line).trimmingSpaces
+            if t.isEmpty || t.hasPrefix("#") { continue }
+            return Legacy.assignment(t) != nil ? .legacy : .modular
+        }
+        return .modular
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigErrors) -> PackageConfiguration {
+        switch format(of: text) {
+        case .modular: return try Modular.parse(text, file: file)
+        case .legacy: return try Legacy.parse(text, file: file)
+        }
+    }
+
+    /// A value as written: bare, or in double or single quotes; then only a
+    /// comment may follow. Returns nil and a reason when it is malformed.
+    static func value(_ text: Substring) -> (String?, String?) {
+        var rest = text.drop { $0 == " " || $0 == "\t" }
+        guard let q = rest.first, q == "\"" || q == "'" else {
+            let bare = rest.prefix { $0 != "#" }.trimmingCharacters(in: .whitespaces)
+            if bare.contains(where: { $0 == " " || $0 == "\t" }) {
+                return (nil, "a value with spaces must be quoted")
+            }
+            return (bare, nil)
+        }
+        rest = rest.dropFirst()
+        var value = ""
+        while let c = rest.first {
+            rest = rest.dropFirst()
+            if c == q {
+                let after = rest.trimmingCharacters(in: .whitespaces)
+                guard after.isEmpty || after.hasPrefix("#") else { return (nil, "text after the closing quote") }
+                return (value, nil)
+            }
+            if c == "\\" && q == "\"", let next = rest.first {
+                value.append(next)
+                rest = rest.dropFirst()
+                continue
+            }
+            value.append(c)
+        }
+        return (nil, "no closing quote")
+    }
+
+    /// `attribute value` lines: Serviceguard's modular package file.
+    enum Modular {
+        static func parse(_ text: String, file: String) throws(ConfigErrors) -> PackageConfiguration {
+            var builder = ConfigBuilder(file: file, names: AttributeNames.modularName)
+            var fsIndex = -1
+            var subnet: (String, Source)?
+            for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let line = raw.drop { $0 == " " || $0 == "\t" }
+                if line.isEmpty || line.hasPrefix("#") || line.allSatisfy({ $0 == "\r" }) { continue }
+                let at = Source(file: file, line: n + 1)
+                let attribute = String(line.prefix { $0 != " " && $0 != "\t" })
+                let (parsed, problem) = value(line.dropFirst(attribute.count))
+                guard let field = AttributeNames.modularField(attribute) else {
+                    builder.fail(ConfigError(at, attribute, "unknown attribute"))
+                    continue
+                }
+                guard let value = parsed else {
+                    if case .fsDevice = field { fsIndex += 1 }
+                    builder.fail(ConfigError(at, attribute, problem ?? "malformed value"), field: field, index: max(fsIndex, 0))
+                    continue
+                }
+                switch field {
+                case .fsDevice:
+                    fsIndex += 1
+                    builder.set(field, value, attribute: attribute, index: fsIndex, at: at)
+                case .fsDirectory, .fsType, .fsMountOptions, .fsUmountOptions, .fsFsckOptions:
+                    guard fsIndex >= 0 else {
+                        builder.fail(ConfigError(at, attribute, "comes before any fs_name"))
+                        continue
+                    }
+                    builder.set(field, value, attribute: attribute, index: fsIndex, at: at)
+                case .ipSubnet:
+                    subnet = (value, at)
+                case .ipAddress:
+                    let index = builder.addressCount
+                    builder.set(field, value, attribute: attribute, index: index, at: at)
+                    if let (s, sAt) = subnet {
+                        builder.set(.ipSubnet, s, attribute: "ip_subnet", index: index, at: sAt)
+                    }
+                default:
+                    builder.set(field, value, attribute: attribute, at: at)
+                }
+            }
+            return try builder.finish()
+        }
+    }
+
+    /// `NAME=value` and `NAME[i]=value` lines: the legacy hanfs.conf and
+    /// control-script variables. Nothing is expanded: `$` or a backquote is
+    /// an error, not a surprise.
+    enum Legacy {
+        /// The name, the index if any, and the text after `=`.
+        static func assignment(_ line: String) -> (String, Int?, Substring)? {
+            var rest = Substring(line)
+            if rest.hasPrefix("export ") { rest = rest.dropFirst(7).drop { $0 == " " } }
+            let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            guard let first = name.first, first.isLetter || first == "_" else { return nil }
+            rest = rest.dropFirst(name.count)
+            var index: Int?
+            if rest.hasPrefix("[") {
+                guard let close = rest.firstIndex(of: "]"), let i = Int(rest[rest.index(after: rest.startIndex)..<close]),
+                    i >= 0
+                else { return nil }
+                index = i
+                rest = rest[rest.index(after: close)...]
+            }
+            guard rest.hasPrefix("=") else { return nil }
+            return (String(name), index, rest.dropFirst())
+        }
+
+        static func parse(_ text: String, file: String) throws(ConfigErrors) -> PackageConfiguration {
+            var builder = ConfigBuilder(file: file, names: AttributeNames.legacyName)
+            for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let line = String(raw).trimmingSpaces
+                if line.isEmpty || line.hasPrefix("#") { continue }
+                let at = Source(file: file, line: n + 1)
+                guard let (name, index, rest) = assignment(line) else {
+                    builder.fail(ConfigError(at, "", "not a variable assignment (NAME=value or NAME[n]=value)"))
+                    continue
+                }
+                let attribute = index.map { "\(name)[\($0)]" } ?? name
+                guard let field = AttributeNames.legacyField(name) else {
+                    builder.fail(ConfigError(at, attribute, "unknown variable"))
+                    continue
+                }
+                let (parsed, problem) = value(rest)
+                guard let value = parsed else {
+                    builder.fail(ConfigError(at, attribute, problem ?? "malformed value"), field: field, index: index ?? 0)
+                    continue
+                }
+                if value.contains("$") || value.contains("`") {
+                    builder.fail(
+                        ConfigError(at, attribute, "\"\(value)\": shell expansion ($ or `) is not evaluated here"), field: field,
+                        index: index ?? 0)
+                    continue
+                }
+                builder.set(field, value, attribute: attribute, index: index ?? 0, at: at)
+            }
+            // Legacy packages are named by their directory (/etc/cmcluster/<pkg>/hanfs.conf).
+            let directory = URL(fileURLWithPath: file).deletingLastPathComponent().lastPathComponent
+            return try builder.finish(defaultName: try? Check.packageName(directory, "", Source(file: file, line: 0)))
+        }
+    }
+}

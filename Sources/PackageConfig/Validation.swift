@@ -1,0 +1,110 @@
+/// The checks that need the whole package, not one value.
+public enum Validation {
+    public static func check(_ c: PackageConfiguration, names: (Field) -> String) -> [ConfigError] {
+        var errors: [ConfigError] = []
+        let file = Source(file: c.file, line: 0)
+        if c.name.isEmpty {
+            errors.append(ConfigError(file, names(.packageName), "missing: the package has no name"))
+        }
+
+        var vgs: [String: Source] = [:]
+        for vg in c.volumeGroups {
+            if let first = vgs[vg.name] {
+                errors.append(ConfigError(vg.source, names(.volumeGroup), "\(vg.name) is listed twice (first at line \(first.line))"))
+            }
+            vgs[vg.name] = vg.source
+        }
+
+        var mountPoints: [String: Source] = [:]
+        var devices: [String: Source] = [:]
+        for fs in c.fileSystems {
+            if fs.directory == "/" {
+                errors.append(ConfigError(fs.source, names(.fsDirectory), "/ cannot be a package file system"))
+            }
+            if let first = mountPoints[fs.directory] {
+                errors.append(ConfigError(fs.source, names(.fsDirectory), "\(fs.directory) is mounted twice (first at line \(first.line))"))
+            }
+            if let first = devices[fs.device] {
+                errors.append(ConfigError(fs.source, names(.fsDevice), "\(fs.device) is used twice (first at line \(first.line))"))
+            }
+            mountPoints[fs.directory] = fs.source
+            devices[fs.device] = fs.source
+            // An LV of a VG the package does not activate would not be there after a failover.
+            let parts = fs.device.split(separator: "/")
+            if parts.count == 3, parts[0] == "dev", !c.volumeGroups.isEmpty, vgs[String(parts[1])] == nil,
+                !["mapper", "disk", "md"].contains(parts[1]) && !parts[1].hasPrefix("loop")
+            {
+                errors.append(
+                    ConfigError(fs.source, names(.fsDevice), "\(fs.device) is in VG \(parts[1]), which the package does not list"))
+            }
+        }
+
+        var directoryOfFSID: [String: (String, Source)] = [:]
+        var fsidOfDirectory: [String: String] = [:]
+        var targets: Set<String> = []
+        for e in c.exports {
+            let target = "\(e.clients):\(e.directory)"
+            if !targets.insert(target).inserted {
+                errors.append(ConfigError(e.source, names(.export), "\(target) is exported twice"))
+            }
+            guard !e.fsid.isEmpty else {
+                errors.append(
+                    ConfigError(
+                        e.source, names(.export),
+                        "export of \(e.directory) has no fsid: add fsid=N (unique in the package) so that clients keep their file handles after a failover"
+                    ))
+                continue
+            }
+            if let (other, at) = directoryOfFSID[e.fsid], other != e.directory {
+                errors.append(
+                    ConfigError(e.source, names(.export), "fsid=\(e.fsid) of \(e.directory) is already used by \(other) (\(at))"))
+            }
+            if let fsid = fsidOfDirectory[e.directory], fsid != e.fsid {
+                errors.append(ConfigError(e.source, names(.export), "\(e.directory) is exported with fsid=\(fsid) and fsid=\(e.fsid)"))
+            }
+            directoryOfFSID[e.fsid] = directoryOfFSID[e.fsid] ?? (e.directory, e.source)
+            fsidOfDirectory[e.directory] = e.fsid
+            if !c.fileSystems.isEmpty && c.fileSystem(containing: e.directory) == nil {
+                errors.append(
+                    ConfigError(
+                        e.source, names(.export),
+                        "\(e.directory) is on none of the package's file systems: after a failover it would export another node's local directory"
+                    ))
+            }
+        }
+
+        var seen: [String: Source] = [:]
+        for a in c.addresses {
+            if let first = seen[a.address] {
+                errors.append(ConfigError(a.source, names(.ipAddress), "\(a.address) is listed twice (first at line \(first.line))"))
+            }
+            seen[a.address] = a.source
+            if let subnet = a.subnet, let (net, prefix) = IPAddress.parse(cidr: subnet), let address = IPAddress(a.address) {
+                if net.isIPv6 != address.isIPv6 {
+                    errors.append(ConfigError(a.source, names(.ipAddress), "\(a.address) and subnet \(subnet) are of different families"))
+                } else if let p = prefix ?? a.prefix, !address.sameNetwork(as: net, prefix: p) {
+                    errors.append(ConfigError(a.source, names(.ipAddress), "\(a.address) is not in subnet \(subnet)"))
+                }
+            }
+        }
+
+        if c.lockMigration.enabled {
+            let dir = c.lockMigration.holdingDirectory
+            if dir.isEmpty {
+                errors.append(ConfigError(file, names(.holdingDirectory), "lock migration is on but there is no holding directory"))
+            } else if c.fileSystem(containing: dir) == nil {
+                errors.append(
+                    ConfigError(c.lockMigration.source ?? file, names(.holdingDirectory), "\(dir) is on none of the package's file systems: it must move with the package"))
+            }
+        }
+        return errors
+    }
+}
+
+extension PackageConfiguration {
+    /// The package file system a path lives on (the deepest mount point above it).
+    public func fileSystem(containing path: String) -> FileSystem? {
+        fileSystems.filter { path == $0.directory || path.hasPrefix($0.directory + "/") }
+            .max { $0.directory.count < $1.directory.count }
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import PackageConfig
+
+/// An address on an interface, as `ip -o addr show` lists it.
+public struct InterfaceAddress: Sendable, Equatable {
+    public var interface: String
+    public var address: String
+    public var prefix: Int
+    /// `tentative`, `dadfailed`, `secondary`, ...
+    public var flags: [String]
+
+    public init(interface: String, address: String, prefix: Int, flags: [String]) {
+        self.interface = interface
+        self.address = address
+        self.prefix = prefix
+        self.flags = flags
+    }
+}
+
+/// Package IP addresses: added after a duplicate address check and announced
+/// to the neighbours; removed at stop. Through iproute2.
+public struct Addresses: Sendable {
+    public let node: NodeContext
+    /// The program and arguments that send the gratuitous ARPs in the
+    /// background (`hanfs announce`); address and interface are appended.
+    public var announcer: [String]
+
+    public init(_ node: NodeContext, announcer: [String]) {
+        self.node = node
+        self.announcer = announcer
+    }
+
+    public func list(timeout: Double = 10) throws -> [InterfaceAddress] {
+        let r = try node.run(["ip", "-o", "addr", "show"], timeout: timeout, readOnly: true)
+        return Self.parseList(r.stdoutText)
+    }
+
+    public static func parseList(_ text: String) -> [InterfaceAddress] {
+        text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard f.count >= 4, f[2] == "inet" || f[2] == "inet6" else { return nil }
+            let p = f[3].split(separator: "/")
+            guard p.count == 2, let prefix = Int(p[1]), let a = IPAddress(String(p[0])) else { return nil }
+            let name = String(f[1].split(separator: "@").first ?? "")
+            let known = ["tentative", "dadfailed", "secondary", "deprecated", "optimistic", "noprefixroute"]
+            return InterfaceAddress(interface: name, address: a.description, prefix: prefix, flags: f.filter(known.contains))
+        }
+    }
+
+    /// Where the address goes: its interface and prefix, given or found from
+    /// the interface that holds an address in the same subnet.
+    public func placement(_ a: PackageAddress, in present: [InterfaceAddress]) throws -> (String, Int) {
+        guard let address = IPAddress(a.address) else { throw PrimitiveError("\(a.address) is not an address") }
+        var subnet: (IPAddress, Int?)?
+        if let s = a.subnet { subnet = IPAddress.parse(cidr: s) }
+        let candidates = present.filter { p in
+            guard p.address != address.description, let mine = IPAddress(p.address), mine.isIPv6 == address.isIPv6,
+                !(mine.isIPv6 && mine.bytes.starts(with: [0xfe, 0x80]))
+            else { return false }
+            if let interface = a.interface, p.interface != interface { return false }
+            let prefix = a.prefix ?? subnet?.1 ?? p.prefix
+            if let (net, _) = subnet { return mine.sameNetwork(as: net, prefix: prefix) && address.sameNetwork(as: net, prefix: prefix) }
+            return mine.sameNetwork(as: address, prefix: prefix)
+        }
+        if let interface = a.interface {
+            guard let prefix = a.prefix ?? subnet?.1 ?? candidates.first?.prefix else {
+                throw PrimitiveError("\(a.address): no prefix length given, and \(interface) has no address in its subnet to take it from")
+            }
+            return (interface, prefix)
+        }
+        let interfaces = Set(candidates.map(\.interface))
+        guard interfaces.count == 1, let c = candidates.first else {
+            throw PrimitiveError(
+                interfaces.isEmpty
+                    ? "\(a.address): no interface has an address in \(a.subnet ?? "its subnet"); name the interface"
+                    : "\(a.address): \(interfaces.sorted().joined(separator: " and ")) are all in its subnet; name the interface")
+        }
+        return (c.interface, a.prefix ?? subnet?.1 ?? c.prefix)
+    }
+
+    /// Adds the address: present already on its interface is success; in use
+    /// by another host (it answers ARP for it) is an error and nothing is
+    /// added. Then announces it: `arpCount` gratuitous ARPs `arpInterval`
+    /// apart, in the background; for IPv6 the kernel's duplicate address
+    /// detection is waited for.
+    public func add(_ a: PackageAddress, arpCount: Int, arpInterval: Double, dadTimeout: Double = 0.5, timeout: Double)
+        throws -> Outcome
+    {
+        let present = try list(timeout: timeout)
+        let (interface, prefix) = try placement(a, in: present)
+        if let here = present.first(where: { $0.address == a.address }) {
+            guard here.interface == interface else {
+                throw PrimitiveError("\(a.address) is already on \(here.interface), not \(interface)")
+            }
+            return .already
+        }
+        guard let address = IPAddress(a.address) else { throw PrimitiveError("\(a.address) is not an address") }
+        if !address.isIPv6 && dadTimeout > 0 {
+            if node.planning {
+                node.logger.info("would check that no host answers ARP for \(a.address) on \(interface)")
+            } else if let mac = try Arp.probe(interface: interface, address: address, timeout: dadTimeout) {
+                throw PrimitiveError("\(a.address) is in use by another host (\(mac) answers ARP for it on \(interface)): not added")
+            }
+        }
+        try node.run(["ip", "addr", "add", "\(a.address)/\(prefix)", "dev", interface], timeout: timeout)
+        if address.isIPv6 {
+            try waitForDAD(a.address, interface: interface, prefix: prefix, until: Monotonic.now() + min(timeout, 10))
+        } else if arpCount > 0 {
+            let duration = Double(arpCount) * arpInterval + 5
+            _ = try node.runner.run(
+                Command(
+                    announcer + ["--interface", interface, "--count", String(arpCount), "--interval", String(arpInterval), a.address],
+                    timeout: duration, background: true))
+        }
+        if !node.planning, try !list(timeout: timeout).contains(where: { $0.address == a.address && $0.interface == interface }) {
+            throw PrimitiveError("ip reported success but \(a.address) is not on \(interface)")
+        }
+        return .done
+    }
+
+    /// IPv6: the kernel probes for duplicates before the address is usable.
+    func waitForDAD(_ address: String, interface: String, prefix: Int, until: Double) throws {
+        guard !node.planning else { return }
+        while true {
+            let me = try list().first { $0.address == address && $0.interface == interface }
+            if let me, me.flags.contains("dadfailed") {
+                try node.run(["ip", "addr", "del", "\(address)/\(prefix)", "dev", interface], timeout: 10, check: false)
+                throw PrimitiveError("\(address) failed duplicate address detection on \(interface): another host has it; removed")
+            }
+            if let me, !me.flags.contains("tentative") { return }
+            if Monotonic.now() > until {
+                throw PrimitiveError("\(address) is still tentative on \(interface) after the duplicate address detection time")
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
+    /// Removes the address; absent is success.
+    public func remove(_ a: PackageAddress, timeout: Double) throws -> Outcome {
+        let present = try list(timeout: timeout)
+        guard let here = present.first(where: { $0.address == a.address }) else { return .already }
+        if let interface = a.interface, here.interface != interface {
+            throw PrimitiveError("\(a.address) is on \(here.interface), not on \(interface) as configured: not removed")
+        }
+        try node.run(["ip", "addr", "del", "\(a.address)/\(here.prefix)", "dev", here.interface], timeout: timeout)
+        if !node.planning, try list(timeout: timeout).contains(where: { $0.address == a.address }) {
+            throw PrimitiveError("ip reported success but \(a.address) is still on \(here.interface)")
+        }
+        return .done
+    }
+}

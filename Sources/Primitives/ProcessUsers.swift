@@ -1,0 +1,76 @@
+import Foundation
+
+/// A process that uses a file system, and how.
+public struct ProcessUser: Sendable, Equatable, CustomStringConvertible {
+    public var pid: Int32
+    public var command: String
+    /// What ties it to the file system: cwd, root, exe, fd 3, mmap.
+    public var holds: [String]
+
+    public var description: String { "\(pid) (\(command)) by \(holds.joined(separator: ", "))" }
+}
+
+/// Finds the processes using a mount by walking /proc: their cwd, root and
+/// exe links, every open file descriptor, and their memory maps. Reading
+/// links and maps never touches the file system itself, so a dead server
+/// cannot hang it the way fuser or lsof can.
+public enum ProcessUsers {
+    /// The users of the file system mounted at `mountPoint` with device
+    /// `device` (`major:minor`), or of anything below the mount point.
+    public static func find(mountPoint: String, device: String?, proc: String = "/proc") -> [ProcessUser] {
+        let me = getpid()
+        let prefix = mountPoint.hasSuffix("/") ? mountPoint : mountPoint + "/"
+        let within = { (path: String) in path == mountPoint || path.hasPrefix(prefix) }
+        let mapsDevice = device.flatMap(hexDevice)
+        guard let pids = try? FileManager.default.contentsOfDirectory(atPath: proc) else { return [] }
+        var users: [ProcessUser] = []
+        for name in pids {
+            guard let pid = Int32(name), pid != me, pid > 1 else { continue }
+            let dir = "\(proc)/\(name)"
+            var holds: [String] = []
+            for link in ["cwd", "root", "exe"] {
+                if let target = readLink("\(dir)/\(link)"), within(strippedDeleted(target)) { holds.append(link) }
+            }
+            if let fds = try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/fd") {
+                for fd in fds.sorted(by: { (Int($0) ?? 0) < (Int($1) ?? 0) }) {
+                    if let target = readLink("\(dir)/fd/\(fd)"), within(strippedDeleted(target)) { holds.append("fd \(fd)") }
+                }
+            }
+            if let maps = ProcFile.read("\(dir)/maps") {
+                for line in maps.split(separator: "\n") {
+                    let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+                    guard f.count >= 6 else { continue }
+                    let path = strippedDeleted(String(f[5]).trimmingCharacters(in: .whitespaces))
+                    if within(path) || (mapsDevice != nil && String(f[3]) == mapsDevice && f[4] != "0") {
+                        holds.append("mmap \(path)")
+                        break
+                    }
+                }
+            }
+            if !holds.isEmpty {
+                let comm = ProcFile.read("\(dir)/comm")?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+                users.append(ProcessUser(pid: pid, command: comm, holds: holds))
+            }
+        }
+        return users.sorted { $0.pid < $1.pid }
+    }
+
+    static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func strippedDeleted(_ path: String) -> String {
+        path.hasSuffix(" (deleted)") ? String(path.dropLast(10)) : path
+    }
+
+    /// maps writes the device as hex `fe:01`; mountinfo as decimal `254:1`.
+    static func hexDevice(_ decimal: String) -> String? {
+        let p = decimal.split(separator: ":")
+        guard p.count == 2, let a = Int(p[0]), let b = Int(p[1]) else { return nil }
+        return String(format: "%02x:%02x", a, b)
+    }
+}

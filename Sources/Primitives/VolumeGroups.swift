@@ -1,0 +1,162 @@
+import Foundation
+import Synchronization
+import PackageConfig
+
+/// A volume group as LVM reports it.
+public struct VGInfo: Sendable, Equatable {
+    public var name: String
+    public var tags: [String]
+    /// The owner's system ID; empty if none.
+    public var systemID: String
+    public var logicalVolumes: Int
+    /// How many LVs are active; nil when this node's LVM cannot activate
+    /// (activation = 0 in lvm.conf) and so cannot tell.
+    public var activeVolumes: Int?
+}
+
+/// LVM volume groups with exclusive ownership: by host tags (this node's
+/// name as a tag, activation limited to VGs carrying it) or by LVM's system
+/// ID. The result is read back from LVM, not taken from an exit status.
+public final class VolumeGroups: Sendable {
+    public let node: NodeContext
+    static let environment = ["LVM_SUPPRESS_FD_WARNINGS": "1"]
+    /// Whether LVM activates here: read once, it is the node's lvm.conf.
+    private let activation = Mutex<Bool?>(nil)
+
+    public init(_ node: NodeContext) { self.node = node }
+
+    func lvm(_ argv: [String], timeout: Double, check: Bool = true, readOnly: Bool = false) throws -> CommandResult {
+        try node.run(argv, timeout: timeout, check: check, readOnly: readOnly, environment: Self.environment)
+    }
+
+    /// The VG, foreign ones included; nil if LVM does not see it.
+    public func inspect(_ name: String, timeout: Double = 30) throws -> VGInfo? {
+        let r = try lvm(
+            ["vgs", "--foreign", "--noheadings", "--separator", "|", "-o", "vg_name,vg_tags,vg_systemid,lv_count", name],
+            timeout: timeout, check: false, readOnly: true)
+        guard r.succeeded else {
+            if r.stderrText.contains("not found") || r.exitCode == 5 { return nil }
+            throw PrimitiveError.failed(["vgs", name], r)
+        }
+        guard let line = r.stdoutText.split(separator: "\n").first else { return nil }
+        let f = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard f.count >= 4 else { throw PrimitiveError("vgs: cannot read \"\(line)\"") }
+        var info = VGInfo(
+            name: f[0], tags: f[1].split(separator: ",").map(String.init), systemID: f[2],
+            logicalVolumes: Int(f[3]) ?? 0, activeVolumes: nil)
+        if try activationEnabled(timeout: timeout) {
+            let lvs = try lvm(
+                ["lvs", "--foreign", "--noheadings", "-o", "lv_active", name], timeout: timeout, readOnly: true)
+            info.activeVolumes = lvs.stdoutText.split(separator: "\n").filter {
+                $0.trimmingCharacters(in: .whitespaces) == "active"
+            }.count
+        }
+        return info
+    }
+
+    /// Whether this node's LVM activates LVs at all (lvm.conf global/activation).
+    public func activationEnabled(timeout: Double = 30) throws -> Bool {
+        if let known = activation.withLock({ $0 }) { return known }
+        let r = try lvm(["lvmconfig", "--type", "current", "global/activation"], timeout: timeout, check: false, readOnly: true)
+        let enabled = !r.stdoutText.contains("activation=0")
+        activation.withLock { $0 = enabled }
+        return enabled
+    }
+
+    /// This node's LVM system ID (`lvm systemid`); empty if none is set.
+    public func localSystemID(timeout: Double = 30) throws -> String {
+        let r = try lvm(["lvm", "systemid"], timeout: timeout, readOnly: true)
+        // "  system ID: node1"
+        return r.stdoutText.split(separator: ":", maxSplits: 1).dropFirst().first?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }
+
+    /// Takes the VG for this node and activates it. Owned or tagged by
+    /// another node: refused, naming the owner, unless `force`.
+    public func activate(_ name: String, ownership: VGOwnership, force: Bool, timeout: Double) throws -> Outcome {
+        guard let vg = try inspect(name, timeout: timeout) else {
+            throw PrimitiveError("volume group \(name) not found: is its storage visible on this node?")
+        }
+        let me: String
+        switch ownership {
+        case .tags:
+            me = node.nodeName
+            let others = vg.tags.filter { $0 != me }
+            if !others.isEmpty && !force {
+                throw PrimitiveError(
+                    "volume group \(name) is tagged by another node: \(others.joined(separator: ", ")); refusing (force takes it over)")
+            }
+            if vg.tags == [me], vg.activeVolumes.map({ $0 == vg.logicalVolumes }) ?? true { return .already }
+            for tag in others {
+                node.logger.warning("taking volume group \(name) over from \(tag) (forced)")
+                try lvm(["vgchange", "--deltag", tag, name], timeout: timeout)
+            }
+            if !vg.tags.contains(me) { try lvm(["vgchange", "--addtag", me, name], timeout: timeout) }
+            // Only a VG carrying this node's tag may be activated here.
+            try lvm(
+                ["vgchange", "--config", "activation { volume_list = [ \"@\(me)\" ] }", "-a", "y", name], timeout: timeout)
+        case .systemID:
+            me = try localSystemID(timeout: timeout)
+            guard !me.isEmpty else {
+                throw PrimitiveError("this node has no LVM system ID (set system_id_source in lvm.conf)")
+            }
+            if !vg.systemID.isEmpty && vg.systemID != me && !force {
+                throw PrimitiveError("volume group \(name) is owned by system ID \(vg.systemID); refusing (force takes it over)")
+            }
+            if vg.systemID == me, vg.activeVolumes.map({ $0 == vg.logicalVolumes }) ?? true { return .already }
+            if vg.systemID != me {
+                if !vg.systemID.isEmpty { node.logger.warning("taking volume group \(name) over from system ID \(vg.systemID) (forced)") }
+                var argv = ["vgchange", "-y"]
+                if !vg.systemID.isEmpty { argv += ["--config", "local/extra_system_ids=[\"\(vg.systemID)\"]"] }
+                try lvm(argv + ["--systemid", me, name], timeout: timeout)
+            }
+            try lvm(["vgchange", "-a", "y", name], timeout: timeout)
+        }
+        guard !node.planning else { return .done }
+        try verifyOwned(name, by: me, ownership: ownership, timeout: timeout)
+        return .done
+    }
+
+    func verifyOwned(_ name: String, by me: String, ownership: VGOwnership, timeout: Double) throws {
+        guard let after = try inspect(name, timeout: timeout) else {
+            throw PrimitiveError("volume group \(name) vanished while it was activated")
+        }
+        switch ownership {
+        case .tags where after.tags != [me]:
+            throw PrimitiveError("volume group \(name) has tags [\(after.tags.joined(separator: ","))] after activation, not [\(me)]")
+        case .systemID where after.systemID != me:
+            throw PrimitiveError("volume group \(name) has system ID \(after.systemID) after activation, not \(me)")
+        default: break
+        }
+        if let active = after.activeVolumes, active < after.logicalVolumes {
+            throw PrimitiveError("volume group \(name): only \(active) of \(after.logicalVolumes) logical volumes are active")
+        }
+        if after.activeVolumes == nil {
+            node.logger.notice("volume group \(name): LVM activation is off on this node (lvm.conf activation = 0); ownership checked only")
+        }
+    }
+
+    /// Deactivates the VG and gives up this node's claim (its tag). Absent or
+    /// already inactive is success. A VG tagged by another node is left alone.
+    public func deactivate(_ name: String, ownership: VGOwnership, timeout: Double) throws -> Outcome {
+        guard let vg = try inspect(name, timeout: timeout) else { return .already }
+        let me = node.nodeName
+        if ownership == .tags && !vg.tags.isEmpty && !vg.tags.contains(me) {
+            node.logger.warning("volume group \(name) is tagged by \(vg.tags.joined(separator: ", ")), not by this node: left alone")
+            return .already
+        }
+        let tagged = ownership == .tags && vg.tags.contains(me)
+        let active = vg.activeVolumes.map { $0 > 0 } ?? tagged
+        guard active || tagged else { return .already }
+        if active { try lvm(["vgchange", "-a", "n", name], timeout: timeout) }
+        if tagged { try lvm(["vgchange", "--deltag", me, name], timeout: timeout) }
+        guard !node.planning else { return .done }
+        guard let after = try inspect(name, timeout: timeout) else { return .done }
+        if let n = after.activeVolumes, n > 0 {
+            throw PrimitiveError("volume group \(name) still has \(n) active logical volumes after deactivation")
+        }
+        if ownership == .tags && after.tags.contains(me) {
+            throw PrimitiveError("volume group \(name) still carries this node's tag \(me)")
+        }
+        return .done
+    }
+}

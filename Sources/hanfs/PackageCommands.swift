@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+import HostBindings
+import Logging
+import LuaRuntime
+import PackageConfig
+import Primitives
+
+/// The options of the commands that act on a package.
+struct PackageOptions: ParsableArguments {
+    @Option(help: "The package file: native Lua (.lua), a Serviceguard modular package file, or legacy hanfs.conf variables.")
+    var config: String
+
+    init() {}
+    init(config: String) { self.config = config }
+
+    /// The package, or exit 6 with every mistake on stderr.
+    func load(_ installation: Installation) throws -> PackageConfiguration {
+        do {
+            return try PackageLoader.load(config, installation: installation)
+        } catch {
+            for e in error.errors { Console.write("hanfs: \(e)\n", to: .standardError) }
+            throw ExitCode(ExitStatus.configuration)
+        }
+    }
+
+    /// The package log: the file's log_file, else $HANFS_LOG_DIR or /var/log/hanfs, /<name>.log.
+    static func logPath(_ package: PackageConfiguration) -> String {
+        if !package.logFile.isEmpty { return package.logFile }
+        let dir = ProcessInfo.processInfo.environment["HANFS_LOG_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/log/hanfs"
+        return "\(dir)/\(package.name).log"
+    }
+}
+
+/// start and stop: under the package's lock, logged to the package log,
+/// with the runtime marker set after a start and cleared after a stop.
+protocol PackageAction: ParsableCommand {
+    static var script: String { get }
+    var global: GlobalOptions { get }
+    var package: PackageOptions { get }
+    var deadline: Double { get }
+}
+
+extension PackageAction {
+    func run() throws {
+        let installation = global.installation
+        let config = try package.load(installation)
+        guard let path = installation.findScript(Self.script) else {
+            Console.write("hanfs: no \(Self.script).lua in \(installation.scriptDirectories.joined(separator: ", "))\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
+        let steps = StepTracker()
+        let runtime = PackageRuntime(package: config.name)
+        var lock: PackageRuntime.Lock?
+        if global.dryRun {
+            _ = global.prepare()
+        } else {
+            let target: PackageLogHandler.Target
+            do {
+                target = try PackageLogHandler.Target(path: PackageOptions.logPath(config), action: Self.script, steps: steps)
+            } catch {
+                Console.write("hanfs: \(error)\n", to: .standardError)
+                throw ExitCode(ExitStatus.failure)
+            }
+            _ = global.prepare(packageLog: target)
+            do {
+                lock = try runtime.lock(action: Self.script)
+            } catch {
+                Logger(label: LogLabel.host).error("\(error)")
+                Console.write("hanfs: \(error)\n", to: .standardError)
+                throw ExitCode(ExitStatus.failure)
+            }
+        }
+        defer { lock?.release() }
+        let log = Logger(label: LogLabel.host)
+        let (host, recorder) = try global.makeHost(installation, package: config, steps: steps)
+        log.notice("\(Self.script) \(config.name) on \(host.node.nodeName) (\(config.file), script \(path))")
+        let started = Monotonic.now()
+        let failure = ScriptRun.run(
+            host, path: path, display: path, limits: RunLimits(deadline: deadline, memory: 512 << 20), recorder: recorder)
+        let took = CommandResult.seconds(Monotonic.now() - started)
+        if let failure {
+            log.error("\(Self.script) \(config.name) failed after \(took): \(failure.message)")
+            Console.write("hanfs: \(failure.report)\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
+        if !global.dryRun {
+            do {
+                if Self.script == "start" { try runtime.markStarted(node: host.node.nodeName) } else { try runtime.clearStarted() }
+            } catch {
+                log.error("cannot update \(runtime.markerPath): \(error)")
+                throw ExitCode(ExitStatus.failure)
+            }
+        }
+        log.notice("\(Self.script) \(config.name) done in \(took)")
+    }
+}
+
+struct Start: PackageAction {
+    static let script = "start"
+    static let configuration = CommandConfiguration(
+        abstract: "Start the package on this node (scripts/start.lua).",
+        discussion: """
+            Activates the volume groups, checks and mounts the file systems, \
+            exports them and adds the package addresses. If a step fails, the \
+            steps done are undone and the exit status is 1. Starting a package \
+            that is up already changes nothing.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var package: PackageOptions
+    @Option(help: "Seconds the whole start may take.") var deadline: Double = 600
+}
+
+struct Stop: PackageAction {
+    static let script = "stop"
+    static let configuration = CommandConfiguration(
+        abstract: "Stop the package on this node (scripts/stop.lua): the reverse of start.",
+        discussion: "Stopping a package that is down already changes nothing.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var package: PackageOptions
+    @Option(help: "Seconds the whole stop may take.") var deadline: Double = 600
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what of the package is up on this node (scripts/status.lua).")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var package: PackageOptions
+
+    func run() throws {
+        let installation = global.prepare()
+        let config = try package.load(installation)
+        guard let path = installation.findScript("status") else { throw ExitCode(ExitStatus.failure) }
+        let (host, _) = try global.makeHost(installation, package: config)
+        if let failure = ScriptRun.run(host, path: path, display: path, limits: RunLimits(deadline: 60), recorder: nil) {
+            Console.write("hanfs: \(failure.report)\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a package file and say what it holds; change nothing.",
+        discussion: "Exit status 0 when it is valid, 6 with every mistake on stderr (file:line: attribute: problem).")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var package: PackageOptions
+
+    func run() throws {
+        let installation = global.prepare()
+        let c = try package.load(installation)
+        func count(_ n: Int, _ what: String) -> String { "\(n) \(what)\(n == 1 ? "" : "s")" }
+        var text = "\(c.file): package \(c.name) is valid: "
+        text += [
+            count(c.volumeGroups.count, "volume group"), count(c.fileSystems.count, "file system"),
+            count(c.exports.count, "export"), count(c.addresses.count, "address"),
+        ].joined(separator: ", ")
+        text += "; lock migration \(c.lockMigration.enabled ? "on" : "off")\n"
+        Console.write(text, to: .standardOutput)
+    }
+}
+
+/// Sends the gratuitous ARPs after an address is added: started in the
+/// background by ip_add, so that start does not wait for them.
+struct Announce: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send gratuitous ARP for an address (used by ip_add).", shouldDisplay: false)
+    @Option var interface: String
+    @Option var count: Int = 5
+    @Option var interval: Double = 0.2
+    @Argument var address: String
+
+    func run() throws {
+        guard let a = IPAddress(address), !a.isIPv6 else { throw ValidationError("\(address): an IPv4 address expected") }
+        do {
+            try Arp.announce(interface: interface, address: a, count: count, interval: interval)
+        } catch {
+            Console.write("hanfs announce: \(error)\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import HostBindings
+import Primitives
+import Logging
+
+/// The package's own log file: one line per event, with the time, the
+/// action, the step the script is in, and for each command its argv, status,
+/// duration and the tail of its stderr (in the message and metadata the
+/// command runner logs).
+///
+///     2026-11-22T03:12:45.120Z start [check and mount 2 file system(s)] info ran: mount -t ext4 /dev/loop3 /srv/a (exited with status 0, 14 ms)
+struct PackageLogHandler: LogHandler {
+    /// The open file, shared by every logger of the run.
+    final class Target: @unchecked Sendable {
+        let fd: Int32
+        let action: String
+        let steps: StepTracker
+        let path: String
+
+        init(path: String, action: String, steps: StepTracker) throws {
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+            guard fd >= 0 else { throw PrimitiveError("cannot open the package log \(path): \(String(cString: strerror(errno)))") }
+            self.path = path
+            self.action = action
+            self.steps = steps
+        }
+
+        deinit { close(fd) }
+
+        /// One write per line: O_APPEND keeps lines whole even from several threads.
+        func write(_ line: String) {
+            var line = line
+            line.withUTF8 { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
+        }
+    }
+
+    let label: String
+    let target: Target
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+
+    init(label: String, target: Target, level: Logger.Level) {
+        self.label = label
+        self.target = target
+        self.logLevel = level
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var line = "\(Self.timestamp()) \(target.action)"
+        if let step = target.steps.step { line += " [\(step)]" }
+        line += " \(event.level.rawValue)"
+        if let at = event.metadata?["at"] { line += " \(at):" }
+        line += " \(event.message.description.replacingOccurrences(of: "\n", with: " | "))\n"
+        target.write(line)
+    }
+
+    static func timestamp() -> String {
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        var tm = tm()
+        var seconds = tv.tv_sec
+        gmtime_r(&seconds, &tm)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+            tm.tm_min, tm.tm_sec, Int(tv.tv_usec / 1000))
+    }
+}

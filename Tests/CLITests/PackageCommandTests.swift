@@ -1,0 +1,54 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// validate, and what start and stop do with a bad package file: exit 6 and
+/// nothing run.
+@Suite struct PackageCommands {
+    @Test func validateSaysWhatThePackageHolds() throws {
+        let scratch = try Scratch()
+        let config = try scratch.write("pkg.conf", """
+            package_name nfspkg
+            vg vgnfs
+            fs_name /dev/vgnfs/lv1
+            fs_directory /srv/nfs/a
+            ip_address 192.0.2.10
+            tkit/nfs/nfs/XFS "-o rw,fsid=1 *:/srv/nfs/a"
+            """)
+        let out = try hanfs(["validate", "--config", config])
+        #expect(out.status == 0)
+        #expect(out.stdout == "\(config): package nfspkg is valid: 1 volume group, 1 file system, 1 export, 1 address; lock migration off\n")
+    }
+
+    @Test func aBadFileExitsSixNamingEveryMistakeAndRunsNothing() throws {
+        let scratch = try Scratch()
+        let config = try scratch.write("pkg.conf", """
+            package_name nfspkg
+            fs_name /dev/sdb1
+            fs_directory srv/a
+            tkit/nfs/nfs/XFS "-o rw *:/srv/a"
+            colour blue
+            """)
+        let env = ["HANFS_LOG_DIR": scratch.path + "/log", "HANFS_RUN_DIR": scratch.path + "/run"]
+        for command in ["validate", "start", "stop", "status"] {
+            let out = try hanfs([command, "--config", config], environment: env)
+            #expect(out.status == 6, "\(command)")
+            #expect(out.stdout == "")
+            #expect(out.stderr == """
+                hanfs: \(config):3: fs_directory: "srv/a" is not an absolute path
+                hanfs: \(config):4: XFS: export of /srv/a has no fsid: add fsid=N (unique in the package) so that clients keep their file handles after a failover
+                hanfs: \(config):5: colour: unknown attribute
+
+                """, "\(command)")
+        }
+        // Nothing was run: no log, no lock, no marker.
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/log"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/run"))
+    }
+
+    @Test func aMissingFileIsAConfigurationError() throws {
+        let out = try hanfs(["start", "--config", "/nonexistent/pkg.conf"])
+        #expect(out.status == 6)
+        #expect(out.stderr.hasPrefix("hanfs: /nonexistent/pkg.conf: cannot read"))
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Each step of start made to fail, for real, in turn: what was done before
+/// it is undone, and the node is left clean.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: loop devices, namespaces, mounts"))
+struct StartRollsBack {
+    func expectRolledBack(_ lab: Lab, _ config: String, because reason: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 1, sourceLocation: sourceLocation)
+        #expect(start.stderr.contains(reason), "\(start.stderr)", sourceLocation: sourceLocation)
+        try StartStop.expectClean(lab, "after: \(reason)", sourceLocation: sourceLocation)
+    }
+
+    @Test func volumeGroupStep() throws {
+        // The second VG belongs to another node: the first is given back.
+        let lab = try Lab(volumeGroups: ["vga", "vgb"], fileSystems: ["ext4"])
+        try lab.lvm(["vgchange", "--addtag", "node2", "vgb"])
+        let config = try StartStop.package(lab)
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 1)
+        #expect(start.stderr.contains("volume group vgb is tagged by another node: node2"))
+        #expect(try lab.tags("vga") == [])
+        #expect(try lab.tags("vgb") == ["node2"])
+        #expect(try lab.mountPoints() == [])
+    }
+
+    @Test func fsckStep() throws {
+        // The second file system is damaged beyond what fsck -p repairs.
+        let lab = try Lab(fileSystems: ["ext4", "ext4"])
+        try lab.sh(["dd", "if=/dev/zero", "of=\(lab.devices[1])", "bs=1024", "seek=1", "count=4", "conv=notrunc", "status=none"])
+        let config = try StartStop.package(lab, exports: ["/srv/nfs/fs0"])
+        try expectRolledBack(lab, config, because: "fsck of \(lab.devices[1]) failed")
+    }
+
+    @Test func mountStep() throws {
+        // The second file system is declared xfs but is ext4: fsck passes
+        // (fsck.xfs checks nothing), mount fails, and the first mount is undone.
+        let lab = try Lab(fileSystems: ["ext4", "ext4"])
+        let config = try StartStop.package(lab, exports: ["/srv/nfs/fs0"])
+        var text = try String(contentsOfFile: config, encoding: .utf8)
+        text = text.replacingOccurrences(of: "directory = \"/srv/nfs/fs1\", type = \"ext4\"", with: "directory = \"/srv/nfs/fs1\", type = \"xfs\"")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        try expectRolledBack(lab, config, because: "mount -t xfs \(lab.devices[1]) /srv/nfs/fs1 exited with status 32")
+    }
+
+    @Test func exportStep() throws {
+        // The second export's directory is not on the file system.
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try StartStop.package(lab, exports: ["/srv/nfs/fs0", "/srv/nfs/fs0/missing"])
+        try expectRolledBack(lab, config, because: "/srv/nfs/fs0/missing is not a directory")
+    }
+
+    @Test func addressStep() throws {
+        // Another host (the client) already has the package address.
+        let lab = try Lab(fileSystems: ["ext4"])
+        try lab.inClient(["ip", "addr", "add", "192.0.2.10/24", "dev", lab.interface + "c"])
+        let config = try StartStop.package(lab)
+        try expectRolledBack(lab, config, because: "192.0.2.10 is in use by another host")
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// start and stop on real parts: LVM metadata, ext4 and xfs, exportfs,
+/// addresses on a veth, all inside namespaces of the lab's own.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: loop devices, namespaces, mounts"))
+struct StartStop {
+    /// A native package file for the lab: one VG, its file systems under
+    /// /srv/nfs, each exported, and the package address 192.0.2.10.
+    static func package(_ lab: Lab, name: String = "labpkg", extra: String = "", exports: [String]? = nil,
+                        address: String = "192.0.2.10/24") throws -> String {
+        var text = "package { name = \"\(name)\", fsck_concurrency = 2, mount_concurrency = 2, dad_timeout = 0.3 \(extra) }\n"
+        for vg in lab.physicalVolumes.keys.sorted() { text += "vg \"\(vg)\"\n" }
+        for (i, dev) in lab.devices.enumerated() {
+            let type = lab.types[i]
+            text += "filesystem { device = \"\(dev)\", directory = \"/srv/nfs/fs\(i)\", type = \"\(type)\" }\n"
+        }
+        for (i, dir) in (exports ?? lab.devices.indices.map { "/srv/nfs/fs\($0)" }).enumerated() {
+            text += "export { directory = \"\(dir)\", clients = \"192.0.2.0/24\", options = \"rw,no_subtree_check\", fsid = \(101 + i) }\n"
+        }
+        text += "address { address = \"\(address)\", interface = \"\(lab.interface)\" }\n"
+        let path = "\(lab.dir)/\(name).lua"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Nothing of the package is left on the node.
+    static func expectClean(_ lab: Lab, _ comment: Comment? = nil, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for vg in lab.physicalVolumes.keys { #expect(try lab.tags(vg) == [], comment, sourceLocation: sourceLocation) }
+        #expect(try lab.mountPoints() == [], comment, sourceLocation: sourceLocation)
+        #expect(try lab.exportTable() == "", comment, sourceLocation: sourceLocation)
+        #expect(try !lab.addresses().contains("192.0.2.10"), comment, sourceLocation: sourceLocation)
+        #expect(try !lab.inNode(["ls", "/run/hanfs"], check: false).stdout.contains(".started"), comment,
+                sourceLocation: sourceLocation)
+    }
+
+    @Test func startThenStopOnRealParts() throws {
+        let lab = try Lab(fileSystems: ["ext4", "xfs"])
+        let config = try Self.package(lab)
+        // The client knew the address at another MAC: the announcement must correct it.
+        try lab.inClient(["ip", "neigh", "replace", "192.0.2.10", "lladdr", "02:00:00:00:00:99", "dev", lab.interface + "c", "nud", "stale"])
+
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(try lab.tags("vglab") == ["node1"])
+        #expect(try lab.mountPoints().sorted() == ["/srv/nfs/fs0", "/srv/nfs/fs1"])
+        let mountinfo = try lab.inNode(["cat", "/proc/self/mountinfo"]).stdout
+        #expect(mountinfo.contains("/srv/nfs/fs0 ") && mountinfo.contains(" ext4 \(lab.devices[0])"))
+        #expect(mountinfo.contains(" xfs \(lab.devices[1])"))
+        let exports = try lab.inNode(["exportfs", "-v"]).stdout
+        #expect(exports.contains("/srv/nfs/fs0") && exports.contains("fsid=101"))
+        #expect(exports.contains("/srv/nfs/fs1") && exports.contains("fsid=102"))
+        #expect(try lab.addresses().contains("inet 192.0.2.10/24"))
+        #expect(try lab.inNode(["cat", "/run/hanfs/labpkg.started"]).stdout.hasPrefix("started on node1"))
+
+        // The gratuitous ARPs (in the background) reach the client.
+        let mac = try lab.sh(["ip", "-n", lab.nodeNS, "-o", "link", "show", lab.interface]).stdout
+            .split(separator: " ").drop { $0 != "link/ether" }.dropFirst().first.map(String.init) ?? "?"
+        var neighbour = ""
+        for _ in 0..<30 {
+            neighbour = try lab.inClient(["ip", "neigh", "show", "192.0.2.10"]).stdout
+            if neighbour.contains(mac) { break }
+            usleep(100_000)
+        }
+        #expect(neighbour.contains(mac), "client's neighbour entry: \(neighbour)")
+
+        // The package log has every command with its status and duration.
+        let log = try String(contentsOfFile: "\(lab.logDir)/labpkg.log", encoding: .utf8)
+        #expect(log.contains("start [check and mount 2 file system(s)] info ran: mount -t ext4 \(lab.devices[0]) /srv/nfs/fs0 (exited with status 0,"))
+        #expect(log.contains("start [add address 192.0.2.10] info ran: ip addr add 192.0.2.10/24 dev \(lab.interface) (exited with status 0"))
+
+        // status shows every part up; a second start changes nothing.
+        let status = try lab.hanfs(["status", "--config", config])
+        #expect(status.stdout.contains("package labpkg on node1: started here"))
+        #expect(status.stdout.split(separator: "\n").dropFirst().allSatisfy { $0.hasPrefix("  up ") }, "\(status.stdout)")
+        let again = try lab.hanfs(["start", "--config", config])
+        #expect(again.status == 0)
+        #expect(!again.stderr.contains("ran: mount") && !again.stderr.contains("ran: exportfs -o") && !again.stderr.contains("ran: vgchange"))
+
+        let stop = try lab.hanfs(["stop", "--config", config])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        try Self.expectClean(lab)
+        let stopAgain = try lab.hanfs(["stop", "--config", config])
+        #expect(stopAgain.status == 0, "\(stopAgain.stderr)")
+    }
+
+    @Test func stopKillsWhatHoldsTheFileSystems() throws {
+        let lab = try Lab(fileSystems: ["ext4", "xfs"])
+        let config = try Self.package(lab, extra: ", timeouts = { umount = 10 }")
+        #expect(try lab.hanfs(["start", "--config", config]).status == 0)
+        // A working directory, an open file, and a map with no descriptor left open.
+        try lab.spawnInNode(["sh", "-c", "cd /srv/nfs/fs0 && exec sleep 300"])
+        try lab.spawnInNode(["sh", "-c", "exec 3>/srv/nfs/fs1/held; exec sleep 300"])
+        try lab.inNode(["sh", "-c", "head -c 8192 /dev/zero > /srv/nfs/fs0/mapped"])
+        try lab.spawnInNode([
+            "python3", "-c",
+            """
+            import ctypes, os, time
+            libc = ctypes.CDLL(None); libc.mmap.restype = ctypes.c_void_p
+            libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+            fd = os.open("/srv/nfs/fs0/mapped", os.O_RDONLY)
+            assert libc.mmap(None, 8192, 1, 1, fd, 0) not in (None, ctypes.c_void_p(-1).value)
+            os.close(fd)
+            time.sleep(300)
+            """,
+        ])
+        var holders: [Int32] = []
+        for _ in 0..<50 {
+            holders = lab.processesInNode()
+            if holders.count >= 3 { break }
+            usleep(100_000)
+        }
+        #expect(holders.count >= 3)
+        let busy = try lab.inNode(["umount", "/srv/nfs/fs0"], check: false)
+        #expect(busy.status != 0, "the file system should be busy")
+
+        let stop = try lab.hanfs(["stop", "--config", config])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stderr.contains("sent TERM to process"))
+        #expect(stop.stderr.contains("by cwd"))
+        #expect(stop.stderr.contains("by fd 3"))
+        #expect(stop.stderr.contains("by mmap /srv/nfs/fs0/mapped"))
+        try Self.expectClean(lab)
+        #expect(lab.processesInNode().isEmpty)
+    }
+
+    @Test func aVolumeGroupTaggedByAnotherNodeIsRefused() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try Self.package(lab)
+        try lab.lvm(["vgchange", "--addtag", "node2", "vglab"])
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 1)
+        #expect(start.stderr.contains("volume group vglab is tagged by another node: node2"))
+        #expect(try lab.tags("vglab") == ["node2"])
+        #expect(try lab.mountPoints() == [])
+        // Forced (a script, or the REPL), it is taken over.
+        let forced = try lab.hanfs(["run", try lab.writeScript("force.lua", "print(vg_activate('vglab', {force = true}))")])
+        #expect(forced.stdout == "done\n", "\(forced.stderr)")
+        #expect(try lab.tags("vglab") == ["node1"])
+    }
+
+    @Test func systemIDOwnership() throws {
+        let lab = try Lab(fileSystems: ["ext4"], systemID: "node1")
+        let config = try Self.package(lab, extra: ", vg_ownership = \"system_id\"")
+        try lab.lvm(["vgchange", "-y", "--systemid", "node2", "vglab"])
+        let refused = try lab.hanfs(["start", "--config", config])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("volume group vglab is owned by system ID node2"))
+        try Self.expectClean(lab)
+        try lab.lvm(["vgchange", "-y", "--config", "local/extra_system_ids=[\"node2\"]", "--systemid", "", "vglab"])
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(try lab.sh(["vgs", "--foreign", "--noheadings", "-o", "vg_systemid", "vglab"]).stdout.contains("node1"))
+        #expect(try lab.hanfs(["stop", "--config", config]).status == 0)
+    }
+
+    @Test func twoStartsAtOnceOneIsRefused() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        // The probe for the address makes the first start last seconds.
+        let config = try Self.package(lab, extra: ", dad_timeout = 3")
+        let first = Thread.detachedResult { try lab.hanfs(["start", "--config", config]) }
+        usleep(1_500_000)
+        let second = try lab.hanfs(["start", "--config", config])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("package labpkg is busy: start by pid"), "\(second.stderr)")
+        let firstResult = try first.value()
+        #expect(firstResult.status == 0, "\(firstResult.stderr)")
+        #expect(try lab.hanfs(["stop", "--config", config]).status == 0)
+        try Self.expectClean(lab)
+    }
+
+    @Test func dryRunPrintsThePlanAndChangesNothing() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try Self.package(lab)
+        let plan = try lab.hanfs(["start", "--dry-run", "--config", config])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let expected = [
+            "1. vgchange --addtag node1 vglab",
+            "2. vgchange --config 'activation { volume_list = [ \"@node1\" ] }' -a y vglab",
+            "3. fsck -t ext4 -p \(lab.devices[0])",
+            "4. mount -t ext4 \(lab.devices[0]) /srv/nfs/fs0",
+            "5. exportfs -o rw,no_subtree_check,fsid=101 192.0.2.0/24:/srv/nfs/fs0",
+            "6. ip addr add 192.0.2.10/24 dev \(lab.interface)",
+        ]
+        let lines = plan.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "plan: 7 commands")
+        for (i, e) in expected.enumerated() { #expect(lines[i + 1].hasPrefix(e + "    (timeout"), "\(lines[i + 1])") }
+        #expect(lines[7].contains(" announce --interface \(lab.interface) --count 5 --interval 0.2 192.0.2.10"))
+        try Self.expectClean(lab)
+    }
+}
+
+extension Lab {
+    /// A script file in the lab's directory, which the node sees too.
+    func writeScript(_ name: String, _ text: String) throws -> String {
+        let path = "\(dir)/\(name)"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}
+
+extension Thread {
+    /// Runs `body` on a thread of its own; `value()` waits for it.
+    static func detachedResult<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> Pending<T> {
+        let pending = Pending<T>()
+        Thread.detachNewThread { pending.finish(Result { try body() }) }
+        return pending
+    }
+}
+
+final class Pending<T: Sendable>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<T, Error>?
+    func finish(_ r: Result<T, Error>) {
+        result = r
+        done.signal()
+    }
+    func value() throws -> T {
+        done.wait()
+        return try result!.get()
+    }
+}

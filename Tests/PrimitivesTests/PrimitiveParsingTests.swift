@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import PackageConfig
+import Primitives
+import Synchronization
+import TestSupport
+import Testing
+
+/// What the primitives read from the node, and how they run several at once.
+@Suite struct PrimitiveParts {
+    @Test func mountinfoLinesAndTheirEscapes() {
+        let table = MountTable(entries: [
+            "36 35 98:0 / /srv/nfs/a rw,noatime master:1 - ext4 /dev/loop3 rw",
+            "37 36 98:1 / /srv/nfs/a/sub\\040dir rw shared:2 - xfs /dev/loop4 rw",
+            "38 36 98:2 / /srv/nfs/ab rw - xfs /dev/loop5 rw",
+            "39 37 0:5 / /srv/nfs/a/sub\\040dir/deeper rw - tmpfs tmpfs rw",
+        ].compactMap { MountTable.parseLine($0) })
+        #expect(table.mount(at: "/srv/nfs/a")?.device == "98:0")
+        #expect(table.mount(at: "/srv/nfs/a/sub dir")?.source == "/dev/loop4")
+        // Below /srv/nfs/a, deepest first; /srv/nfs/ab is not below it.
+        #expect(table.mounts(below: "/srv/nfs/a").map(\.mountPoint) == ["/srv/nfs/a/sub dir/deeper", "/srv/nfs/a/sub dir"])
+    }
+
+    @Test func addressesAsIpListsThem() {
+        let text = """
+            1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
+            6: v1@if5    inet 192.0.2.1/24 scope global v1\\       valid_lft forever preferred_lft forever
+            6: v1@if5    inet 192.0.2.10/24 scope global secondary v1\\       valid_lft forever preferred_lft forever
+            6: v1@if5    inet6 2001:db8::10/64 scope global tentative \\       valid_lft forever preferred_lft forever
+            """
+        let list = Addresses.parseList(text)
+        #expect(list.count == 4)
+        #expect(list[1] == InterfaceAddress(interface: "v1", address: "192.0.2.1", prefix: 24, flags: []))
+        #expect(list[2].flags == ["secondary"])
+        #expect(list[3].flags == ["tentative"] && list[3].address == "2001:db8::10")
+
+        // Where an address goes: the interface with an address in its subnet.
+        let node = NodeContext(runner: RecordingRunner(), logger: Logger(label: "test"), nodeName: "n1")
+        let a = Addresses(node, announcer: ["true"])
+        let placed = try? a.placement(PackageAddress(address: "192.0.2.20", source: Source(file: "", line: 0)), in: list)
+        #expect(placed?.0 == "v1" && placed?.1 == 24)
+        #expect(throws: PrimitiveError.self) {
+            try a.placement(PackageAddress(address: "198.51.100.7", source: Source(file: "", line: 0)), in: list)
+        }
+    }
+
+    @Test func theExportTable() throws {
+        let scratch = try Scratch()
+        let etab = try scratch.write("etab", """
+            /srv/nfs/a\t*(rw,sync,wdelay,hide,no_subtree_check,fsid=101,sec=sys,rw,root_squash)
+            /srv/nfs/b\\040x\t192.0.2.0/24(ro,fsid=102)
+
+            """)
+        let node = NodeContext(runner: RecordingRunner(), logger: Logger(label: "test"), nodeName: "n1")
+        let exports = Exports(node, table: etab, nfsdDirectory: scratch.path + "/none")
+        let list = try exports.list()
+        #expect(list.map(\.directory) == ["/srv/nfs/a", "/srv/nfs/b x"])
+        #expect(list[1].clients == "192.0.2.0/24" && list[1].options == ["ro", "fsid=102"])
+        // Exported already with those options: nothing is run.
+        let e = Export(directory: "/srv/nfs/a", clients: "*", options: ["rw", "no_subtree_check"], fsid: "101", source: Source(file: "", line: 0))
+        #expect(try exports.export(e, timeout: 5) == .already)
+        #expect((node.runner as! RecordingRunner).commands.isEmpty)
+    }
+
+    @Test func parallelKeepsTheLimitAndTheOrder() {
+        let running = Mutex((now: 0, most: 0, order: [Int]()))
+        // 6 jobs, 3 at a time; job 4 waits for job 0 (its parent directory).
+        let results = Parallel.run(count: 6, limit: 3, waitsFor: { $0 == 4 ? [0] : [] }) { i in
+            running.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+            usleep(i == 0 ? 100_000 : 20_000)
+            running.withLock { $0.now -= 1; $0.order.append(i) }
+            return i * 10
+        }
+        #expect(results == [0, 10, 20, 30, 40, 50])
+        let r = running.withLock { $0 }
+        #expect(r.most == 3)
+        #expect(r.order.firstIndex(of: 4)! > r.order.firstIndex(of: 0)!)
+    }
+
+    @Test func usersOfADirectoryFoundInProc() throws {
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.path + "/d", withIntermediateDirectories: true)
+        let child = try ProcessRunner().run(
+            Command(["sh", "-c", "cd \(scratch.path)/d && exec sleep 30"], timeout: 30, background: true))
+        _ = child
+        var users: [ProcessUser] = []
+        for _ in 0..<50 {
+            users = ProcessUsers.find(mountPoint: scratch.path + "/d", device: nil)
+            if !users.isEmpty { break }
+            usleep(20_000)
+        }
+        #expect(users.count == 1)
+        #expect(users.first?.command == "sleep" && users.first?.holds == ["cwd"])
+        for u in users { kill(u.pid, SIGKILL) }
+    }
+}

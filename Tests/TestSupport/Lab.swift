@@ -1,0 +1,219 @@
+import Foundation
+import Primitives
+import Synchronization
+
+/// A node for integration tests, made of real parts and torn down whatever
+/// happens: loop devices as disks, LVM metadata with a private lvm.conf that
+/// sees only the lab's devices (activation off: this kernel has no
+/// device-mapper), a network namespace with a veth to a client namespace
+/// (192.0.2.0/24), and a persistent mount namespace in which the file
+/// systems are mounted and /run, /srv and /var/lib/nfs are private tmpfs.
+/// hanfs runs inside both namespaces; nothing touches the host's own.
+public final class Lab: @unchecked Sendable {
+    public let dir: String
+    public let id: String
+    public let nodeNS: String
+    public let clientNS: String
+    public let interface: String
+    public let nodeName: String
+    /// The LVM physical volume (one per VG) and the file system devices.
+    public private(set) var physicalVolumes: [String: String] = [:]
+    public private(set) var devices: [String] = []
+    /// The type of each file system made on `devices`.
+    public let types: [String]
+    private var mountedNamespaceDir = false
+    private var namespaceMade = false
+    private static let counter = Mutex(0)
+
+    public var lvmDir: String { "\(dir)/lvm" }
+    public var mountNS: String { "\(dir)/ns/mnt" }
+    public var logDir: String { "\(dir)/log" }
+
+    /// `volumeGroups`: names of the VGs to create (one loop device each);
+    /// `fileSystems`: the types of the file systems to make (one loop device each).
+    public init(volumeGroups: [String] = ["vglab"], fileSystems: [String] = ["ext4"], nodeName: String = "node1",
+                systemID: String? = nil) throws {
+        let n = Self.counter.withLock { $0 += 1; return $0 }
+        id = "\(getpid() % 100000)x\(n)"
+        dir = "/tmp/hanfs-lab-\(id)"
+        nodeNS = "hanfs-n\(id)"
+        clientNS = "hanfs-c\(id)"
+        interface = "hv\(id)"
+        self.nodeName = nodeName
+        types = fileSystems
+        try FileManager.default.createDirectory(atPath: dir + "/lvm", withIntermediateDirectories: true)
+        do {
+            try build(volumeGroups: volumeGroups, fileSystems: fileSystems, systemID: systemID)
+        } catch {
+            teardown()
+            throw error
+        }
+    }
+
+    deinit { teardown() }
+
+    private func build(volumeGroups: [String], fileSystems: [String], systemID: String?) throws {
+        for vg in volumeGroups {
+            physicalVolumes[vg] = try loopDevice("pv-\(vg)", megabytes: 16)
+        }
+        for (i, type) in fileSystems.enumerated() {
+            let dev = try loopDevice("fs\(i)", megabytes: type == "xfs" ? 320 : 32)
+            devices.append(dev)
+            try sh(type == "xfs" ? ["mkfs.xfs", "-q", "-f", dev] : ["mkfs.\(type)", "-q", "-F", dev])
+        }
+        let filter = physicalVolumes.values.sorted().map { "\"a|^\($0)$|\"" }.joined(separator: ", ")
+        var conf = "devices { filter = [ \(filter), \"r|.*|\" ] }\nglobal { activation = 0"
+        if let systemID { conf += "\nsystem_id_source = \"lvmlocal\" }\nlocal { system_id = \"\(systemID)\" }\n" } else { conf += " }\n" }
+        try conf.write(toFile: "\(lvmDir)/lvm.conf", atomically: true, encoding: .utf8)
+        for (vg, pv) in physicalVolumes.sorted(by: { $0.key < $1.key }) {
+            try lvm(["pvcreate", "-q", pv])
+            try lvm(["vgcreate", "-q", vg, pv])
+        }
+        try sh(["ip", "netns", "add", nodeNS])
+        try sh(["ip", "netns", "add", clientNS])
+        namespaceMade = true
+        try sh(["ip", "link", "add", interface, "type", "veth", "peer", "name", interface + "c"])
+        try sh(["ip", "link", "set", interface, "netns", nodeNS])
+        try sh(["ip", "link", "set", interface + "c", "netns", clientNS])
+        for (ns, link, address) in [(nodeNS, interface, "192.0.2.1/24"), (clientNS, interface + "c", "192.0.2.100/24")] {
+            try sh(["ip", "-n", ns, "link", "set", "lo", "up"])
+            try sh(["ip", "-n", ns, "link", "set", link, "up"])
+            try sh(["ip", "-n", ns, "addr", "add", address, "dev", link])
+        }
+        // A mount namespace that outlives each command: bound to a file on a private mount.
+        try FileManager.default.createDirectory(atPath: dir + "/ns", withIntermediateDirectories: true)
+        try sh(["mount", "--bind", dir + "/ns", dir + "/ns"])
+        mountedNamespaceDir = true
+        try sh(["mount", "--make-private", dir + "/ns"])
+        FileManager.default.createFile(atPath: mountNS, contents: nil)
+        try sh(["unshare", "--mount=\(mountNS)", "--propagation", "private", "true"])
+        for target in ["/run", "/srv", "/var/lib/nfs"] {
+            try inNode(["mount", "-t", "tmpfs", "tmpfs", target])
+        }
+        // What nfs-kernel-server's package leaves: an empty export table.
+        try inNode(["touch", "/var/lib/nfs/etab"])
+    }
+
+    private func loopDevice(_ name: String, megabytes: Int) throws -> String {
+        let file = "\(dir)/\(name).img"
+        try sh(["truncate", "-s", "\(megabytes)M", file])
+        let dev = try sh(["losetup", "-f", "--show", file]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        loops.append(dev)
+        return dev
+    }
+    private var loops: [String] = []
+
+    /// The environment hanfs and the LVM tools get in the lab.
+    public var environment: [String: String] {
+        ["LVM_SYSTEM_DIR": lvmDir, "LVM_SUPPRESS_FD_WARNINGS": "1", "HANFS_NODE": nodeName, "HANFS_LOG_DIR": logDir,
+         "HANFS_SITE_DIR": "/nonexistent-hanfs-site"]
+    }
+
+    /// Runs a command on the host side; fails the test setup if it fails.
+    @discardableResult
+    public func sh(_ argv: [String], timeout: Double = 60) throws -> Output {
+        let out = try output(argv, environment: environment, timeout: timeout)
+        guard out.status == 0 else {
+            throw LabError("\(argv.joined(separator: " ")) exited with \(out.status): \(out.stderr)")
+        }
+        return out
+    }
+
+    @discardableResult
+    public func lvm(_ argv: [String]) throws -> Output { try sh(argv) }
+
+    /// A command inside the node: its network and mount namespaces.
+    @discardableResult
+    public func inNode(_ argv: [String], check: Bool = true, timeout: Double = 60) throws -> Output {
+        let out = try output(
+            ["nsenter", "--net=/run/netns/\(nodeNS)", "--mount=\(mountNS)"] + argv, environment: environment, timeout: timeout)
+        if check && out.status != 0 {
+            throw LabError("in node: \(argv.joined(separator: " ")) exited with \(out.status): \(out.stderr)")
+        }
+        return out
+    }
+
+    /// A command in the client's network namespace.
+    @discardableResult
+    public func inClient(_ argv: [String], check: Bool = true) throws -> Output {
+        let out = try output(["ip", "netns", "exec", clientNS] + argv, environment: environment)
+        if check && out.status != 0 { throw LabError("in client: \(argv.joined(separator: " ")): \(out.stderr)") }
+        return out
+    }
+
+    /// hanfs inside the node.
+    @discardableResult
+    public func hanfs(_ arguments: [String], timeout: Double = 60) throws -> Output {
+        try inNode([hanfsBinary] + arguments, check: false, timeout: timeout)
+    }
+
+    /// Starts a process inside the node that runs until the lab goes (or it is killed).
+    public func spawnInNode(_ argv: [String]) throws {
+        _ = try ProcessRunner().run(
+            Command(["nsenter", "--net=/run/netns/\(nodeNS)", "--mount=\(mountNS)"] + argv, timeout: 600,
+                    environment: environment, background: true))
+    }
+
+    // MARK: what the node looks like
+
+    public func tags(_ vg: String) throws -> [String] {
+        try sh(["vgs", "--foreign", "--noheadings", "-o", "vg_tags", vg]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            .split(separator: ",").map(String.init)
+    }
+
+    public func mountPoints() throws -> [String] {
+        try inNode(["cat", "/proc/self/mountinfo"]).stdout.split(separator: "\n").compactMap {
+            let f = $0.split(separator: " ")
+            return f.count > 4 && f[4].hasPrefix("/srv/") ? String(f[4]) : nil
+        }
+    }
+
+    public func exportTable() throws -> String { try inNode(["cat", "/var/lib/nfs/etab"]).stdout }
+
+    public func addresses() throws -> String { try sh(["ip", "-n", nodeNS, "-o", "addr", "show", "dev", interface]).stdout }
+
+    /// The processes living in the lab's mount namespace.
+    public func processesInNode() -> [Int32] {
+        var st = stat()
+        guard stat(mountNS, &st) == 0 else { return [] }
+        let want = "mnt:[\(st.st_ino)]"
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return pids.compactMap(Int32.init).filter {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/ns/mnt")) == want
+        }
+    }
+
+    /// Kills what runs in the node, drops the namespaces (and with the mount
+    /// namespace every mount in it), detaches the loop devices, removes the files.
+    public func teardown() {
+        for pid in processesInNode() { kill(pid, SIGKILL) }
+        usleep(50_000)
+        if mountedNamespaceDir {
+            _ = try? output(["umount", mountNS])
+            _ = try? output(["umount", dir + "/ns"])
+            mountedNamespaceDir = false
+        }
+        if namespaceMade {
+            _ = try? output(["ip", "netns", "del", nodeNS])
+            _ = try? output(["ip", "netns", "del", clientNS])
+            namespaceMade = false
+        }
+        for dev in loops.reversed() {
+            // A loop device stays busy for a moment after its last mount goes.
+            for _ in 0..<50 {
+                if (try? output(["losetup", "-d", dev]))?.status == 0 { break }
+                usleep(100_000)
+            }
+        }
+        loops = []
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+public struct LabError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Whether the integration tests can run: they need root.
+public var isRoot: Bool { getuid() == 0 }

@@ -1,0 +1,40 @@
+-- start: bring the package up on this node.
+--
+--   hanfs start --config /etc/hanfs/nfspkg.conf
+--
+-- The order of the NFS toolkit's control script: volume groups, file
+-- systems (checked, then mounted), exports, then the package addresses, so
+-- that clients reach the service only once it is there. If a step fails,
+-- the steps done are undone in reverse order (see stdlib/steps.lua).
+--
+-- A site may copy this file to /etc/hanfs/scripts/start.lua and change it;
+-- `pkg` holds the package, and `hanfs repl --config FILE` tries things out.
+
+local steps = require "steps"
+local start = steps.new("start " .. pkg.name)
+
+start:run(function()
+  for _, vg in ipairs(pkg.volume_groups) do
+    start:step("activate volume group " .. vg,
+      function() vg_activate(vg) end,
+      function() vg_deactivate(vg) end)
+  end
+
+  if #pkg.filesystems > 0 then
+    start:step("check and mount " .. #pkg.filesystems .. " file system(s)",
+      function() mount_all(pkg.filesystems) end,
+      function() umount_all(pkg.filesystems) end)
+  end
+
+  for _, e in ipairs(pkg.exports) do
+    start:step("export " .. e.directory .. " to " .. e.clients,
+      function() export(e) end,
+      function() unexport(e) end)
+  end
+
+  for _, a in ipairs(pkg.addresses) do
+    start:step("add address " .. a.address,
+      function() ip_add(a) end,
+      function() ip_remove(a) end)
+  end
+end)

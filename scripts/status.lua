@@ -1,0 +1,48 @@
+-- status: what of the package is up on this node, part by part.
+--
+--   hanfs status --config /etc/hanfs/nfspkg.conf
+--
+-- Changes nothing. Exit status 0 whatever it finds; each line says up or down.
+
+local function mark(up) return up and "up  " or "down" end
+
+print(("package %s on %s: %s"):format(pkg.name, node_name(),
+  package_started() and "started here" or "not started here"))
+
+for _, name in ipairs(pkg.volume_groups) do
+  local vg = vg_status(name)
+  if not vg then
+    print(("  down vg %s: not visible on this node"):format(name))
+  else
+    local owner = #vg.tags > 0 and ("tags " .. table.concat(vg.tags, ",")) or "no tags"
+    if vg.system_id ~= "" then owner = owner .. ", system ID " .. vg.system_id end
+    local active = vg.active_volumes and (", %d/%d LVs active"):format(vg.active_volumes, vg.logical_volumes) or ""
+    local ours = pkg.vg_ownership == "tags" and #vg.tags == 1 and vg.tags[1] == node_name()
+    print(("  %s vg %s: %s%s"):format(mark(ours), name, owner, active))
+  end
+end
+
+local mounted = {}
+for _, m in ipairs(mounts()) do mounted[m.directory] = m end
+for _, fs in ipairs(pkg.filesystems) do
+  local m = mounted[fs.directory]
+  if m then
+    print(("  up   fs %s: %s (%s) mounted"):format(fs.directory, m.source, m.type))
+  else
+    print(("  down fs %s: %s not mounted"):format(fs.directory, fs.device))
+  end
+end
+
+local exported = {}
+for _, e in ipairs(exports()) do exported[e.clients .. ":" .. e.directory] = e end
+for _, e in ipairs(pkg.exports) do
+  local x = exported[e.clients .. ":" .. e.directory]
+  print(("  %s export %s:%s%s"):format(mark(x), e.clients, e.directory, x and (" (" .. x.options .. ")") or ""))
+end
+
+local here = {}
+for _, a in ipairs(addresses()) do here[a.address] = a end
+for _, a in ipairs(pkg.addresses) do
+  local x = here[a.address]
+  print(("  %s address %s%s"):format(mark(x), a.address, x and (" on " .. x.interface) or ""))
+end

@@ -1,0 +1,37 @@
+-- stop: take the package down on this node, the exact reverse of start.
+--
+--   hanfs stop --config /etc/hanfs/nfspkg.conf
+--
+-- Addresses first (clients stop coming), then exports, then file systems
+-- (processes that hold them are stopped: TERM, then KILL), then volume
+-- groups. Each step is a no-op when its part is already down. Stop ends at
+-- the first step that fails: a volume group is never released while its
+-- file systems may still be mounted.
+
+local steps = require "steps"
+local stop = steps.new("stop " .. pkg.name)
+
+local function reversed(list)
+  local r = {}
+  for i = #list, 1, -1 do r[#r + 1] = list[i] end
+  return r
+end
+
+stop:run(function()
+  for _, a in ipairs(reversed(pkg.addresses)) do
+    stop:step("remove address " .. a.address, function() ip_remove(a) end)
+  end
+
+  for _, e in ipairs(reversed(pkg.exports)) do
+    stop:step("unexport " .. e.directory .. " from " .. e.clients, function() unexport(e) end)
+  end
+
+  if #pkg.filesystems > 0 then
+    stop:step("unmount " .. #pkg.filesystems .. " file system(s)",
+      function() umount_all(reversed(pkg.filesystems)) end)
+  end
+
+  for _, vg in ipairs(reversed(pkg.volume_groups)) do
+    stop:step("deactivate volume group " .. vg, function() vg_deactivate(vg) end)
+  end
+end)
