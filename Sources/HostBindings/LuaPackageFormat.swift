@@ -15,7 +15,7 @@ import PackageConfig
 enum LuaPackageFormat {
     /// Each declaration's fields and what they set.
     static let packageFields: [String: Field] = [
-        "name": .packageName, "vg_ownership": .vgOwnership, "fsck_concurrency": .fsckConcurrency,
+        "name": .packageName, "vg_ownership": .vgOwnership, "run_fsck": .fsckPolicy, "fsck_concurrency": .fsckConcurrency,
         "mount_concurrency": .mountConcurrency, "mount_retries": .mountRetries, "umount_retries": .umountRetries,
         "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout, "log_file": .logFile,
     ]

@@ -89,10 +89,17 @@ extension ScriptHost {
             let mode = try o.string("ownership").flatMap(VGOwnership.init(rawValue:)) ?? c.vgOwnership
             return call.push(try wrap { outcome(try vgs.deactivate(name, ownership: mode, timeout: o.number("timeout", c.timeouts.vg))) })
         }
+        func policy(_ o: PrimitiveOptions, _ fallback: FsckPolicy) throws -> FsckPolicy {
+            guard let s = try o.string("run_fsck") else { return fallback }
+            guard let p = FsckPolicy(rawValue: s) else { throw HostError("run_fsck: auto, force or no, not \(s)") }
+            return p
+        }
         lua.register("fsck") { call in
             let fs = try PackageTable.fileSystem(try call.table(1))
-            let o = try PrimitiveOptions(call, 2, known: ["timeout"])
-            return call.push(try wrap { outcome(try fss.fsck(fs, timeout: o.number("timeout", c.timeouts.fsck))) })
+            let o = try PrimitiveOptions(call, 2, known: ["timeout", "run_fsck"])
+            // Called by name, it checks: that is what was asked.
+            let p = try policy(o, .force)
+            return call.push(try wrap { outcome(try fss.fsck(fs, policy: p, timeout: o.number("timeout", c.timeouts.fsck))) })
         }
         lua.register("mount") { call in
             let fs = try PackageTable.fileSystem(try call.table(1))
@@ -123,7 +130,9 @@ extension ScriptHost {
         lua.register("mount_all") { call in
             // Options first: reading the list leaves its items on the stack.
             let o = try PrimitiveOptions(
-                call, 2, known: ["fsck_concurrency", "mount_concurrency", "retries", "fsck_timeout", "timeout", "umount_timeout"])
+                call, 2,
+                known: ["run_fsck", "fsck_concurrency", "mount_concurrency", "retries", "fsck_timeout", "timeout", "umount_timeout"])
+            let fsckPolicy = try policy(o, c.fsckPolicy)
             let fsckLimit = try o.integer("fsck_concurrency", c.fsckConcurrency, minimum: 1)
             let mountLimit = try o.integer("mount_concurrency", c.mountConcurrency, minimum: 1)
             let fsckTimeout = try o.number("fsck_timeout", c.timeouts.fsck)
@@ -133,7 +142,7 @@ extension ScriptHost {
             let list = try fileSystems(call)
             return call.push(try wrap {
                 results(try fss.mountAll(
-                    list, fsckLimit: fsckLimit, mountLimit: mountLimit, fsckTimeout: fsckTimeout, mountTimeout: mountTimeout,
+                    list, fsckPolicy: fsckPolicy, fsckLimit: fsckLimit, mountLimit: mountLimit, fsckTimeout: fsckTimeout, mountTimeout: mountTimeout,
                     umountTimeout: umountTimeout, retries: retries))
             })
         }

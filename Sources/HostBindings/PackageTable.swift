@@ -12,6 +12,7 @@ enum PackageTable {
         t["name"] = .string(c.name)
         t["file"] = .string(c.file)
         t["vg_ownership"] = .string(c.vgOwnership.rawValue)
+        t["run_fsck"] = .string(c.fsckPolicy.rawValue)
         t["volume_groups"] = strings(c.volumeGroups.map(\.name))
         t["filesystems"] = .table(LuaTable(array: c.fileSystems.map(table)))
         t["exports"] = .table(LuaTable(array: c.exports.map(table)))

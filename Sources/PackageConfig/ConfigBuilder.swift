@@ -11,6 +11,7 @@ public enum Field: Sendable {
     case lockMigration, holdingDirectory, propagateInterval, statmonWaitTime
     case monitorInterval, quotaMonitor
     case vgOwnership
+    case fsckPolicy
     case timeout(String)  // one of StepTimeouts.names
     case arpCount, arpInterval, dadTimeout
     case ipInterface
@@ -139,6 +140,11 @@ public struct ConfigBuilder {
                 throw ConfigError(s, a, "\"\(value)\": tags or system_id expected")
             }
             config.vgOwnership = mode
+        case .fsckPolicy:
+            guard let policy = FsckPolicy(rawValue: value.trimmingSpaces.lowercased()) else {
+                throw ConfigError(s, a, "\"\(value)\": auto, force or no expected")
+            }
+            config.fsckPolicy = policy
         case .timeout(let step): config.timeouts[step] = try Check.seconds(value, a, s)
         case .arpCount: config.arpCount = try Check.integer(value, a, s, minimum: 0)
         case .arpInterval: config.arpInterval = try Check.seconds(value, a, s)

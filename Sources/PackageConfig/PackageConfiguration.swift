@@ -13,6 +13,8 @@ public struct PackageConfiguration: Sendable, Equatable {
     public var vgOwnership: VGOwnership = .tags
     /// How many fsck and mount/umount run at once (Serviceguard's
     /// concurrent_fsck_operations, concurrent_mount_and_umount_operations).
+    /// When file systems are checked before they are mounted.
+    public var fsckPolicy: FsckPolicy = .auto
     public var fsckConcurrency = 1
     public var mountConcurrency = 1
     /// Extra attempts when a mount point is busy (fs_mount_retry_count), and
@@ -45,6 +47,24 @@ public struct Source: Sendable, Equatable, CustomStringConvertible {
         self.line = line
     }
     public var description: String { line > 0 ? "\(file):\(line)" : file }
+}
+
+/// When fsck runs (Pacemaker's run_fsck): `auto` skips file systems that
+/// keep a journal (mounting replays it), unless the file system has fsck
+/// options of its own; `force` checks every one; `no` none.
+public enum FsckPolicy: String, Sendable, Equatable, CaseIterable {
+    case auto, force, no
+
+    /// Types whose journal makes a check at mount time unneeded.
+    public static let journaled: Set<String> = ["ext3", "ext4", "xfs", "btrfs", "jfs", "reiserfs", "f2fs"]
+
+    public func checks(_ fs: FileSystem) -> Bool {
+        switch self {
+        case .force: return true
+        case .no: return false
+        case .auto: return !fs.fsckOptions.isEmpty || !Self.journaled.contains(fs.type)
+        }
+    }
 }
 
 public enum VGOwnership: String, Sendable, Equatable, CaseIterable {

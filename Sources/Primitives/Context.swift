@@ -57,6 +57,8 @@ public enum Outcome: String, Sendable {
     case done
     /// It was already so: nothing was run.
     case already
+    /// Not needed here (fsck of a journaled file system under `auto`).
+    case skipped
 }
 
 /// Seconds on the monotonic clock: for deadlines and durations.

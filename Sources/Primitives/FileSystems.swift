@@ -12,10 +12,14 @@ public struct FileSystems: Sendable {
 
     // MARK: fsck
 
-    /// Checks a file system before it is mounted. Exit status 1 to 3 means
-    /// errors were corrected (logged); 4 or more is fatal. A mounted file
-    /// system is not checked.
-    public func fsck(_ fs: FileSystem, timeout: Double) throws -> Outcome {
+    /// Checks a file system before it is mounted, as `policy` says. Exit
+    /// status 1 to 3 means errors were corrected (logged); 4 or more is
+    /// fatal. A mounted file system is not checked.
+    public func fsck(_ fs: FileSystem, policy: FsckPolicy = .force, timeout: Double) throws -> Outcome {
+        guard policy.checks(fs) else {
+            node.logger.info("fsck of \(fs.device) not needed: \(policy == .no ? "run_fsck is no" : "\(fs.type) keeps a journal (run_fsck auto)")")
+            return .skipped
+        }
         let table = try MountTable.read()
         if let m = table.mount(at: fs.directory), sameDevice(m, fs) { return .already }
         var argv = ["fsck"]
@@ -190,14 +194,14 @@ public struct FileSystems: Sendable {
     /// first). All or nothing: if one fails, the ones this call mounted are
     /// unmounted again and the error names every failure.
     public func mountAll(
-        _ list: [FileSystem], fsckLimit: Int, mountLimit: Int, fsckTimeout: Double, mountTimeout: Double,
+        _ list: [FileSystem], fsckPolicy: FsckPolicy, fsckLimit: Int, mountLimit: Int, fsckTimeout: Double, mountTimeout: Double,
         umountTimeout: Double, retries: Int
     ) throws -> [Result] {
         // A plan lists the commands in the package's order.
         let fsckLimit = node.planning ? 1 : fsckLimit
         let mountLimit = node.planning ? 1 : mountLimit
         let checked = Parallel.run(count: list.count, limit: fsckLimit) { i in
-            Self.result(list[i]) { try self.fsck(list[i], timeout: fsckTimeout) }
+            Self.result(list[i]) { try self.fsck(list[i], policy: fsckPolicy, timeout: fsckTimeout) }
         }
         try Self.raiseFailures(checked, "fsck")
         let mounted = Parallel.run(count: list.count, limit: mountLimit, waitsFor: { i in Self.ancestors(of: i, in: list) }) { i in

@@ -30,7 +30,7 @@ struct StartRollsBack {
         // The second file system is damaged beyond what fsck -p repairs.
         let lab = try Lab(fileSystems: ["ext4", "ext4"])
         try lab.sh(["dd", "if=/dev/zero", "of=\(lab.devices[1])", "bs=1024", "seek=1", "count=4", "conv=notrunc", "status=none"])
-        let config = try StartStop.package(lab, exports: ["/srv/nfs/fs0"])
+        let config = try StartStop.package(lab, extra: ", run_fsck = \"force\"", exports: ["/srv/nfs/fs0"])
         try expectRolledBack(lab, config, because: "fsck of \(lab.devices[1]) failed")
     }
 
