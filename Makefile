@@ -18,7 +18,7 @@ deps:
 	./tools/install-deps.sh
 
 build: deps
-	swift build -c release --product hanfs
+	swift build -c release --static-swift-stdlib --product hanfs
 
 build-debug: deps
 	swift build --build-tests
@@ -40,7 +40,7 @@ install-files:
 	cp -R stdlib/. $(SHARE)/stdlib/
 
 bench: deps
-	swift build -c release --product hanfs
+	swift build -c release --static-swift-stdlib --product hanfs
 	swift build -c release --product hanfs-bench
 	.build/release/hanfs-bench
 

@@ -79,7 +79,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "hanfs-bench",
-            dependencies: ["HostBindings", "LuaRuntime", "Primitives"],
+            dependencies: ["HostBindings", "LuaRuntime", "Primitives", "TestSupport"],
             path: "Benchmarks/HanfsBench"
         ),
         .target(

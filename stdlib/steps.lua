@@ -31,35 +31,62 @@ function Plan:step(title, action, undo)
 end
 
 -- Undoes the steps done so far, newest first. An undo that fails is
--- logged and the others still run; returns the titles that failed.
+-- logged and the others still run; returns the titles that failed. If
+-- hanfs is being stopped (deadline, Ctrl-C, SIGTERM), it leaves the rest:
+-- hanfs itself undoes them once the stop has been handled.
 function Plan:undo()
   local failed = {}
-  for i = #self.done, 1, -1 do
-    local d = self.done[i]
+  while #self.done > 0 do
+    if stopping() then return failed end
+    local d = table.remove(self.done)
     set_step("undo: " .. d.title)
     local ok, err = pcall(d.undo)
     if not ok then
+      if stopping() then
+        table.insert(self.done, d)
+        return failed
+      end
       log.error("undo of '" .. d.title .. "' failed: " .. tostring(err))
       failed[#failed + 1] = d.title
     end
   end
-  self.done = {}
   set_step(nil)
   return failed
 end
 
 -- Runs `body`; if it fails, undoes what was done and raises the error again,
--- saying what could not be undone.
+-- saying what could not be undone. While it runs, `steps.current` is the
+-- plan, so that hanfs can undo it when the run is stopped from outside.
 function Plan:run(body)
+  steps.current = self
   local ok, err = pcall(body)
-  set_step(nil)
-  if ok then return end
+  if ok then
+    steps.current = nil
+    set_step(nil)
+    return
+  end
+  -- Stopped from outside: nothing more runs here; hanfs calls steps.abandon().
+  if stopping() then error(err, 0) end
   log.error(self.name .. " failed: " .. tostring(err))
   local failed = self:undo()
+  steps.current = nil
   if #failed > 0 then
     err = tostring(err) .. " (and the undo of " .. table.concat(failed, ", ") .. " failed: see the log)"
   end
   error(err, 0)
+end
+
+-- Undoes what the plan that was running had done. hanfs calls it, with a
+-- fresh time limit, after a start was stopped by its deadline or a signal.
+function steps.abandon()
+  local plan = steps.current
+  if not plan then return end
+  steps.current = nil
+  log.warn(plan.name .. " was stopped: undoing the " .. #plan.done .. " step(s) it had done")
+  local failed = plan:undo()
+  if #failed > 0 then
+    error("the undo of " .. table.concat(failed, ", ") .. " failed: see the log", 0)
+  end
 end
 
 return steps

@@ -100,3 +100,7 @@ for (name, _) in commands {
 let ratio = median(wall["hanfs run empty.lua"]!) / median(wall["lua5.4 -e ''"]!)
 print("")
 print("hanfs run / lua5.4: \(String(format: "%.1f", ratio))x")
+
+// MARK: 3. Package start and stop, against Pacemaker's agents
+
+try packageBenchmarks()

@@ -46,7 +46,8 @@ public final class ScriptHost {
         let stop = StopSignal(lua)
         let base = runner ?? ProcessRunner(shouldStop: { stop.isSet })
         self.runner = LoggingRunner(base, logger: logger, planning: planning)
-        self.node = NodeContext(runner: self.runner, logger: logger, planning: planning, nodeName: nodeName)
+        self.node = NodeContext(
+            runner: self.runner, logger: logger, planning: planning, nodeName: nodeName, shouldStop: { stop.isSet })
         self.package = package
         lua.setModuleDirectories(installation.moduleDirectories)
         registerBasics()
@@ -60,10 +61,21 @@ public final class ScriptHost {
             if let step { stepLog.info("step: \(step)") }
             return 0
         }
+        lua.register("stopping") { call in call.push(.boolean(stop.isSet)) }
         lua.register("package_started") { call in
             guard let package else { throw HostError("no package loaded (--config)") }
             return call.push(PackageRuntime(package: package.name).marker.map { .string($0) } ?? .boolean(false))
         }
+    }
+
+    /// After a run was stopped from outside (deadline, Ctrl-C, SIGTERM):
+    /// undoes what the steps of the stopped plan had done (stdlib steps),
+    /// within `limits`. A second signal stops this too.
+    public func abandonStoppedPlan(limits: RunLimits) throws(ScriptError) {
+        Signals.clear()
+        try lua.run(
+            "local steps = package.loaded.steps if steps and steps.abandon then steps.abandon() end",
+            chunkName: "=abandon", limits: limits)
     }
 
     /// This very binary, `announce`.

@@ -223,7 +223,10 @@ void lb_disarm(lua_State *L) {
     c->memory_limit = 0;
 }
 
-lb_stop_reason lb_stop_reason_of(lua_State *L) { return (lb_stop_reason)ctx(L)->stop; }
+/* Why the run stopped: the hook's reason, or, when a host function gave up
+   because of the stop (an interrupted command) before the hook fired, the
+   stop that holds now. */
+lb_stop_reason lb_stop_reason_of(lua_State *L) { return (lb_stop_reason)stop_reason_now(L, ctx(L)); }
 
 void lb_cancel(lua_State *L) { atomic_store(&ctx(L)->cancel, 1); }
 

@@ -98,7 +98,7 @@ public struct Addresses: Sendable {
         if !address.isIPv6 && dadTimeout > 0 {
             if node.planning {
                 node.logger.info("would check that no host answers ARP for \(a.address) on \(interface)")
-            } else if let mac = try Arp.probe(interface: interface, address: address, timeout: dadTimeout) {
+            } else if let mac = try Arp.probe(interface: interface, address: address, timeout: dadTimeout, shouldStop: node.shouldStop) {
                 throw PrimitiveError("\(a.address) is in use by another host (\(mac) answers ARP for it on \(interface)): not added")
             }
         }

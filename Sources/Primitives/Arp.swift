@@ -7,7 +7,10 @@ import PackageConfig
 public enum Arp {
     /// Asks who has `address`, `probes` times over `timeout` seconds; returns
     /// the MAC address of the first host that answers, nil if none does.
-    public static func probe(interface: String, address: IPAddress, timeout: Double, probes: Int = 2) throws -> String? {
+    public static func probe(
+        interface: String, address: IPAddress, timeout: Double, probes: Int = 2,
+        shouldStop: @Sendable () -> Bool = { false }
+    ) throws -> String? {
         let link = try Link(interface)
         let frame = link.frame(op: 1, senderIP: [0, 0, 0, 0], targetIP: address.bytes)
         let start = Monotonic.now()
@@ -15,7 +18,8 @@ public enum Arp {
             try link.send(frame)
             let until = start + timeout * Double(n + 1) / Double(max(1, probes))
             while case let left = until - Monotonic.now(), left > 0 {
-                guard let reply = link.receive(timeout: left) else { break }
+                if shouldStop() { throw PrimitiveError("stopped during the duplicate address probe") }
+                guard let reply = link.receive(timeout: min(left, 0.1)) else { continue }
                 // An answer (op 2) from the address, or another host's own probe for it.
                 if reply.senderIP == address.bytes || (reply.op == 1 && reply.senderIP == [0, 0, 0, 0] && reply.targetIP == address.bytes && reply.senderMAC != link.mac) {
                     return reply.senderMAC.map { String(format: "%02x", $0) }.joined(separator: ":")

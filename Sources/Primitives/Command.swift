@@ -103,9 +103,10 @@ public struct CommandResult: Sendable, Equatable {
         }
     }
 
-    /// `250 ms`, `3.2 s`.
+    /// `2.5 ms`, `250 ms`, `3.2 s`.
     public static func seconds(_ d: Double) -> String {
-        d < 1 ? "\(Int((d * 1000).rounded())) ms" : String(format: "%.1f s", d)
+        if d < 0.01 { return String(format: "%.1f ms", d * 1000) }
+        return d < 1 ? "\(Int((d * 1000).rounded())) ms" : String(format: "%.1f s", d)
     }
 }
 

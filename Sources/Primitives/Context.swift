@@ -11,8 +11,15 @@ public struct NodeContext: Sendable {
     public let planning: Bool
     /// This node's name: its LVM host tag.
     public let nodeName: String
+    /// True once the run should stop (deadline, Ctrl-C, SIGTERM): waits
+    /// that are not commands (the ARP probe) end early.
+    public let shouldStop: @Sendable () -> Bool
 
-    public init(runner: any CommandRunner, logger: Logger, planning: Bool = false, nodeName: String = NodeContext.hostName) {
+    public init(
+        runner: any CommandRunner, logger: Logger, planning: Bool = false, nodeName: String = NodeContext.hostName,
+        shouldStop: @escaping @Sendable () -> Bool = { false }
+    ) {
+        self.shouldStop = shouldStop
         self.runner = runner
         self.logger = logger
         self.planning = planning

@@ -22,8 +22,12 @@ public struct FileSystems: Sendable {
         }
         let table = try MountTable.read()
         if let m = table.mount(at: fs.directory), sameDevice(m, fs) { return .already }
+        // fsck.<type> itself when there is one: the fsck wrapper costs as
+        // much again (it is a process of its own), and means the same.
         var argv = ["fsck"]
-        if !fs.type.isEmpty { argv += ["-t", fs.type] }
+        if !fs.type.isEmpty {
+            argv = ProcessRunner.resolve("fsck.\(fs.type)") != nil ? ["fsck.\(fs.type)"] : ["fsck", "-t", fs.type]
+        }
         argv += fs.fsckOptions.isEmpty ? ["-p"] : fs.fsckOptions
         argv.append(fs.device)
         let r = try node.run(argv, timeout: timeout, check: false)

@@ -19,29 +19,38 @@ public struct MountTable: Sendable {
     public init(entries: [MountEntry]) { self.entries = entries }
 
     public static func read(_ path: String = "/proc/self/mountinfo") throws -> MountTable {
-        guard let text = ProcFile.read(path) else {
+        guard let bytes = ProcFile.bytes(path) else {
             throw PrimitiveError("cannot read \(path)")
         }
-        return MountTable(entries: text.split(separator: "\n").compactMap(parseLine))
+        return MountTable(entries: bytes.split(separator: UInt8(ascii: "\n")).compactMap(parse))
     }
 
     /// `36 35 98:0 /mnt1 /mnt/a rw,noatime master:1 - ext3 /dev/root rw,errors=continue`
-    public static func parseLine(_ line: Substring) -> MountEntry? {
-        let fields = line.split(separator: " ")
-        guard let dash = fields.firstIndex(of: "-"), dash >= 6, fields.count >= dash + 3 else { return nil }
+    public static func parseLine(_ line: Substring) -> MountEntry? { parse(Array(line.utf8)[...]) }
+
+    /// Parsed as bytes: a table is read at every mount and unmount.
+    static func parse(_ line: ArraySlice<UInt8>) -> MountEntry? {
+        let fields = line.split(separator: UInt8(ascii: " "))
+        guard let dash = fields.firstIndex(where: { $0.count == 1 && $0.first == UInt8(ascii: "-") }), dash >= 6,
+            fields.count >= dash + 3
+        else { return nil }
+        func text(_ f: ArraySlice<UInt8>) -> String { String(decoding: f, as: UTF8.self) }
         return MountEntry(
-            mountPoint: unescape(fields[4]), device: String(fields[2]), type: String(fields[dash + 1]),
-            source: unescape(fields[dash + 2]), options: String(fields[5]))
+            mountPoint: unescape(fields[4]), device: text(fields[2]), type: text(fields[dash + 1]),
+            source: unescape(fields[dash + 2]), options: text(fields[5]))
     }
 
     /// mountinfo writes space, tab, newline and backslash as \040 and the like.
-    static func unescape(_ s: Substring) -> String {
-        guard s.contains("\\") else { return String(s) }
+    static func unescape(_ s: Substring) -> String { unescape(Array(s.utf8)[...]) }
+
+    static func unescape(_ s: ArraySlice<UInt8>) -> String {
+        guard s.contains(UInt8(ascii: "\\")) else { return String(decoding: s, as: UTF8.self) }
         var bytes: [UInt8] = []
-        var u = Array(s.utf8)[...]
+        var u = s
         while let c = u.first {
-            if c == UInt8(ascii: "\\"), u.count >= 4, let v = UInt8(String(decoding: u.dropFirst().prefix(3), as: UTF8.self), radix: 8) {
-                bytes.append(v)
+            let digits = u.dropFirst().prefix(3)
+            if c == UInt8(ascii: "\\"), digits.count == 3, digits.allSatisfy({ $0 >= 48 && $0 <= 55 }) {
+                bytes.append(digits.reduce(0) { $0 &* 8 &+ ($1 - 48) })
                 u = u.dropFirst(4)
             } else {
                 bytes.append(c)
@@ -82,7 +91,9 @@ public enum DeviceFile {
 /// Files under /proc report a size of 0: they are read to the end here,
 /// with plain read(2), however long they are.
 public enum ProcFile {
-    public static func read(_ path: String) -> String? {
+    public static func read(_ path: String) -> String? { bytes(path).map { String(decoding: $0, as: UTF8.self) } }
+
+    public static func bytes(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -91,7 +102,7 @@ public enum ProcFile {
         while true {
             let n = Glibc.read(fd, &buffer, buffer.count)
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return n == 0 ? String(decoding: bytes, as: UTF8.self) : nil }
+            guard n > 0 else { return n == 0 ? bytes : nil }
             bytes += buffer[0..<n]
         }
     }

@@ -41,6 +41,9 @@ protocol PackageAction: ParsableCommand {
     var deadline: Double { get }
 }
 
+/// Seconds the undo of a stopped start may take.
+let rollbackDeadline = 300.0
+
 extension PackageAction {
     func run() throws {
         let installation = global.installation
@@ -81,6 +84,14 @@ extension PackageAction {
         let took = CommandResult.seconds(Monotonic.now() - started)
         if let failure {
             log.error("\(Self.script) \(config.name) failed after \(took): \(failure.message)")
+            if [.deadline, .interrupted].contains(failure.kind) {
+                // The script could not undo its own steps: it was stopped.
+                do {
+                    try host.abandonStoppedPlan(limits: RunLimits(deadline: rollbackDeadline))
+                } catch {
+                    log.error("undoing the stopped \(Self.script) failed: \(error.message)")
+                }
+            }
             Console.write("hanfs: \(failure.report)\n", to: .standardError)
             throw ExitCode(ExitStatus.failure)
         }
@@ -149,7 +160,9 @@ struct Validate: ParsableCommand {
     func run() throws {
         let installation = global.prepare()
         let c = try package.load(installation)
-        func count(_ n: Int, _ what: String) -> String { "\(n) \(what)\(n == 1 ? "" : "s")" }
+        func count(_ n: Int, _ what: String) -> String {
+            "\(n) \(what)\(n == 1 ? "" : what.hasSuffix("s") ? "es" : "s")"
+        }
         var text = "\(c.file): package \(c.name) is valid: "
         text += [
             count(c.volumeGroups.count, "volume group"), count(c.fileSystems.count, "file system"),

@@ -61,14 +61,5 @@ struct PackageLogHandler: LogHandler {
         target.write(line)
     }
 
-    static func timestamp() -> String {
-        var tv = timeval()
-        gettimeofday(&tv, nil)
-        var tm = tm()
-        var seconds = tv.tv_sec
-        gmtime_r(&seconds, &tm)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-            tm.tm_min, tm.tm_sec, Int(tv.tv_usec / 1000))
-    }
+    static func timestamp() -> String { Timestamp.now(utc: true).iso }
 }

@@ -60,3 +60,38 @@ struct StartRollsBack {
         try expectRolledBack(lab, config, because: "192.0.2.10 is in use by another host")
     }
 }
+
+/// A start stopped from outside (its deadline, or SIGTERM from a cluster
+/// manager that gave up on it) still undoes what it had done.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: loop devices, namespaces, mounts"))
+struct StoppedStartRollsBack {
+    @Test func byItsDeadline() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        // The address probe waits 5 s; the start may take 1.
+        let config = try StartStop.package(lab, extra: ", dad_timeout = 5")
+        let start = try lab.hanfs(["start", "--deadline", "1", "--config", config])
+        #expect(start.status == 1)
+        #expect(start.stderr.contains("was stopped: undoing the 3 step(s) it had done"), "\(start.stderr)")
+        try StartStop.expectClean(lab)
+    }
+
+    @Test func bySIGTERM() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try StartStop.package(lab, extra: ", dad_timeout = 5")
+        let pending = Thread.detachedResult { try lab.hanfs(["start", "--config", config]) }
+        var pid: Int32?
+        for _ in 0..<100 where pid == nil {
+            usleep(50_000)
+            pid = try processes(withCommandLine: "\(hanfsBinary) start --config \(config)").first
+            // Only once it is in the address step.
+            if pid != nil, try !lab.addresses().isEmpty, try lab.exportTable().isEmpty { pid = nil }
+        }
+        usleep(500_000)
+        let target = try #require(pid)
+        kill(target, SIGTERM)
+        let start = try pending.value()
+        #expect(start.status == 1)
+        #expect(start.stderr.contains("was stopped: undoing"), "\(start.stderr)")
+        try StartStop.expectClean(lab)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import TestSupport
+
+/// Start and stop of a package on the lab's real parts (loop devices, LVM
+/// metadata, ext4, exportfs, a veth in namespaces), against Pacemaker's
+/// Filesystem and IPaddr2 agents doing the same storage and IP steps, all
+/// in one run, alternating.
+func packageBenchmarks() throws {
+    print("")
+    guard isRoot else {
+        print("## Package start and stop: skipped (needs root)")
+        return
+    }
+    let lab = try Lab(volumeGroups: ["vgbench"], fileSystems: Array(repeating: "ext4", count: 16))
+    defer { lab.teardown() }
+    let address = "address { address = \"192.0.2.10/24\", interface = \"\(lab.interface)\" }\n"
+    func fs(_ i: Int) -> String {
+        "filesystem { device = \"\(lab.devices[i])\", directory = \"/srv/nfs/fs\(i)\", type = \"ext4\" }\n"
+    }
+    func write(_ name: String, _ text: String) throws -> String {
+        let path = "\(lab.dir)/\(name).lua"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+    // The agents' steps: a file system and an address, no DAD probe (IPaddr2's default).
+    let same = try write("same", "package { name = \"same\", dad_timeout = 0 }\n" + fs(0) + address)
+    // The whole package with hanfs's defaults: VG, fsck policy, export, DAD probe.
+    let full = try write(
+        "full",
+        "package { name = \"full\" }\nvg \"vgbench\"\n" + fs(0)
+            + "export { directory = \"/srv/nfs/fs0\", clients = \"*\", options = \"rw\", fsid = 1 }\n" + address)
+    func sixteen(_ name: String, _ concurrency: Int) throws -> String {
+        try write(
+            name,
+            "package { name = \"\(name)\", run_fsck = \"force\", fsck_concurrency = \(concurrency), mount_concurrency = \(concurrency) }\n"
+                + (0..<16).map(fs).joined())
+    }
+    let serial = try sixteen("serial", 1)
+    let parallel = try sixteen("parallel", 8)
+
+    let agents = "/usr/lib/ocf/resource.d/heartbeat"
+    let ocf = [
+        "OCF_ROOT=/usr/lib/ocf", "OCF_RESKEY_device=\(lab.devices[0])", "OCF_RESKEY_directory=/srv/nfs/fs0",
+        "OCF_RESKEY_fstype=ext4", "OCF_RESKEY_ip=192.0.2.10", "OCF_RESKEY_cidr_netmask=24", "OCF_RESKEY_nic=\(lab.interface)",
+    ]
+    // Both agents in one process tree, as hanfs is one: `sh -c` with the agents as arguments.
+    func agentsRun(_ first: String, _ second: String, _ action: String) throws {
+        let out = try lab.inNode(
+            ["env"] + ocf + ["sh", "-c", "\"$1\" \"$3\" && \"$2\" \"$3\"", "agents", first, second, action], check: false)
+        guard out.status == 0 else { throw LabError("agents \(action): \(out.stderr)") }
+    }
+
+    func timed(_ body: () throws -> Void) rethrows -> Double {
+        let t = now()
+        try body()
+        return now() - t
+    }
+    func hanfsRun(_ action: String, _ config: String) throws {
+        let out = try lab.hanfs([action, "--config", config])
+        guard out.status == 0 else { throw LabError("hanfs \(action) \(config): \(out.stderr)") }
+    }
+    /// Seconds spent in commands, from the lines the last run added to the package log.
+    var logOffsets: [String: Int] = [:]
+    func commandSeconds(_ package: String) -> Double {
+        let text = (try? String(contentsOfFile: "\(lab.logDir)/\(package).log", encoding: .utf8)) ?? ""
+        let fresh = text.dropFirst(logOffsets[package] ?? 0)
+        logOffsets[package] = text.count
+        var total = 0.0
+        for line in fresh.split(separator: "\n") where line.contains(" ran: ") {
+            guard let open = line.range(of: "(exited with status ", options: .backwards),
+                let comma = line[open.upperBound...].firstIndex(of: ",")
+            else { continue }
+            let rest = line[line.index(after: comma)...].trimmingCharacters(in: .whitespaces)
+            let parts = rest.split(separator: " ")
+            guard parts.count >= 2, let value = Double(parts[0]) else { continue }
+            total += parts[1].hasPrefix("ms") ? value / 1000 : value
+        }
+        return total
+    }
+
+    var t: [String: [Double]] = [:]
+    var overhead: [Double] = []
+    let rounds = 10
+    // One round unmeasured: page cache, first mounts.
+    for round in 0...rounds {
+        var sample: [String: Double] = [:]
+        sample["hanfs start"] = try timed { try hanfsRun("start", same) }
+        let inCommands = commandSeconds("same")
+        sample["hanfs stop"] = try timed { try hanfsRun("stop", same) }
+        _ = commandSeconds("same")
+        sample["agents start"] = try timed { try agentsRun("\(agents)/Filesystem", "\(agents)/IPaddr2", "start") }
+        sample["agents stop"] = try timed { try agentsRun("\(agents)/IPaddr2", "\(agents)/Filesystem", "stop") }
+        sample["hanfs full start"] = try timed { try hanfsRun("start", full) }
+        sample["hanfs full stop"] = try timed { try hanfsRun("stop", full) }
+        sample["16 serial start"] = try timed { try hanfsRun("start", serial) }
+        sample["16 serial stop"] = try timed { try hanfsRun("stop", serial) }
+        sample["16 parallel start"] = try timed { try hanfsRun("start", parallel) }
+        sample["16 parallel stop"] = try timed { try hanfsRun("stop", parallel) }
+        if round > 0 {
+            for (k, v) in sample { t[k, default: []].append(v) }
+            overhead.append(sample["hanfs start"]! - inCommands)
+        }
+    }
+    func ms(_ k: String) -> String { String(format: "%.1f", median(t[k]!) * 1000) }
+    func ratio(_ a: String, _ b: String) -> String { String(format: "%.2f", median(t[a]!) / median(t[b]!)) }
+    let nsenter = try (0..<20).map { _ in try timed { try lab.inNode(["true"]) } }
+
+    print("## Package start and stop (median of \(rounds) alternating rounds, ms)")
+    print("")
+    print("Every command runs inside the lab's namespaces through nsenter (\(String(format: "%.1f", median(nsenter) * 1000)) ms for `true`).")
+    print("")
+    print("| what | start | stop |")
+    print("|---|---|---|")
+    print("| Pacemaker Filesystem + IPaddr2 (1 ext4, 1 address) | \(ms("agents start")) | \(ms("agents stop")) |")
+    print("| hanfs, the same steps (1 ext4, 1 address, dad_timeout 0) | \(ms("hanfs start")) | \(ms("hanfs stop")) |")
+    print("| hanfs, whole package (VG tags, ext4, export, address with a 0.5 s DAD probe) | \(ms("hanfs full start")) | \(ms("hanfs full stop")) |")
+    print("| hanfs, 16 ext4 with fsck, one at a time | \(ms("16 serial start")) | \(ms("16 serial stop")) |")
+    print("| hanfs, 16 ext4 with fsck, 8 at a time | \(ms("16 parallel start")) | \(ms("16 parallel stop")) |")
+    print("")
+    print("- hanfs start / agents start: \(ratio("hanfs start", "agents start"))x; stop: \(ratio("hanfs stop", "agents stop"))x")
+    print("- 16 file systems, 8 at a time / one at a time: start \(ratio("16 parallel start", "16 serial start"))x, stop \(ratio("16 parallel stop", "16 serial stop"))x")
+    print(String(format: "- hanfs's own time in a start (wall time less the commands it ran, nsenter included): median %.1f ms, max %.1f ms",
+                 median(overhead) * 1000, (overhead.max() ?? 0) * 1000))
+}
