@@ -9,6 +9,8 @@ packages=(
   pkg-config liblua5.4-dev libedit-dev
   # benchmarks and the REPL tests
   lua5.4 tmux
+  # the integration tests (a process that holds a file system by a memory map)
+  python3
   # the tools the primitives drive (see `hanfs run doctor`)
   lvm2 e2fsprogs xfsprogs util-linux iproute2 iputils-arping rpcbind nfs-common
   # exportfs (the kernel server's table; the daemons are never started)

@@ -53,11 +53,19 @@ public struct PackageRuntime: Sendable {
         (try? String(contentsOfFile: markerPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Writes the marker (a new file renamed into place: never half there).
     public func markStarted(node: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let stamp = ISO8601DateFormatter().string(from: Date())
-        try Data("started on \(node) at \(stamp) by pid \(getpid())\n".utf8).write(
-            to: URL(fileURLWithPath: markerPath), options: .atomic)
+        let text = Array("started on \(node) at \(Timestamp.now(utc: true).iso) by pid \(getpid())\n".utf8)
+        let temporary = markerPath + ".new"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw PrimitiveError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let written = write(fd, text, text.count)
+        close(fd)
+        guard written == text.count, rename(temporary, markerPath) == 0 else {
+            unlink(temporary)
+            throw PrimitiveError("cannot write \(markerPath): \(String(cString: strerror(errno)))")
+        }
     }
 
     public func clearStarted() throws {
