@@ -81,8 +81,9 @@ public struct Addresses: Sendable {
     /// Adds the address: present already on its interface is success; in use
     /// by another host (it answers ARP for it) is an error and nothing is
     /// added. Then announces it: `arpCount` gratuitous ARPs `arpInterval`
-    /// apart, in the background; for IPv6 the kernel's duplicate address
-    /// detection is waited for.
+    /// apart, in the background. IPv6: the kernel's duplicate address
+    /// detection is waited for, and the announcements are unsolicited
+    /// neighbour advertisements.
     public func add(_ a: PackageAddress, arpCount: Int, arpInterval: Double, dadTimeout: Double = 0.5, timeout: Double)
         throws -> Outcome
     {
@@ -105,7 +106,8 @@ public struct Addresses: Sendable {
         try node.run(["ip", "addr", "add", "\(a.address)/\(prefix)", "dev", interface], timeout: timeout)
         if address.isIPv6 {
             try waitForDAD(a.address, interface: interface, prefix: prefix, until: Monotonic.now() + min(timeout, 10))
-        } else if arpCount > 0 {
+        }
+        if arpCount > 0 {
             let duration = Double(arpCount) * arpInterval + 5
             _ = try node.runner.run(
                 Command(

@@ -177,16 +177,21 @@ struct Validate: ParsableCommand {
 /// background by ip_add, so that start does not wait for them.
 struct Announce: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send gratuitous ARP for an address (used by ip_add).", shouldDisplay: false)
+        abstract: "Announce an address: gratuitous ARP, or IPv6 neighbour advertisements (used by ip_add).",
+        shouldDisplay: false)
     @Option var interface: String
     @Option var count: Int = 5
     @Option var interval: Double = 0.2
     @Argument var address: String
 
     func run() throws {
-        guard let a = IPAddress(address), !a.isIPv6 else { throw ValidationError("\(address): an IPv4 address expected") }
+        guard let a = IPAddress(address) else { throw ValidationError("\(address): an IP address expected") }
         do {
-            try Arp.announce(interface: interface, address: a, count: count, interval: interval)
+            if a.isIPv6 {
+                try NeighbourAdvertisement.announce(interface: interface, address: a, count: count, interval: interval)
+            } else {
+                try Arp.announce(interface: interface, address: a, count: count, interval: interval)
+            }
         } catch {
             Console.write("hanfs announce: \(error)\n", to: .standardError)
             throw ExitCode(ExitStatus.failure)

@@ -85,6 +85,28 @@ struct StartStop {
         #expect(stopAgain.status == 0, "\(stopAgain.stderr)")
     }
 
+    @Test func anIPv6AddressWaitsForDADAndIsAdvertised() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try Self.package(lab, address: "2001:db8::10/64")
+        try lab.inClient(["ip", "addr", "add", "2001:db8::100/64", "dev", lab.interface + "c", "nodad"])
+        try lab.inClient(["ip", "neigh", "replace", "2001:db8::10", "lladdr", "02:00:00:00:00:99", "dev", lab.interface + "c", "nud", "stale"])
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 0, "\(start.stderr)")
+        let line = try lab.addresses().split(separator: "\n").first { $0.contains("2001:db8::10/64") }
+        #expect(line != nil && !line!.contains("tentative"), "\(String(describing: line))")
+        let mac = try lab.sh(["ip", "-n", lab.nodeNS, "-o", "link", "show", lab.interface]).stdout
+            .split(separator: " ").drop { $0 != "link/ether" }.dropFirst().first.map(String.init) ?? "?"
+        var neighbour = ""
+        for _ in 0..<30 {
+            neighbour = try lab.inClient(["ip", "-6", "neigh", "show", "2001:db8::10"]).stdout
+            if neighbour.contains(mac) { break }
+            usleep(100_000)
+        }
+        #expect(neighbour.contains(mac), "client's neighbour entry: \(neighbour)")
+        #expect(try lab.hanfs(["stop", "--config", config]).status == 0)
+        #expect(try !lab.addresses().contains("2001:db8::10"))
+    }
+
     @Test func stopKillsWhatHoldsTheFileSystems() throws {
         let lab = try Lab(fileSystems: ["ext4", "xfs"])
         let config = try Self.package(lab, extra: ", timeouts = { umount = 10 }")
