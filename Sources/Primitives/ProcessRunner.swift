@@ -23,6 +23,15 @@ public struct ProcessRunner: CommandRunner {
     public var killGrace: Double
     /// Polled while a command runs; true stops it (Ctrl-C, a script's deadline).
     public var shouldStop: @Sendable () -> Bool
+    /// The environment commands inherit, read once (reading it costs as
+    /// much as a short command's spawn), with LC_ALL=C so that hanfs can
+    /// read the tools' output.
+    static let inherited: [String: String] = {
+        var e = ProcessInfo.processInfo.environment
+        e["LC_ALL"] = "C"
+        return e
+    }()
+
     /// Directories searched after PATH: the administration tools live there.
     static let systemDirectories = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
 
@@ -83,8 +92,7 @@ public struct ProcessRunner: CommandRunner {
         sigfillset(&allSignals)
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
 
-        var environment = ProcessInfo.processInfo.environment
-        environment["LC_ALL"] = "C"
+        var environment = Self.inherited
         for (k, v) in command.environment { environment[k] = v }
 
         var pid: pid_t = 0
@@ -191,7 +199,7 @@ public struct ProcessRunner: CommandRunner {
     /// on PATH and then the system directories.
     public static func resolve(_ program: String) -> String? {
         if program.contains("/") { return access(program, X_OK) == 0 ? program : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let path = inherited["PATH"] ?? ""
         let directories = path.split(separator: ":").map(String.init) + systemDirectories
         for dir in directories where !dir.isEmpty {
             let candidate = dir + "/" + program
