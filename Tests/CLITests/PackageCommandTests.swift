@@ -46,6 +46,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/run"))
     }
 
+    @Test func theREPLHasThePackageAndThePrimitives() throws {
+        let scratch = try Scratch()
+        let config = try scratch.write("pkg.lua", """
+            package { name = "nfspkg", mount_concurrency = 3 }
+            filesystem { device = "/dev/sdb1", directory = "/srv/a", type = "ext4" }
+            export { directory = "/srv/a", clients = "*", options = "rw", fsid = 7 }
+            """)
+        let out = try hanfs(
+            ["repl", "--config", config],
+            input: "pkg.name\npkg.exports[1].fsid, pkg.concurrency.mount\ntype(mounts()), type(vg_activate)\n")
+        #expect(out.status == 0, "\(out.stderr)")
+        // Values print as the REPL prints them: strings quoted.
+        #expect(out.stdout == "\"nfspkg\"\n\"7\"\t3\n\"table\"\t\"function\"\n")
+    }
+
     @Test func aMissingFileIsAConfigurationError() throws {
         let out = try hanfs(["start", "--config", "/nonexistent/pkg.conf"])
         #expect(out.status == 6)

@@ -45,6 +45,20 @@ struct StartRollsBack {
         try expectRolledBack(lab, config, because: "mount -t xfs \(lab.devices[1]) /srv/nfs/fs1 exited with status 32")
     }
 
+    @Test func aMountPointHeldByAnotherFileSystem() throws {
+        // Something else is mounted on the package's mount point: refused,
+        // and what was there is left there.
+        let lab = try Lab(fileSystems: ["ext4"])
+        try lab.inNode(["mkdir", "-p", "/srv/nfs/fs0"])
+        try lab.inNode(["mount", "-t", "tmpfs", "other", "/srv/nfs/fs0"])
+        let config = try StartStop.package(lab)
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 1)
+        #expect(start.stderr.contains("/srv/nfs/fs0 already has other (tmpfs) mounted on it, not \(lab.devices[0])"), "\(start.stderr)")
+        #expect(try lab.mountPoints() == ["/srv/nfs/fs0"])
+        #expect(try lab.tags("vglab") == [])
+    }
+
     @Test func exportStep() throws {
         // The second export's directory is not on the file system.
         let lab = try Lab(fileSystems: ["ext4"])

@@ -136,6 +136,9 @@ struct StartStop {
         #expect(holders.count >= 3)
         let busy = try lab.inNode(["umount", "/srv/nfs/fs0"], check: false)
         #expect(busy.status != 0, "the file system should be busy")
+        // And something mounted inside one of them: it goes first.
+        try lab.inNode(["mkdir", "/srv/nfs/fs1/sub"])
+        try lab.inNode(["mount", "-t", "tmpfs", "sub", "/srv/nfs/fs1/sub"])
 
         let stop = try lab.hanfs(["stop", "--config", config])
         #expect(stop.status == 0, "\(stop.stderr)")
@@ -143,6 +146,7 @@ struct StartStop {
         #expect(stop.stderr.contains("by cwd"))
         #expect(stop.stderr.contains("by fd 3"))
         #expect(stop.stderr.contains("by mmap /srv/nfs/fs0/mapped"))
+        #expect(stop.stderr.contains("ran: umount /srv/nfs/fs1/sub (exited with status 0"))
         try Self.expectClean(lab)
         #expect(lab.processesInNode().isEmpty)
     }

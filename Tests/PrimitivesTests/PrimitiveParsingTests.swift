@@ -62,6 +62,17 @@ import Testing
         #expect((node.runner as! RecordingRunner).commands.isEmpty)
     }
 
+    @Test func anAbsentVolumeGroup() throws {
+        let runner = RecordingRunner { command in
+            command.argv[0] == "vgs" ? .exited(5, stderr: "  Volume group \"vgx\" not found\n") : .exited(0)
+        }
+        let vgs = VolumeGroups(NodeContext(runner: runner, logger: Logger(label: "test"), nodeName: "n1"))
+        // Deactivating one that is not there is done already; activating it says why not.
+        #expect(try vgs.deactivate("vgx", ownership: .tags, timeout: 5) == .already)
+        #expect(runner.argvs.allSatisfy { $0[0] == "vgs" })
+        #expect(throws: PrimitiveError.self) { try vgs.activate("vgx", ownership: .tags, force: false, timeout: 5) }
+    }
+
     @Test func parallelKeepsTheLimitAndTheOrder() {
         let running = Mutex((now: 0, most: 0, order: [Int]()))
         // 6 jobs, 3 at a time; job 4 waits for job 0 (its parent directory).

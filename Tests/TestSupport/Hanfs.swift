@@ -14,8 +14,10 @@ public struct Output: Sendable {
 }
 
 /// Runs a command and returns its status and output (128+N for a signal).
-public func output(_ argv: [String], environment: [String: String] = [:], timeout: Double = 30) throws -> Output {
-    let r = try ProcessRunner().run(Command(argv, timeout: timeout, environment: environment))
+public func output(_ argv: [String], environment: [String: String] = [:], timeout: Double = 30, input: String? = nil)
+    throws -> Output
+{
+    let r = try ProcessRunner().run(Command(argv, timeout: timeout, environment: environment, input: input.map { Array($0.utf8) }))
     let status: Int32
     switch r.termination {
     case .exited(let code): status = code
@@ -26,8 +28,10 @@ public func output(_ argv: [String], environment: [String: String] = [:], timeou
 
 /// Runs hanfs with arguments, away from any site directory of this machine.
 @discardableResult
-public func hanfs(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 30) throws -> Output {
+public func hanfs(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 30, input: String? = nil)
+    throws -> Output
+{
     var env = ["HANFS_SITE_DIR": "/nonexistent-hanfs-site"]
     for (k, v) in environment { env[k] = v }
-    return try output([hanfsBinary] + arguments, environment: env, timeout: timeout)
+    return try output([hanfsBinary] + arguments, environment: env, timeout: timeout, input: input)
 }
