@@ -72,13 +72,15 @@ extension ScriptHost {
             do { return try body() } catch let e as PrimitiveError { throw HostError(e.description) }
         }
 
+        func ownership(_ o: PrimitiveOptions) throws -> VGOwnership {
+            guard let s = try o.string("ownership") else { return c.vgOwnership }
+            guard let m = VGOwnership(rawValue: s) else { throw HostError("ownership: tags or system_id, not \(s)") }
+            return m
+        }
         lua.register("vg_activate") { call in
             let name = try call.string(1)
             let o = try PrimitiveOptions(call, 2, known: ["force", "ownership", "timeout"])
-            let mode = try o.string("ownership").map { s in
-                guard let m = VGOwnership(rawValue: s) else { throw HostError("ownership: tags or system_id, not \(s)") }
-                return m
-            } ?? c.vgOwnership
+            let mode = try ownership(o)
             return call.push(try wrap {
                 outcome(try vgs.activate(name, ownership: mode, force: o.boolean("force", false), timeout: o.number("timeout", c.timeouts.vg)))
             })
@@ -86,7 +88,7 @@ extension ScriptHost {
         lua.register("vg_deactivate") { call in
             let name = try call.string(1)
             let o = try PrimitiveOptions(call, 2, known: ["ownership", "timeout"])
-            let mode = try o.string("ownership").flatMap(VGOwnership.init(rawValue:)) ?? c.vgOwnership
+            let mode = try ownership(o)
             return call.push(try wrap { outcome(try vgs.deactivate(name, ownership: mode, timeout: o.number("timeout", c.timeouts.vg))) })
         }
         func policy(_ o: PrimitiveOptions, _ fallback: FsckPolicy) throws -> FsckPolicy {
@@ -226,8 +228,8 @@ extension ScriptHost {
         }
         lua.register("users") { call in
             let path = try call.string(1)
-            let device = try? MountTable.read().mount(at: path)?.device
-            return call.push(.table(LuaTable(array: ProcessUsers.find(mountPoint: path, device: device ?? nil).map { u in
+            let device = (try? MountTable.read())?.mount(at: path)?.device
+            return call.push(.table(LuaTable(array: ProcessUsers.find(mountPoint: path, device: device).map { u in
                 .table(LuaTable(fields: ["pid": .integer(Int64(u.pid)), "command": .string(u.command), "holds": PackageTable.strings(u.holds)]))
             })))
         }

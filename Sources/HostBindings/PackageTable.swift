@@ -108,12 +108,11 @@ enum PackageTable {
         var values: [(Field, String, String)] = []
         for (key, field) in fields {
             let v = key.hasSuffix("options") ? try words(t, key) : try string(t, key, required: key == "device" || key == "directory")
-            if let v, !(key == "type" && v.isEmpty) { values.append((field, v, key)) }
+            // Empty is unset (`pkg` gives type "" when mount is to tell).
+            if let v, !v.isEmpty { values.append((field, v, key)) }
         }
         return try checked(t, { b in
-            for (f, v, k) in values where !(k.hasSuffix("options") && v.isEmpty) {
-                b.set(f, v, attribute: k, at: Source(file: "argument", line: 0))
-            }
+            for (f, v, k) in values { b.set(f, v, attribute: k, at: Source(file: "argument", line: 0)) }
         }, { $0.fileSystems.first })
     }
 

@@ -20,6 +20,16 @@ public enum Field: Sendable {
     case ignored
 }
 
+extension Field {
+    /// Fields of one package address (the index picks which).
+    var isAddressField: Bool {
+        switch self {
+        case .ipAddress, .ipSubnet, .ipInterface: return true
+        default: return false
+        }
+    }
+}
+
 /// Builds a configuration from (field, value, index) triples and checks it.
 public struct ConfigBuilder {
     public private(set) var config = PackageConfiguration()
@@ -59,9 +69,6 @@ public struct ConfigBuilder {
         var source: Source
     }
 
-    public var fileSystemCount: Int { fileSystems.count }
-    public var addressCount: Int { addresses.count }
-    public var lastSubnet: String?
 
     /// Sets one attribute. `index` picks the file system or address for the
     /// per-item fields. A bad value is kept as an error, and reading goes on.
@@ -80,7 +87,7 @@ public struct ConfigBuilder {
         if let field {
             switch field {
             case .fsDevice, .fsDirectory, .fsType, .fsMountOptions, .fsUmountOptions, .fsFsckOptions: badFileSystems.insert(index)
-            case .ipAddress, .ipSubnet, .ipInterface: badAddresses.insert(index)
+            case _ where field.isAddressField: badAddresses.insert(index)
             case .packageName: badName = true
             default: break
             }
@@ -112,9 +119,7 @@ public struct ConfigBuilder {
         case .fsFsckOptions:
             fileSystems[index, default: PartialFileSystem(source: s)].fsckOptions = try Check.words(value, a, s)
         case .ipSubnet:
-            let subnet = try Self.subnet(value, a, s)
-            lastSubnet = subnet
-            addresses[index, default: PartialAddress(source: s)].subnet = subnet
+            addresses[index, default: PartialAddress(source: s)].subnet = try Self.subnet(value, a, s)
         case .ipAddress:
             guard let (address, prefix) = IPAddress.parse(cidr: value.trimmingSpaces) else {
                 throw ConfigError(s, a, "\"\(value)\" is not an IPv4 or IPv6 address")

@@ -84,7 +84,7 @@ public enum ExportSpec {
             }
         }
         guard !targets.isEmpty else { throw ConfigError(source, attribute, "no directory to export") }
-        let (options, fsid) = try self.options(optionText ?? "", attribute, source, allowEmpty: true)
+        let (options, fsid) = try optionText.map { text throws(ConfigError) in try self.options(text, attribute, source) } ?? ([], nil)
         var result: [Export] = []
         for (client, directory) in targets {
             result.append(
@@ -94,13 +94,6 @@ public enum ExportSpec {
                     options: options, fsid: fsid ?? "", source: source))
         }
         return result
-    }
-
-    static func options(_ text: String, _ attribute: String, _ source: Source, allowEmpty: Bool) throws(ConfigError)
-        -> (options: [String], fsid: String?)
-    {
-        if text.isEmpty && allowEmpty { return ([], nil) }
-        return try options(text, attribute, source)
     }
 
     /// A client spec: `*`, a host name, an address or network, `@netgroup`.

@@ -66,7 +66,9 @@ public enum TextFormats {
     enum Modular {
         static func parse(_ text: String, file: String) throws(ConfigErrors) -> PackageConfiguration {
             var builder = ConfigBuilder(file: file, names: AttributeNames.modularName)
+            // A new file system at each fs_name, a new address at each ip_address.
             var fsIndex = -1
+            var ipIndex = -1
             var subnet: (String, Source)?
             for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let line = raw.drop { $0 == " " || $0 == "\t" }
@@ -80,7 +82,10 @@ public enum TextFormats {
                 }
                 guard let value = parsed else {
                     if case .fsDevice = field { fsIndex += 1 }
-                    builder.fail(ConfigError(at, attribute, problem ?? "malformed value"), field: field, index: max(fsIndex, 0))
+                    if case .ipAddress = field { ipIndex += 1 }
+                    builder.fail(
+                        ConfigError(at, attribute, problem ?? "malformed value"), field: field,
+                        index: max(field.isAddressField ? ipIndex : fsIndex, 0))
                     continue
                 }
                 switch field {
@@ -96,10 +101,10 @@ public enum TextFormats {
                 case .ipSubnet:
                     subnet = (value, at)
                 case .ipAddress:
-                    let index = builder.addressCount
-                    builder.set(field, value, attribute: attribute, index: index, at: at)
+                    ipIndex += 1
+                    builder.set(field, value, attribute: attribute, index: ipIndex, at: at)
                     if let (s, sAt) = subnet {
-                        builder.set(.ipSubnet, s, attribute: "ip_subnet", index: index, at: sAt)
+                        builder.set(.ipSubnet, s, attribute: "ip_subnet", index: ipIndex, at: sAt)
                     }
                 default:
                     builder.set(field, value, attribute: attribute, at: at)

@@ -120,6 +120,19 @@ public struct Addresses: Sendable {
         return .done
     }
 
+    func stopAnnouncements(of address: String) {
+        let senders = ProcessTable.matching { argv in
+            argv.count > announcer.count && Array(argv.prefix(announcer.count)) == announcer && argv.last == address
+        }
+        for pid in senders {
+            if node.planning {
+                node.logger.info("would stop the announcements of \(address) (pid \(pid))")
+            } else if kill(pid, SIGTERM) == 0 {
+                node.logger.info("stopped the announcements of \(address) still being sent (pid \(pid))")
+            }
+        }
+    }
+
     /// IPv6: the kernel probes for duplicates before the address is usable.
     func waitForDAD(_ address: String, interface: String, prefix: Int, until: Double) throws {
         guard !node.planning else { return }
@@ -137,8 +150,10 @@ public struct Addresses: Sendable {
         }
     }
 
-    /// Removes the address; absent is success.
+    /// Removes the address; absent is success. Announcements of it still
+    /// being sent (a stop right after a start) are stopped first.
     public func remove(_ a: PackageAddress, timeout: Double) throws -> Outcome {
+        stopAnnouncements(of: a.address)
         let present = try list(timeout: timeout)
         guard let here = present.first(where: { $0.address == a.address }) else { return .already }
         if let interface = a.interface, here.interface != interface {

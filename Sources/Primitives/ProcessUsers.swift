@@ -74,3 +74,17 @@ public enum ProcessUsers {
         return String(format: "%02x:%02x", a, b)
     }
 }
+
+/// Processes by their argument vector, read from /proc/<pid>/cmdline.
+public enum ProcessTable {
+    public static func matching(_ predicate: ([String]) -> Bool, proc: String = "/proc") -> [Int32] {
+        let me = getpid()
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: proc) else { return [] }
+        return names.compactMap(Int32.init).filter { pid in
+            guard pid != me, let raw = ProcFile.bytes("\(proc)/\(pid)/cmdline"), !raw.isEmpty else { return false }
+            return predicate(raw.split(separator: 0, omittingEmptySubsequences: false).dropLast().map {
+                String(decoding: $0, as: UTF8.self)
+            })
+        }.sorted()
+    }
+}

@@ -85,6 +85,19 @@ struct StartStop {
         #expect(stopAgain.status == 0, "\(stopAgain.stderr)")
     }
 
+    @Test func stopEndsAnnouncementsStillBeingSent() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try Self.package(lab, extra: ", arp_count = 100, arp_interval = 0.2")
+        #expect(try lab.hanfs(["start", "--config", config]).status == 0)
+        let announcing = { try processes(withCommandLine:
+            "\(hanfsBinary) announce --interface \(lab.interface) --count 100 --interval 0.2 192.0.2.10") }
+        #expect(try announcing().count == 1)
+        let stop = try lab.hanfs(["stop", "--config", config])
+        #expect(stop.status == 0)
+        #expect(stop.stderr.contains("stopped the announcements of 192.0.2.10 still being sent"))
+        #expect(try announcing().isEmpty)
+    }
+
     @Test func anIPv6AddressWaitsForDADAndIsAdvertised() throws {
         let lab = try Lab(fileSystems: ["ext4"])
         let config = try Self.package(lab, address: "2001:db8::10/64")
