@@ -112,12 +112,19 @@ public struct FileSystems: Sendable {
     /// within `timeout`: a plain umount; then TERM to the processes using it,
     /// for half of what is left; then KILL; after each signal round, another
     /// umount. With `retries`, the whole escalation is tried again. Not
-    /// mounted is success.
+    /// mounted is success; so is another device mounted there (it is not
+    /// ours to take down: a warning says so).
     public func umount(_ fs: FileSystem, timeout: Double, retries: Int = 0) throws -> Outcome {
         let start = Monotonic.now()
         let deadline = start + timeout
         var table = try MountTable.read()
-        guard table.mount(at: fs.directory) != nil || !table.mounts(below: fs.directory).isEmpty else { return .already }
+        let here = table.entries.filter { $0.mountPoint == fs.directory }
+        guard here.contains(where: { sameDevice($0, fs) }) else {
+            if let other = here.last {
+                node.logger.warning("\(fs.directory) has \(other.source) (\(other.type)) mounted on it, not \(fs.device): left alone")
+            }
+            return .already
+        }
         var attempt = 0
         while true {
             do {

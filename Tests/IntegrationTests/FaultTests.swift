@@ -57,6 +57,11 @@ struct StartRollsBack {
         #expect(start.stderr.contains("/srv/nfs/fs0 already has other (tmpfs) mounted on it, not \(lab.devices[0])"), "\(start.stderr)")
         #expect(try lab.mountPoints() == ["/srv/nfs/fs0"])
         #expect(try lab.tags("vglab") == [])
+        // Nor does stop take it down: it is not the package's.
+        let stop = try lab.hanfs(["stop", "--config", config])
+        #expect(stop.status == 0)
+        #expect(stop.stderr.contains("/srv/nfs/fs0 has other (tmpfs) mounted on it, not \(lab.devices[0]): left alone"))
+        #expect(try lab.mountPoints() == ["/srv/nfs/fs0"])
     }
 
     @Test func exportStep() throws {
