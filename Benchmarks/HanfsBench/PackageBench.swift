@@ -29,15 +29,22 @@ func packageBenchmarks() throws {
         "full",
         "package { name = \"full\" }\nvg \"vgbench\"\n" + fs(0)
             + "export { directory = \"/srv/nfs/fs0\", clients = \"*\", options = \"rw\", fsid = 1 }\n" + address)
-    func sixteen(_ name: String, _ concurrency: Int) throws -> String {
+    func sixteen(_ name: String, _ concurrency: Int, fsck: String) throws -> String {
         try write(
             name,
-            "package { name = \"\(name)\", run_fsck = \"force\", fsck_concurrency = \(concurrency), mount_concurrency = \(concurrency) }\n"
+            "package { name = \"\(name)\", run_fsck = \"\(fsck)\", fsck_concurrency = \(concurrency), mount_concurrency = \(concurrency) }\n"
                 + (0..<16).map(fs).joined())
     }
-    let serial = try sixteen("serial", 1)
-    let parallel = try sixteen("parallel", 8)
+    let serial = try sixteen("serial", 1, fsck: "force")
+    let parallel = try sixteen("parallel", 8, fsck: "force")
+    let serialNoFsck = try sixteen("serialmount", 1, fsck: "auto")
+    let parallelNoFsck = try sixteen("parallelmount", 8, fsck: "auto")
 
+    /// How many file systems each package has: start must go from none to
+    /// that many mounted, stop back to none; a run that did not do its work
+    /// is no figure.
+    var expectedMounts: [String: Int] = [:]
+    for config in [serial, parallel, serialNoFsck, parallelNoFsck] { expectedMounts[config] = 16 }
     let agents = "/usr/lib/ocf/resource.d/heartbeat"
     let ocf = [
         "OCF_ROOT=/usr/lib/ocf", "OCF_RESKEY_device=\(lab.devices[0])", "OCF_RESKEY_directory=/srv/nfs/fs0",
@@ -50,14 +57,29 @@ func packageBenchmarks() throws {
         guard out.status == 0 else { throw LabError("agents \(action): \(out.stderr)") }
     }
 
-    func timed(_ body: () throws -> Void) rethrows -> Double {
+    /// Each measured step starts from written-back devices: an unmount
+    /// leaves writes to the loop devices' files for the kernel to finish,
+    /// which would otherwise fall into whatever runs next.
+    func timed(_ body: () throws -> Void) throws -> Double {
+        try lab.inNode(["sync"])
         let t = now()
         try body()
         return now() - t
     }
-    func hanfsRun(_ action: String, _ config: String) throws {
-        let out = try lab.hanfs([action, "--config", config])
-        guard out.status == 0 else { throw LabError("hanfs \(action) \(config): \(out.stderr)") }
+    /// Runs hanfs, checking the mounts before and after (outside the time
+    /// measured); returns its wall time.
+    func hanfsRun(_ action: String, _ config: String) throws -> Double {
+        // The packages share the lab's devices: a start must begin from nothing mounted.
+        if action == "start", try !lab.mountPoints().isEmpty { throw LabError("\(config): something is mounted before start") }
+        var out: Output?
+        let seconds = try timed { out = try lab.hanfs([action, "--config", config]) }
+        guard let out, out.status == 0 else { throw LabError("hanfs \(action) \(config): \(out?.stderr ?? "")") }
+        let mounted = try lab.mountPoints().count
+        let want = action == "start" ? expectedMounts[config] ?? 1 : 0
+        guard mounted == want else {
+            throw LabError("hanfs \(action) \(config) left \(mounted) file systems mounted, not \(want): \(out.stderr)")
+        }
+        return seconds
     }
     /// Seconds spent in commands, and from the first log line of the run to
     /// its last, from the lines the last run added to the package log.
@@ -107,21 +129,42 @@ func packageBenchmarks() throws {
     // One round unmeasured: page cache, first mounts.
     for round in 0...rounds {
         var sample: [String: Double] = [:]
-        sample["hanfs start"] = try timed { try hanfsRun("start", same) }
+        sample["hanfs start"] = try hanfsRun("start", same)
         let inCommands = commandSeconds("same")
         if round == 0 { scriptSeconds = [] }
-        sample["hanfs stop"] = try timed { try hanfsRun("stop", same) }
+        sample["hanfs stop"] = try hanfsRun("stop", same)
         _ = commandSeconds("same")
         sample["agents start"] = try timed { try agentsRun("\(agents)/Filesystem", "\(agents)/IPaddr2", "start") }
         sample["agents stop"] = try timed { try agentsRun("\(agents)/IPaddr2", "\(agents)/Filesystem", "stop") }
-        sample["hanfs full start"] = try timed { try hanfsRun("start", full) }
-        sample["hanfs full stop"] = try timed { try hanfsRun("stop", full) }
-        sample["16 serial start"] = try timed { try hanfsRun("start", serial) }
+        sample["hanfs full start"] = try hanfsRun("start", full)
+        sample["hanfs full stop"] = try hanfsRun("stop", full)
+        sample["16 serial start"] = try hanfsRun("start", serial)
         sample["16 serial mount step"] = mountStepSeconds("serial")
-        sample["16 serial stop"] = try timed { try hanfsRun("stop", serial) }
-        sample["16 parallel start"] = try timed { try hanfsRun("start", parallel) }
+        sample["16 serial stop"] = try hanfsRun("stop", serial)
+        sample["16 parallel start"] = try hanfsRun("start", parallel)
         sample["16 parallel mount step"] = mountStepSeconds("parallel")
-        sample["16 parallel stop"] = try timed { try hanfsRun("stop", parallel) }
+        sample["16 parallel stop"] = try hanfsRun("stop", parallel)
+        sample["16 serial mount-only start"] = try hanfsRun("start", serialNoFsck)
+        sample["16 serial mount-only stop"] = try hanfsRun("stop", serialNoFsck)
+        sample["16 parallel mount-only start"] = try hanfsRun("start", parallelNoFsck)
+        sample["16 parallel mount-only stop"] = try hanfsRun("stop", parallelNoFsck)
+        // The machine's own ceiling: the same 16 mounts from a shell, one at
+        // a time and all at once, with nothing of hanfs's.
+        let pairs = lab.devices.enumerated().flatMap { [$0.element, "/srv/nfs/fs\($0.offset)"] }
+        let loop = "while [ $# -gt 0 ]; do\n%@\nshift 2; done; wait"
+        for (name, mount, umount) in [
+            ("shell serial", "mount -t ext4 \"$1\" \"$2\"", "umount \"$2\""),
+            ("shell parallel", "mount -t ext4 \"$1\" \"$2\" &", "umount \"$2\" &"),
+        ] {
+            sample["\(name) start"] = try timed {
+                _ = try lab.inNode(["sh", "-c", loop.replacingOccurrences(of: "%@", with: mount), "sh"] + pairs)
+            }
+            guard try lab.mountPoints().count == 16 else { throw LabError("\(name): not 16 mounted") }
+            sample["\(name) stop"] = try timed {
+                _ = try lab.inNode(["sh", "-c", loop.replacingOccurrences(of: "%@", with: umount), "sh"] + pairs)
+            }
+            guard try lab.mountPoints().isEmpty else { throw LabError("\(name): still mounted") }
+        }
         if round > 0 {
             for (k, v) in sample { t[k, default: []].append(v) }
             overhead.append(sample["hanfs start"]! - inCommands)
@@ -129,7 +172,7 @@ func packageBenchmarks() throws {
     }
     func ms(_ k: String) -> String { String(format: "%.1f", median(t[k]!) * 1000) }
     func ratio(_ a: String, _ b: String) -> String { String(format: "%.2f", median(t[a]!) / median(t[b]!)) }
-    let nsenter = try (0..<20).map { _ in try timed { try lab.inNode(["true"]) } }
+    let nsenter = try (0..<20).map { _ in try timed { _ = try lab.inNode(["true"]) } }
 
     print("## Package start and stop (median of \(rounds) alternating rounds, ms)")
     print("")
@@ -142,10 +185,16 @@ func packageBenchmarks() throws {
     print("| hanfs, whole package (VG tags, ext4, export, address with a 0.5 s DAD probe) | \(ms("hanfs full start")) | \(ms("hanfs full stop")) |")
     print("| hanfs, 16 ext4 with fsck, one at a time | \(ms("16 serial start")) | \(ms("16 serial stop")) |")
     print("| hanfs, 16 ext4 with fsck, 8 at a time | \(ms("16 parallel start")) | \(ms("16 parallel stop")) |")
+    print("| hanfs, 16 ext4 (run_fsck auto: no fsck), one at a time | \(ms("16 serial mount-only start")) | \(ms("16 serial mount-only stop")) |")
+    print("| hanfs, 16 ext4 (run_fsck auto: no fsck), 8 at a time | \(ms("16 parallel mount-only start")) | \(ms("16 parallel mount-only stop")) |")
+    print("| reference: the same 16 mount(8)/umount(8) from a shell, one at a time | \(ms("shell serial start")) | \(ms("shell serial stop")) |")
+    print("| reference: the same, all 16 at once | \(ms("shell parallel start")) | \(ms("shell parallel stop")) |")
     print("")
     print("- hanfs start / agents start: \(ratio("hanfs start", "agents start"))x; stop: \(ratio("hanfs stop", "agents stop"))x")
-    print("- 16 file systems, 8 at a time / one at a time: start \(ratio("16 parallel start", "16 serial start"))x, stop \(ratio("16 parallel stop", "16 serial stop"))x; the fsck-and-mount step alone (\(ms("16 parallel mount step")) ms against \(ms("16 serial mount step")) ms): \(ratio("16 parallel mount step", "16 serial mount step"))x")
-    let version = try (0..<20).map { _ in try timed { try lab.inNode([hanfsBinary, "--version"]) } }
+    print("- the machine's ceiling, mount(8) from a shell, all at once / one at a time: mount \(ratio("shell parallel start", "shell serial start"))x, umount \(ratio("shell parallel stop", "shell serial stop"))x")
+    print("- 16 file systems without fsck, 8 at a time / one at a time: start \(ratio("16 parallel mount-only start", "16 serial mount-only start"))x, stop \(ratio("16 parallel mount-only stop", "16 serial mount-only stop"))x")
+    print("- 16 file systems with fsck, 8 at a time / one at a time: start \(ratio("16 parallel start", "16 serial start"))x, stop \(ratio("16 parallel stop", "16 serial stop"))x; the fsck-and-mount step alone (\(ms("16 parallel mount step")) ms against \(ms("16 serial mount step")) ms): \(ratio("16 parallel mount step", "16 serial mount step"))x")
+    let version = try (0..<20).map { _ in try timed { _ = try lab.inNode([hanfsBinary, "--version"]) } }
     print(String(format: "- of a start's wall time (median %.1f ms), the script took %.1f ms (from the log's first line to `done`), %.1f ms of it in commands",
                  median(t["hanfs start"]!) * 1000, median(scriptSeconds) * 1000, median(overhead.indices.map { t["hanfs start"]![$0] - overhead[$0] }) * 1000))
     print(String(format: "- hanfs's own time in a start (wall time less the commands it ran): median %.1f ms, max %.1f ms, of which nsenter %.1f ms and starting the hanfs process %.1f ms (`hanfs --version` %.1f ms, less nsenter)",
