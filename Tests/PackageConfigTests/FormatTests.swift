@@ -226,3 +226,32 @@ import Testing
         }
     }
 }
+
+/// The examples in the README are valid package files, and the same package.
+@Suite struct ReadmeExamples {
+    @Test func theThreeExamplesAreValid() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        // The fenced blocks, by what they hold.
+        let blocks = text.components(separatedBy: "```").enumerated().filter { $0.offset % 2 == 1 }.map { block in
+            String(block.element.drop { $0 != "\n" }.dropFirst())
+        }
+        let lua = try #require(blocks.first { $0.hasPrefix("package {") })
+        let modular = try #require(blocks.first { $0.hasPrefix("package_name") })
+        let legacy = try #require(blocks.first { $0.contains("XFS[0]=") })
+        let scratch = try Scratch()
+        let installation = Installation(shareDirectory: scratch.path, siteDirectory: nil)
+        let lc = try PackageLoader.load(try scratch.write("pkg.lua", lua), installation: installation)
+        let mc = try PackageLoader.load(try scratch.write("pkg.conf", modular), installation: installation)
+        let gc = try PackageLoader.load(try scratch.write("nfspkg/hanfs.conf", legacy), installation: installation)
+        for c in [lc, mc, gc] {
+            #expect(c.name == "nfspkg")
+            #expect(c.volumeGroups.map(\.name) == ["vg01"])
+            #expect(c.fileSystems.first?.directory == "/srv/nfs/a")
+            #expect(c.exports.first?.fsid == "101")
+            #expect(c.addresses.first?.address == "192.0.2.10")
+            #expect(c.lockMigration.enabled)
+        }
+    }
+}
