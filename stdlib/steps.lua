@@ -80,8 +80,8 @@ end
 -- fresh time limit, after a start was stopped by its deadline or a signal.
 function steps.abandon()
   local plan = steps.current
-  if not plan then return end
   steps.current = nil
+  if not plan or #plan.done == 0 then return end
   log.warn(plan.name .. " was stopped: undoing the " .. #plan.done .. " step(s) it had done")
   local failed = plan:undo()
   if #failed > 0 then

@@ -141,7 +141,10 @@ struct Status: ParsableCommand {
     func run() throws {
         let installation = global.prepare()
         let config = try package.load(installation)
-        guard let path = installation.findScript("status") else { throw ExitCode(ExitStatus.failure) }
+        guard let path = installation.findScript("status") else {
+            Console.write("hanfs: no status.lua in \(installation.scriptDirectories.joined(separator: ", "))\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
         let (host, _) = try global.makeHost(installation, package: config)
         if let failure = ScriptRun.run(host, path: path, display: path, limits: RunLimits(deadline: 60), recorder: nil) {
             Console.write("hanfs: \(failure.report)\n", to: .standardError)
