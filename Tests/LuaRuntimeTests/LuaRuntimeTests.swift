@@ -207,7 +207,8 @@ private func expectError(_ lua: LuaState, _ code: String, chunk: String = "=test
     }
 }
 
-@Suite struct HostFunctionLifetime {
+/// Serialized: both tests count the same live objects.
+@Suite(.serialized) struct HostFunctionLifetime {
     final class Tracked: @unchecked Sendable {
         static let lock = NSLock()
         nonisolated(unsafe) static var alive = 0
