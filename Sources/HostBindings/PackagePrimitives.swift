@@ -183,6 +183,26 @@ extension ScriptHost {
             return call.push(try wrap { outcome(try addresses.remove(a, timeout: o.number("timeout", c.timeouts.ip))) })
         }
 
+        // Lock migration (issue #4): the status monitor's entries.
+        lua.register("sm_restore") { call in
+            let holding = try call.string(1)
+            let o = try PrimitiveOptions(call, 2, known: ["sm_dir"])
+            guard let sm = try o.string("sm_dir") ?? StatusMonitor.detectDirectory() else {
+                throw HostError("no SM directory found (\(StatusMonitor.knownDirectories.joined(separator: ", "))): give sm_dir")
+            }
+            return call.push(try wrap {
+                let r = try StatusMonitor.restore(holding: holding, into: sm, planning: node.planning)
+                for name in r.skipped { node.logger.warning("\(holding)/\(name) is not a regular file: skipped") }
+                let kept = r.keptNewer.isEmpty ? "" : "; \(r.keptNewer.count) newer there kept"
+                let what = "\(r.copied.count) SM entr\(r.copied.count == 1 ? "y" : "ies")"
+                node.logger.info("\(node.planning ? "would restore" : "restored") \(what) from \(holding) into \(sm)\(kept)")
+                return .table(LuaTable(fields: [
+                    "copied": PackageTable.strings(r.copied), "kept_newer": PackageTable.strings(r.keptNewer),
+                    "skipped": PackageTable.strings(r.skipped), "sm_dir": .string(sm),
+                ]))
+            })
+        }
+
         // Inspection: what is there now, for `hanfs status` and the REPL.
         lua.register("vg_status") { call in
             let name = try call.string(1)

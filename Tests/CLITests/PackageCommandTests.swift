@@ -67,3 +67,24 @@ import Testing
         #expect(out.stderr.hasPrefix("hanfs: /nonexistent/pkg.conf: cannot read"))
     }
 }
+
+/// The SM restore primitive from Lua: what it returns, and that a dry run plans it.
+@Suite struct SMRestoreFromLua {
+    @Test func restoresAndPlans() throws {
+        let scratch = try Scratch()
+        try scratch.write("holding/client1", "entry\n")
+        try FileManager.default.createDirectory(atPath: scratch.path + "/sm", withIntermediateDirectories: true)
+        let script = try scratch.write("r.lua", """
+            local r = sm_restore(arg[1] .. "/holding", { sm_dir = arg[1] .. "/sm" })
+            print(#r.copied, r.copied[1], #r.skipped)
+            """)
+        let plan = try hanfs(["run", "--dry-run", script, scratch.path])
+        #expect(plan.stdout.hasPrefix("1\tclient1\t0\n"), "\(plan.stderr)")
+        #expect(plan.stderr.contains("would restore 1 SM entry"))
+        #expect(FileManager.default.fileExists(atPath: scratch.path + "/holding/client1"))
+        let run = try hanfs(["run", script, scratch.path])
+        #expect(run.stdout == "1\tclient1\t0\n", "\(run.stderr)")
+        #expect(try String(contentsOfFile: scratch.path + "/sm/client1", encoding: .utf8) == "entry\n")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/holding/client1"))
+    }
+}

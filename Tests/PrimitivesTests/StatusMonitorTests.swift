@@ -1,0 +1,88 @@
+import Foundation
+import Primitives
+import TestSupport
+import Testing
+
+/// Merging the holding directory's SM entries back into the SM directory.
+@Suite struct StatusMonitorEntries {
+    let entry = "0100007f 000186b5 00000003 00000010 00000000000000000000000000000000 client1 nfspkg\n"
+
+    func setTime(_ path: String, _ seconds: Int) {
+        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+        _ = utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW)
+    }
+
+    @Test func restoreMergesKeepsNewerAndEmptiesTheHoldingDirectory() throws {
+        let scratch = try Scratch()
+        let holding = scratch.path + "/holding"
+        let sm = scratch.path + "/sm"
+        for name in ["client1", "client2", "client3"] {
+            try scratch.write("holding/\(name)", entry.replacingOccurrences(of: "client1", with: name))
+            setTime("\(holding)/\(name)", 1_000_000)
+        }
+        chmod("\(holding)/client1", 0o600)
+        if getuid() == 0 { chown("\(holding)/client1", 107, 65534) }
+        // client2 is known here already, and more recently than the held copy.
+        try scratch.write("sm/client2", "newer\n")
+        setTime("\(sm)/client2", 2_000_000)
+        // client3 here is older: the held copy replaces it.
+        try scratch.write("sm/client3", "older\n")
+        setTime("\(sm)/client3", 500_000)
+
+        let r = try StatusMonitor.restore(holding: holding, into: sm)
+        #expect(r.copied == ["client1", "client3"])
+        #expect(r.keptNewer == ["client2"])
+        #expect(try String(contentsOfFile: "\(sm)/client1", encoding: .utf8) == entry)
+        #expect(try String(contentsOfFile: "\(sm)/client2", encoding: .utf8) == "newer\n")
+        #expect(try String(contentsOfFile: "\(sm)/client3", encoding: .utf8).contains("client3 nfspkg"))
+        var st = stat()
+        stat("\(sm)/client1", &st)
+        #expect(st.st_mode & 0o7777 == 0o600)
+        #expect(st.st_mtim.tv_sec == 1_000_000)
+        if getuid() == 0 { #expect(st.st_uid == 107 && st.st_gid == 65534) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: holding).isEmpty)
+        // No temporary files left beside the entries.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sm).sorted() == ["client1", "client2", "client3"])
+    }
+
+    @Test func symbolicLinksAreNeverFollowed() throws {
+        let scratch = try Scratch()
+        let holding = scratch.path + "/holding"
+        let sm = scratch.path + "/sm"
+        let secret = try scratch.write("secret", "do not copy\n")
+        let victim = try scratch.write("victim", "do not overwrite\n")
+        try scratch.write("holding/client1", entry)
+        try FileManager.default.createDirectory(atPath: sm, withIntermediateDirectories: true)
+        // A link in the holding directory is skipped and left there.
+        symlink(secret, "\(holding)/evil")
+        // A link in the SM directory under an entry's name is replaced, not written through.
+        symlink(victim, "\(sm)/client1")
+        let r = try StatusMonitor.restore(holding: holding, into: sm)
+        #expect(r.copied == ["client1"])
+        #expect(r.skipped == ["evil"])
+        #expect(!FileManager.default.fileExists(atPath: "\(sm)/evil"))
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "do not overwrite\n")
+        var st = stat()
+        lstat("\(sm)/client1", &st)
+        #expect(st.st_mode & S_IFMT == S_IFREG)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "\(holding)/evil") == secret)
+    }
+
+    @Test func aPlanChangesNothing() throws {
+        let scratch = try Scratch()
+        try scratch.write("holding/client1", entry)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/sm", withIntermediateDirectories: true)
+        let r = try StatusMonitor.restore(holding: scratch.path + "/holding", into: scratch.path + "/sm", planning: true)
+        #expect(r.copied == ["client1"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/sm").isEmpty)
+        #expect(FileManager.default.fileExists(atPath: scratch.path + "/holding/client1"))
+    }
+
+    @Test func theDirectoryIsFoundWhereTheDistributionKeepsIt() throws {
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.path + "/sm", withIntermediateDirectories: true)
+        symlink(scratch.path + "/sm", scratch.path + "/link")
+        #expect(StatusMonitor.detectDirectory([scratch.path + "/none", scratch.path + "/link", scratch.path + "/sm"]) == scratch.path + "/sm")
+        #expect(StatusMonitor.detectDirectory([scratch.path + "/none"]) == nil)
+    }
+}
