@@ -203,6 +203,28 @@ extension ScriptHost {
             })
         }
 
+        let notification = CrashNotification(node)
+        lua.register("sm_notify") { call in
+            let o = try PrimitiveOptions(call, 1, known: ["as", "state_dir", "retry_minutes", "timeout"])
+            guard let t = o.view else { throw HostError("takes a table: sm_notify{as = \"nfspkg\", state_dir = ...}") }
+            var names: [String] = []
+            switch t["as"] {
+            case .string(let s): names = [s]
+            case .table(let list) where list.fields.isEmpty && !list.array.isEmpty:
+                names = list.array.compactMap(\.stringValue)
+                guard names.count == list.array.count else { throw t.badField("as", "a list of names expected") }
+            case let v: throw t.badField("as", "a name or a list of names expected, got \(v.typeName)")
+            }
+            let state = try o.string("state_dir")
+                ?? StatusMonitor.detectDirectory().map { ($0 as NSString).deletingLastPathComponent }
+            guard let state else { throw HostError("no SM directory found: give state_dir") }
+            let minutes = try o.integer("retry_minutes", 15)
+            let timeout = try o.number("timeout", 30)
+            return call.push(try wrap {
+                PackageTable.strings(try notification.send(as: names, stateDirectory: state, retryMinutes: minutes, timeout: timeout))
+            })
+        }
+
         // Inspection: what is there now, for `hanfs status` and the REPL.
         lua.register("vg_status") { call in
             let name = try call.string(1)

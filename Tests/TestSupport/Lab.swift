@@ -27,6 +27,11 @@ public final class Lab: @unchecked Sendable {
 
     public var lvmDir: String { "\(dir)/lvm" }
     public var mountNS: String { "\(dir)/ns/mnt" }
+    /// The client's mount namespace, made by `startClientStatd`.
+    public var clientMountNS: String { "\(dir)/ns/client" }
+    private var clientNamespaceMade = false
+    /// Names both sides resolve: the node, the package, the client.
+    public var hostsFile: String { "\(dir)/hosts" }
     public var logDir: String { "\(dir)/log" }
 
     /// `volumeGroups`: names of the VGs to create (one loop device each);
@@ -90,6 +95,9 @@ public final class Lab: @unchecked Sendable {
         for target in ["/run", "/srv", "/var/lib/nfs"] {
             try inNode(["mount", "-t", "tmpfs", "tmpfs", target])
         }
+        try "127.0.0.1 localhost\n192.0.2.1 node1\n192.0.2.10 nfspkg\n192.0.2.11 nfspkg2\n192.0.2.100 client1\n"
+            .write(toFile: hostsFile, atomically: true, encoding: .utf8)
+        try inNode(["mount", "--bind", hostsFile, "/etc/hosts"])
         // What nfs-kernel-server's package leaves: an empty export table.
         try inNode(["touch", "/var/lib/nfs/etab"])
     }
@@ -141,6 +149,44 @@ public final class Lab: @unchecked Sendable {
         return out
     }
 
+    /// The client's own status monitor: rpcbind and rpc.statd (named
+    /// `name`) in the client's network namespace and a mount namespace of
+    /// its own (its own /run and /etc/hosts). Returns the file statd logs to.
+    public func startClientStatd(name: String = "client1") throws -> String {
+        if !clientNamespaceMade {
+            FileManager.default.createFile(atPath: clientMountNS, contents: nil)
+            try sh(["unshare", "--mount=\(clientMountNS)", "--propagation", "private", "true"])
+            clientNamespaceMade = true
+            try inClientNamespaces(["mount", "-t", "tmpfs", "tmpfs", "/run"])
+            try inClientNamespaces(["mount", "--bind", hostsFile, "/etc/hosts"])
+        }
+        let state = "\(dir)/client-statd"
+        for sub in ["", "/sm", "/sm.bak"] {
+            try FileManager.default.createDirectory(atPath: state + sub, withIntermediateDirectories: true)
+            try sh(["chown", "statd", state + sub])
+        }
+        let log = "\(dir)/client-statd.log"
+        try inClientNamespaces(["rpcbind", "-w"])
+        _ = try ProcessRunner().run(
+            Command(
+                ["nsenter", "--net=/run/netns/\(clientNS)", "--mount=\(clientMountNS)", "sh", "-c",
+                 "exec rpc.statd -F -d -P \"$1\" -n \"$2\" 2>\"$3\"", "statd", state, name, log],
+                timeout: 600, environment: environment, background: true))
+        // Up once it is registered with rpcbind.
+        for _ in 0..<50 {
+            if try inClientNamespaces(["rpcinfo", "-p"], check: false).stdout.contains("status") { return log }
+            usleep(100_000)
+        }
+        throw LabError("the client's rpc.statd did not register: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+    }
+
+    @discardableResult
+    public func inClientNamespaces(_ argv: [String], check: Bool = true) throws -> Output {
+        let out = try output(["nsenter", "--net=/run/netns/\(clientNS)", "--mount=\(clientMountNS)"] + argv, environment: environment)
+        if check && out.status != 0 { throw LabError("in client: \(argv.joined(separator: " ")): \(out.stderr)") }
+        return out
+    }
+
     /// hanfs inside the node.
     @discardableResult
     public func hanfs(_ arguments: [String], timeout: Double = 60) throws -> Output {
@@ -172,10 +218,12 @@ public final class Lab: @unchecked Sendable {
 
     public func addresses() throws -> String { try sh(["ip", "-n", nodeNS, "-o", "addr", "show", "dev", interface]).stdout }
 
-    /// The processes living in the lab's mount namespace.
-    public func processesInNode() -> [Int32] {
+    /// The processes living in the lab's (node's) mount namespace.
+    public func processesInNode() -> [Int32] { processes(inMountNamespace: mountNS) }
+
+    func processes(inMountNamespace file: String) -> [Int32] {
         var st = stat()
-        guard stat(mountNS, &st) == 0 else { return [] }
+        guard stat(file, &st) == 0, st.st_ino != 0 else { return [] }
         let want = "mnt:[\(st.st_ino)]"
         let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return pids.compactMap(Int32.init).filter {
@@ -186,8 +234,14 @@ public final class Lab: @unchecked Sendable {
     /// Kills what runs in the node, drops the namespaces (and with the mount
     /// namespace every mount in it), detaches the loop devices, removes the files.
     public func teardown() {
-        for pid in processesInNode() { kill(pid, SIGKILL) }
+        for pid in processesInNode() + (clientNamespaceMade ? processes(inMountNamespace: clientMountNS) : []) {
+            kill(pid, SIGKILL)
+        }
         usleep(50_000)
+        if clientNamespaceMade {
+            _ = try? output(["umount", clientMountNS])
+            clientNamespaceMade = false
+        }
         if mountedNamespaceDir {
             _ = try? output(["umount", mountNS])
             _ = try? output(["umount", dir + "/ns"])

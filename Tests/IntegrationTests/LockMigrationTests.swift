@@ -1,0 +1,65 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Lock migration's first parts on the real daemons (issue #4, started): the
+/// SM entries kept on the package's storage are restored, and sm-notify tells
+/// the client's own rpc.statd, in its own namespaces, that the package restarted.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: namespaces, daemons"))
+struct CrashNotificationReachesClients {
+    static let entry = "0100007f 000186b5 00000003 00000010 00000000000000000000000000000000 client1 nfspkg\n"
+
+    func prepare(_ lab: Lab) throws -> (config: String, log: String) {
+        let config = try StartStop.package(lab)
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 0, "\(start.stderr)")
+        // The node's status monitor, and the entry the old node left on the package's storage.
+        try lab.inNode(["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak", "/srv/nfs/fs0/.flm"])
+        try lab.inNode(["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
+        try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /srv/nfs/fs0/.flm/client1 && chown statd /srv/nfs/fs0/.flm/client1", "sh", Self.entry])
+        return (config, try lab.startClientStatd(name: "client1"))
+    }
+
+    func waitFor(_ text: String, in log: String) -> String {
+        var seen = ""
+        for _ in 0..<100 {
+            seen = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if seen.contains(text) { break }
+            usleep(100_000)
+        }
+        return seen
+    }
+
+    @Test func theClientHearsFromThePackage() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let (_, log) = try prepare(lab)
+        let script = try lab.writeScript("lm.lua", """
+            local r = sm_restore("/srv/nfs/fs0/.flm", { sm_dir = "/var/lib/nfs/sm" })
+            print(table.concat(r.copied, ","))
+            sm_notify{ as = "nfspkg", state_dir = "/var/lib/nfs", retry_minutes = 1 }
+            """)
+        let run = try lab.hanfs(["run", script])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "client1\n")
+        let seen = waitFor("Received SM_NOTIFY from nfspkg", in: log)
+        #expect(seen.contains("Received SM_NOTIFY from nfspkg"), "client statd: \(seen)")
+        #expect(try lab.inNode(["ls", "-A", "/srv/nfs/fs0/.flm"]).stdout == "")
+    }
+
+    @Test func everyPackageAddressNotifiesFromItsOwnCopy() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let (_, log) = try prepare(lab)
+        try lab.sh(["ip", "-n", lab.nodeNS, "addr", "add", "192.0.2.11/24", "dev", lab.interface])
+        let script = try lab.writeScript("lm2.lua", """
+            sm_restore("/srv/nfs/fs0/.flm", { sm_dir = "/var/lib/nfs/sm" })
+            local dirs = sm_notify{ as = { "nfspkg", "nfspkg2" }, state_dir = "/var/lib/nfs", retry_minutes = 1 }
+            print(#dirs, dirs[1])
+            """)
+        let run = try lab.hanfs(["run", script])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "2\t/var/lib/nfs\n")
+        let seen = waitFor("Received SM_NOTIFY from nfspkg2", in: log)
+        #expect(seen.contains("Received SM_NOTIFY from nfspkg,"), "client statd: \(seen)")
+        #expect(seen.contains("Received SM_NOTIFY from nfspkg2,"), "client statd: \(seen)")
+    }
+}
