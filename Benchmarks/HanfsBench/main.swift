@@ -104,3 +104,7 @@ print("hanfs run / lua5.4: \(String(format: "%.1f", ratio))x")
 // MARK: 3. Package start and stop, against Pacemaker's agents
 
 try packageBenchmarks()
+
+// MARK: 4. The holding-directory sync
+
+try syncBenchmarks(hanfs: hanfs)

@@ -225,6 +225,48 @@ extension ScriptHost {
             })
         }
 
+        // The holding-directory sync: `hanfs flm` in the background.
+        func flmProcesses(_ holding: String) -> [Int32] {
+            ProcessTable.matching { argv in
+                argv.count > 2 && argv[0] == announcer[0] && argv[1] == "flm"
+                    && zip(argv, argv.dropFirst()).contains { $0 == "--holding" && $1 == holding }
+            }
+        }
+        lua.register("flm_start") { call in
+            let o = try PrimitiveOptions(call, 1, known: ["sm_dir", "holding_dir", "interval", "log"])
+            guard let holding = try o.string("holding_dir") else { throw HostError("flm_start: holding_dir missing") }
+            guard let sm = try o.string("sm_dir") ?? StatusMonitor.detectDirectory() else {
+                throw HostError("no SM directory found: give sm_dir")
+            }
+            if !flmProcesses(holding).isEmpty { return call.push("already") }
+            var argv = [announcer[0], "flm", "--sm-dir", sm, "--holding", holding,
+                        "--interval", String(try o.number("interval", c.lockMigration.propagateInterval))]
+            if let log = try o.string("log") { argv += ["--log", log] }
+            return call.push(try wrap {
+                _ = try node.runner.run(Command(argv, timeout: 5, background: true))
+                return "done"
+            })
+        }
+        lua.register("flm_stop") { call in
+            let o = try PrimitiveOptions(call, 1, known: ["holding_dir", "timeout"])
+            guard let holding = try o.string("holding_dir") else { throw HostError("flm_stop: holding_dir missing") }
+            let running = flmProcesses(holding)
+            if running.isEmpty { return call.push("already") }
+            if node.planning {
+                node.logger.info("would stop the sync into \(holding) (pid \(running.map(String.init).joined(separator: ", ")))")
+                return call.push("done")
+            }
+            for pid in running { kill(pid, SIGTERM) }
+            let until = Monotonic.now() + (try o.number("timeout", 10))
+            while !flmProcesses(holding).isEmpty && Monotonic.now() < until { usleep(20_000) }
+            for pid in flmProcesses(holding) {
+                kill(pid, SIGKILL)
+                node.logger.warning("the sync into \(holding) (pid \(pid)) did not stop on TERM: killed")
+            }
+            node.logger.info("stopped the sync into \(holding)")
+            return call.push("done")
+        }
+
         // Inspection: what is there now, for `hanfs status` and the REPL.
         lua.register("vg_status") { call in
             let name = try call.string(1)

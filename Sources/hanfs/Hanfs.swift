@@ -20,7 +20,7 @@ struct Hanfs: ParsableCommand {
             (nothing was done); 64 bad usage. The first line on stderr says why.
             """,
         version: "hanfs \(version) (\(LuaState.luaVersion))",
-        subcommands: [Start.self, Stop.self, Status.self, Validate.self, Run.self, Repl.self, Announce.self]
+        subcommands: [Start.self, Stop.self, Status.self, Validate.self, Run.self, Repl.self, Flm.self, Announce.self]
     )
 
     static func main() {

@@ -201,3 +201,33 @@ struct Announce: ParsableCommand {
         }
     }
 }
+
+/// The holding-directory sync (the toolkit's nfs.flm), as a process of its
+/// own: started in the background by flm_start, stopped by flm_stop.
+struct Flm: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Keep a holding directory a copy of the SM directory, until TERM (used by flm_start).",
+        discussion: "An entry rpc.statd writes or removes is copied or removed at once (inotify); a full comparison runs every --interval seconds as a safety net.")
+    @Option(help: "The status monitor's directory.") var smDir: String
+    @Option(help: "The holding directory, on the package's storage.") var holding: String
+    @Option(help: "Seconds between full comparisons.") var interval: Double = 5
+    @Option(help: "A file to append log lines to (default: stderr).") var log: String?
+
+    func run() throws {
+        let fd = log.map { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640) } ?? 2
+        let write = { (line: String) in
+            var text = "\(Timestamp.now(utc: true).iso) flm \(line)\n"
+            text.withUTF8 { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
+        }
+        Signals.catchInterrupts(true)
+        let sync = HoldingSync(sm: smDir, holding: holding, interval: interval, log: write)
+        write("started: \(smDir) -> \(holding), full comparison every \(CommandResult.seconds(interval))")
+        do {
+            try sync.run(shouldStop: { Signals.pending != 0 })
+        } catch {
+            write("\(error)")
+            throw ExitCode(ExitStatus.failure)
+        }
+        write("stopped")
+    }
+}

@@ -88,3 +88,45 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/holding/client1"))
     }
 }
+
+/// The holding-directory sync: started and stopped from Lua, copying what
+/// rpc.statd writes at once (not at the next periodic copy).
+@Suite struct HoldingDirectorySync {
+    func waitUntil(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<100 {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    @Test func entriesReachTheHoldingDirectoryAtOnce() throws {
+        let scratch = try Scratch()
+        let sm = scratch.path + "/sm"
+        let holding = scratch.path + "/holding"
+        for d in [sm, holding] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try scratch.write("sm/before", "there before the start\n")
+        let start = try scratch.write("start.lua", "print(flm_start{ sm_dir = arg[1], holding_dir = arg[2], interval = 600 })")
+        let stop = try scratch.write("stop.lua", "print(flm_stop{ holding_dir = arg[1] })")
+        #expect(try hanfs(["run", start, sm, holding]).stdout == "done\n")
+        #expect(try hanfs(["run", start, sm, holding]).stdout == "already\n")
+        let fm = FileManager.default
+        // The first full comparison copies what was there.
+        #expect(waitUntil { fm.fileExists(atPath: holding + "/before") })
+        // As rpc.statd writes an entry: aside, then renamed. The interval is
+        // 600 s: only the event can bring it over.
+        try "0100007f 000186b5 00000003 00000010 0 client1 nfspkg\n".write(toFile: sm + "/.client1.new", atomically: false, encoding: .utf8)
+        rename(sm + "/.client1.new", sm + "/client1")
+        #expect(waitUntil { fm.fileExists(atPath: holding + "/client1") })
+        // A link planted in the SM directory is not followed.
+        let secret = try scratch.write("secret", "not to be copied\n")
+        symlink(secret, sm + "/evil")
+        // A client that unmonitored: removed there too.
+        unlink(sm + "/before")
+        #expect(waitUntil { !fm.fileExists(atPath: holding + "/before") })
+        #expect(!fm.fileExists(atPath: holding + "/evil"))
+        #expect(try hanfs(["run", stop, holding]).stdout == "done\n")
+        #expect(try hanfs(["run", stop, holding]).stdout == "already\n")
+        #expect(try processes(withCommandLine: "\(hanfsBinary) flm --sm-dir \(sm) --holding \(holding) --interval 600.0").isEmpty)
+    }
+}
