@@ -267,6 +267,29 @@ extension ScriptHost {
             return call.push("done")
         }
 
+        let statd = StatusDaemon(node)
+        lua.register("statd_restart") { call in
+            let o = try PrimitiveOptions(call, 1, known: ["name", "state_dir", "holding_dir", "timeout"])
+            guard let name = try o.string("name") else { throw HostError("statd_restart: name missing (the package's name or address)") }
+            let state = try o.string("state_dir")
+                ?? StatusMonitor.detectDirectory().map { ($0 as NSString).deletingLastPathComponent }
+            guard let state else { throw HostError("no SM directory found: give state_dir") }
+            let holding = try o.string("holding_dir")
+            let timeout = try o.number("timeout", c.lockMigration.statmonWaitTime)
+            return call.push(try wrap {
+                try statd.restart(name: name, stateDirectory: state, holding: holding, hanfs: announcer[0], timeout: timeout)
+                return "done"
+            })
+        }
+        lua.register("nsm_state_new") { call in
+            let state = try call.string(1)
+            if node.planning {
+                node.logger.info("would write a fresh NSM state number to \(state)/state")
+                return call.push(.nil)
+            }
+            return call.push(try wrap { .integer(Int64(try StatusDaemon.freshState(state))) })
+        }
+
         // Inspection: what is there now, for `hanfs status` and the REPL.
         lua.register("vg_status") { call in
             let name = try call.string(1)

@@ -20,10 +20,18 @@ struct Hanfs: ParsableCommand {
             (nothing was done); 64 bad usage. The first line on stderr says why.
             """,
         version: "hanfs \(version) (\(LuaState.luaVersion))",
-        subcommands: [Start.self, Stop.self, Status.self, Validate.self, Run.self, Repl.self, Flm.self, Announce.self]
+        subcommands: [
+            Start.self, Stop.self, Status.self, Validate.self, Run.self, Repl.self, Flm.self, StatdCallout.self,
+            Announce.self,
+        ]
     )
 
     static func main() {
+        // Run by rpc.statd as its callout, through a link of that name.
+        if (CommandLine.arguments.first?.split(separator: "/").last).map(String.init) == StatusDaemon.calloutName {
+            StatdCallout.main(Array(CommandLine.arguments.dropFirst()))
+            Glibc.exit(0)  // main returns on success
+        }
         let arguments = GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         // The commands a cluster manager runs at every failover, parsed
         // alone: parsing from the root reflects over every subcommand, which

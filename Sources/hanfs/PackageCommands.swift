@@ -231,3 +231,32 @@ struct Flm: ParsableCommand {
         write("stopped")
     }
 }
+
+/// rpc.statd's high-availability callout (`rpc.statd -H`): statd runs it
+/// through the link `hanfs-statd-callout` with `add-client|del-client
+/// MON_NAME CALLER`; `hanfs statd-callout ...` is the same by hand. The
+/// directories come from the options, or from HANFS_SM_DIR and
+/// HANFS_HOLDING_DIR, which statd_restart gives statd.
+struct StatdCallout: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "statd-callout",
+        abstract: "Copy a client's SM entry to the holding directory as rpc.statd monitors it (rpc.statd --ha-callout).")
+    @Option(help: "The SM directory (default $HANFS_SM_DIR).") var smDir: String?
+    @Option(help: "The holding directory (default $HANFS_HOLDING_DIR).") var holding: String?
+    @Argument(help: "add-client, del-client or sm-notify.") var event: String
+    @Argument(help: "The client's mon_name.") var monName: String
+    @Argument(parsing: .captureForPassthrough, help: "What else statd passes.") var rest: [String] = []
+
+    func run() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let sm = smDir ?? env["HANFS_SM_DIR"], let holding = holding ?? env["HANFS_HOLDING_DIR"] else {
+            throw ValidationError("no SM or holding directory (--sm-dir, --holding, or HANFS_SM_DIR, HANFS_HOLDING_DIR)")
+        }
+        do {
+            try StatusDaemon.callout(event: event, monName: monName, sm: sm, holding: holding)
+        } catch {
+            Console.write("hanfs statd-callout: \(error)\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+}

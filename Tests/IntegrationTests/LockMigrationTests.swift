@@ -62,4 +62,35 @@ struct CrashNotificationReachesClients {
         #expect(seen.contains("Received SM_NOTIFY from nfspkg,"), "client statd: \(seen)")
         #expect(seen.contains("Received SM_NOTIFY from nfspkg2,"), "client statd: \(seen)")
     }
+
+    @Test func statdRestartsAsThePackageWithHanfsAsItsCallout() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        _ = try prepare(lab)
+        try lab.inNode(["rpcbind", "-w"])
+        let script = try lab.writeScript("statd.lua", """
+            statd_restart{ name = "nfspkg", state_dir = "/var/lib/nfs", holding_dir = "/srv/nfs/fs0/.flm", timeout = 10 }
+            print(nsm_state_new("/var/lib/nfs") % 2)
+            """)
+        let run = try lab.hanfs(["run", script])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "0\n")
+        #expect(try lab.inNode(["rpcinfo", "-p"]).stdout.contains("100024"))
+        let statd = try processes(withCommandLine:
+            "rpc.statd --no-notify -n nfspkg -P /var/lib/nfs -H /run/hanfs/hanfs-statd-callout")
+        #expect(statd.count == 1)
+        // What statd does when a client starts and stops being monitored:
+        // its callout copies the entry to the holding directory at once, then removes it.
+        try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /var/lib/nfs/sm/client2", "sh", Self.entry])
+        let env = ["env", "HANFS_SM_DIR=/var/lib/nfs/sm", "HANFS_HOLDING_DIR=/srv/nfs/fs0/.flm", "/run/hanfs/hanfs-statd-callout"]
+        try lab.inNode(env + ["add-client", "client2", "nfspkg"])
+        #expect(try lab.inNode(["cat", "/srv/nfs/fs0/.flm/client2"]).stdout == Self.entry)
+        try lab.inNode(env + ["del-client", "client2", "nfspkg"])
+        #expect(try lab.inNode(["ls", "-A", "/srv/nfs/fs0/.flm"]).stdout == "client1\n")
+        // The client's statd, in another network namespace, is another node's: left alone.
+        #expect(try lab.inClientNamespaces(["rpcinfo", "-p"]).stdout.contains("100024"))
+        // A second restart replaces the first statd.
+        #expect(try lab.hanfs(["run", script]).status == 0)
+        #expect(try processes(withCommandLine:
+            "rpc.statd --no-notify -n nfspkg -P /var/lib/nfs -H /run/hanfs/hanfs-statd-callout").count == 1)
+    }
 }

@@ -1,0 +1,111 @@
+import Foundation
+
+/// rpc.statd for the package: restarted under the package's name, with
+/// hanfs as its high-availability callout so that each client it starts or
+/// stops monitoring reaches the holding directory at once.
+public struct StatusDaemon: Sendable {
+    public let node: NodeContext
+    /// The callout statd runs: a link to the hanfs binary under this name
+    /// (statd runs it with `add-client MON_NAME CALLER`, no room for a subcommand).
+    public static let calloutName = "hanfs-statd-callout"
+
+    public init(_ node: NodeContext) { self.node = node }
+
+    /// Stops any rpc.statd here, then starts one named `name` on
+    /// `stateDirectory`, without notifying (sm_notify does that, per name),
+    /// with the callout writing to `holding` when given. Waits until it is
+    /// registered with rpcbind.
+    public func restart(name: String, stateDirectory: String, holding: String?, hanfs: String, timeout: Double) throws {
+        stop(timeout: timeout / 2)
+        var argv = ["rpc.statd", "--no-notify", "-n", name, "-P", stateDirectory]
+        var environment: [String: String] = [:]
+        if let holding {
+            let callout = try calloutLink(hanfs: hanfs)
+            argv += ["-H", callout]
+            environment = ["HANFS_SM_DIR": stateDirectory + "/sm", "HANFS_HOLDING_DIR": holding]
+        }
+        try node.run(argv, timeout: timeout, environment: environment)
+        guard !node.planning else { return }
+        let until = Monotonic.now() + timeout
+        while true {
+            let r = try node.run(["rpcinfo", "-p"], timeout: 5, check: false, readOnly: true)
+            if r.succeeded && r.stdoutText.contains("100024") { return }
+            if Monotonic.now() > until { throw PrimitiveError("rpc.statd did not register with rpcbind within \(CommandResult.seconds(timeout))") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    /// TERM to every rpc.statd here, then KILL to those still there after `timeout`.
+    public func stop(timeout: Double) {
+        let running = { ProcessTable.matching { ($0.first.map { $0.hasSuffix("rpc.statd") } ?? false) } }
+        let pids = running()
+        guard !pids.isEmpty else { return }
+        if node.planning {
+            node.logger.info("would stop rpc.statd (pid \(pids.map(String.init).joined(separator: ", ")))")
+            return
+        }
+        for pid in pids { kill(pid, SIGTERM) }
+        let until = Monotonic.now() + timeout
+        while !running().isEmpty && Monotonic.now() < until { usleep(20_000) }
+        for pid in running() {
+            kill(pid, SIGKILL)
+            node.logger.warning("rpc.statd (pid \(pid)) did not stop on TERM: killed")
+        }
+        node.logger.info("stopped rpc.statd (pid \(pids.map(String.init).joined(separator: ", ")))")
+    }
+
+    /// `<run dir>/hanfs-statd-callout`, a link to the hanfs binary.
+    func calloutLink(hanfs: String) throws -> String {
+        let directory = PackageRuntime.defaultDirectory
+        let link = "\(directory)/\(Self.calloutName)"
+        if node.planning { return link }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        unlink(link)
+        guard symlink(hanfs, link) == 0 else {
+            throw PrimitiveError("cannot link \(link) to \(hanfs): \(String(cString: strerror(errno)))")
+        }
+        return link
+    }
+
+    /// What the callout does: add-client copies the client's entry from the
+    /// SM directory to the holding directory; del-client removes it there.
+    public static func callout(event: String, monName: String, sm: String, holding: String) throws {
+        guard !monName.isEmpty, !monName.contains("/"), !monName.hasPrefix(".") else {
+            throw PrimitiveError("callout: \"\(monName)\" is not an entry name")
+        }
+        switch event {
+        case "add-client":
+            try StatusMonitor.copy(monName, from: sm, to: holding)
+        case "del-client":
+            var st = stat()
+            if lstat("\(holding)/\(monName)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
+                guard unlink("\(holding)/\(monName)") == 0 else {
+                    throw PrimitiveError("cannot remove \(holding)/\(monName): \(String(cString: strerror(errno)))")
+                }
+            }
+        default:
+            break  // sm-notify: a peer rebooted; nothing to keep.
+        }
+    }
+
+    /// A fresh NSM state number in `<stateDirectory>/state`: random and
+    /// even, so that the next sm-notify or statd bumps it to a new odd one
+    /// that no client has seen from this package.
+    public static func freshState(_ stateDirectory: String) throws -> UInt32 {
+        var value = UInt32.random(in: 2...(UInt32.max - 2)) & ~1
+        let path = stateDirectory + "/state"
+        var owner = stat()
+        let hasOwner = stat(stateDirectory, &owner) == 0
+        let temporary = path + ".hanfs-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw PrimitiveError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let written = write(fd, &value, 4)
+        if hasOwner { fchown(fd, owner.st_uid, owner.st_gid) }
+        close(fd)
+        guard written == 4, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw PrimitiveError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        return value
+    }
+}
