@@ -4,13 +4,15 @@
 --
 -- The order of the NFS toolkit's control script: volume groups, file
 -- systems (checked, then mounted), exports, then the package addresses, so
--- that clients reach the service only once it is there. If a step fails,
+-- that clients reach the service only once it is there; then, with lock
+-- migration on, the NFSv3 lock state (stdlib/lockmigration.lua). If a step fails,
 -- the steps done are undone in reverse order (see stdlib/steps.lua).
 --
 -- A site may copy this file to /etc/hanfs/scripts/start.lua and change it;
 -- `pkg` holds the package, and `hanfs repl --config FILE` tries things out.
 
 local steps = require "steps"
+local lockmigration = require "lockmigration"
 local start = steps.new("start " .. pkg.name)
 
 start:run(function()
@@ -36,5 +38,9 @@ start:run(function()
     start:step("add address " .. a.address,
       function() ip_add(a) end,
       function() ip_remove(a) end)
+  end
+
+  if pkg.lock_migration.enabled then
+    lockmigration.start(start)
   end
 end)

@@ -9,6 +9,7 @@
 -- file systems may still be mounted.
 
 local steps = require "steps"
+local lockmigration = require "lockmigration"
 local stop = steps.new("stop " .. pkg.name)
 
 local function reversed(list)
@@ -18,6 +19,11 @@ local function reversed(list)
 end
 
 stop:run(function()
+  -- The sync writes to a package file system: it goes first.
+  if pkg.lock_migration.enabled then
+    lockmigration.stop(stop)
+  end
+
   for _, a in ipairs(reversed(pkg.addresses)) do
     stop:step("remove address " .. a.address, function() ip_remove(a) end)
   end

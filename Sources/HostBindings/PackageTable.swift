@@ -29,6 +29,9 @@ enum PackageTable {
                 "enabled": .boolean(c.lockMigration.enabled), "holding_dir": .string(c.lockMigration.holdingDirectory),
                 "propagate_interval": .number(c.lockMigration.propagateInterval),
                 "statmon_waittime": .number(c.lockMigration.statmonWaitTime),
+                "sm_dir": .string(c.lockMigration.smDirectory.isEmpty
+                    ? StatusMonitor.detectDirectory() ?? "" : c.lockMigration.smDirectory),
+                "notify_retry_minutes": .integer(Int64(c.lockMigration.notifyRetryMinutes)),
             ]))
         t["monitor"] = .table(LuaTable(fields: ["interval": .number(c.monitor.interval), "quota": .boolean(c.monitor.quota)]))
         return .table(t)

@@ -20,7 +20,8 @@ enum AttributeNames {
     /// hanfs's own attributes, the same in both formats (lower case in a
     /// modular file, upper case as hanfs.conf variables).
     static let hanfs: [String: Field] = [
-        "vg_ownership": .vgOwnership, "run_fsck": .fsckPolicy, "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout,
+        "vg_ownership": .vgOwnership, "run_fsck": .fsckPolicy, "sm_dir": .smDirectory,
+        "notify_retry_minutes": .notifyRetryMinutes, "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout,
         "vg_timeout": .timeout("vg"), "fsck_timeout": .timeout("fsck"), "mount_timeout": .timeout("mount"),
         "umount_timeout": .timeout("umount"), "export_timeout": .timeout("export"), "ip_timeout": .timeout("ip"),
     ]

@@ -8,7 +8,7 @@ public enum Field: Sendable {
     case ipSubnet, ipAddress
     case fsckConcurrency, mountConcurrency, mountRetries, umountRetries
     case export  // XFS
-    case lockMigration, holdingDirectory, propagateInterval, statmonWaitTime
+    case lockMigration, holdingDirectory, propagateInterval, statmonWaitTime, smDirectory, notifyRetryMinutes
     case monitorInterval, quotaMonitor
     case vgOwnership
     case fsckPolicy
@@ -138,6 +138,8 @@ public struct ConfigBuilder {
             config.lockMigration.source = s
         case .propagateInterval: config.lockMigration.propagateInterval = try Check.seconds(value, a, s)
         case .statmonWaitTime: config.lockMigration.statmonWaitTime = try Check.seconds(value, a, s)
+        case .smDirectory: config.lockMigration.smDirectory = try Check.absolutePath(value, a, s)
+        case .notifyRetryMinutes: config.lockMigration.notifyRetryMinutes = try Check.integer(value, a, s, minimum: 0)
         case .monitorInterval: config.monitor.interval = try Check.seconds(value, a, s)
         case .quotaMonitor: config.monitor.quota = try Check.yesNo(value, a, s)
         case .vgOwnership:

@@ -205,6 +205,10 @@ public struct LockMigration: Sendable, Equatable {
     public var propagateInterval = 5.0
     /// Seconds to wait for statd during lock migration.
     public var statmonWaitTime = 90.0
+    /// The status monitor's SM directory; empty: found where the distribution keeps it.
+    public var smDirectory = ""
+    /// Minutes sm-notify keeps retrying a client that does not answer.
+    public var notifyRetryMinutes = 15
     /// Where the holding directory was set.
     public var source: Source?
     public init() {}

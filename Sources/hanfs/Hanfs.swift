@@ -21,7 +21,8 @@ struct Hanfs: ParsableCommand {
             """,
         version: "hanfs \(version) (\(LuaState.luaVersion))",
         subcommands: [
-            Start.self, Stop.self, Status.self, Validate.self, Run.self, Repl.self, Flm.self, StatdCallout.self,
+            Start.self, Stop.self, Status.self, Validate.self, LockMigrate.self, Run.self, Repl.self, Flm.self,
+            StatdCallout.self,
             Announce.self,
         ]
     )

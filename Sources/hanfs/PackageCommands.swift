@@ -97,7 +97,11 @@ extension PackageAction {
         }
         if !global.dryRun {
             do {
-                if Self.script == "start" { try runtime.markStarted(node: host.node.nodeName) } else { try runtime.clearStarted() }
+                switch Self.script {
+                case "start": try runtime.markStarted(node: host.node.nodeName)
+                case "stop": try runtime.clearStarted()
+                default: break
+                }
             } catch {
                 log.error("cannot update \(runtime.markerPath): \(error)")
                 throw ExitCode(ExitStatus.failure)
@@ -130,6 +134,21 @@ struct Stop: PackageAction {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
     @Option(help: "Seconds the whole stop may take.") var deadline: Double = 600
+}
+
+struct LockMigrate: PackageAction {
+    static let script = "lock_migration"
+    static let configuration = CommandConfiguration(
+        commandName: "lock-migration",
+        abstract: "Move the package's NFSv3 lock state to this node (scripts/lock_migration.lua).",
+        discussion: """
+            Restores the SM entries from the holding directory, restarts rpc.statd \
+            as the package, starts the holding-directory sync and notifies every \
+            client. start does this itself when lock migration is on.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var package: PackageOptions
+    @Option(help: "Seconds it may take.") var deadline: Double = 600
 }
 
 struct Status: ParsableCommand {

@@ -93,4 +93,51 @@ struct CrashNotificationReachesClients {
         #expect(try processes(withCommandLine:
             "rpc.statd --no-notify -n nfspkg -P /var/lib/nfs -H /run/hanfs/hanfs-statd-callout").count == 1)
     }
+
+    @Test func startMigratesTheLocksAndStopEndsTheSync() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        // The old node left client1's entry in the holding directory on the package's storage.
+        try lab.inNode(["mkdir", "-p", "/mnt/prep"])
+        try lab.inNode(["mount", lab.devices[0], "/mnt/prep"])
+        try lab.inNode(["mkdir", "/mnt/prep/.flm"])
+        try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /mnt/prep/.flm/client1 && chown statd /mnt/prep/.flm/client1", "sh", Self.entry])
+        try lab.inNode(["umount", "/mnt/prep"])
+        // This node's status monitor, as nfs-common leaves it; and its rpcbind.
+        try lab.inNode(["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
+        try lab.inNode(["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
+        try lab.inNode(["rpcbind", "-w"])
+        let log = try lab.startClientStatd(name: "client1")
+        let config = try StartStop.package(
+            lab, extra: ", lock_migration = { enabled = true, holding_dir = \"/srv/nfs/fs0/.flm\", sm_dir = \"/var/lib/nfs/sm\", notify_retry_minutes = 1 }")
+
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 0, "\(start.stderr)")
+        // Sent as the package address, which the lab's hosts file names nfspkg;
+        // with a fresh state number, not the 3 a plain statd start gives.
+        let seen = waitFor("Received SM_NOTIFY from nfspkg", in: log)
+        #expect(seen.contains("Received SM_NOTIFY from nfspkg"), "client statd: \(seen)")
+        #expect(!seen.contains("Received SM_NOTIFY from nfspkg, state: 3\n"))
+        // The sync runs: an entry statd writes now is in the holding directory at once.
+        try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /var/lib/nfs/sm/client9", "sh", Self.entry])
+        var held = ""
+        for _ in 0..<50 {
+            held = try lab.inNode(["ls", "-A", "/srv/nfs/fs0/.flm"]).stdout
+            if held.contains("client9") { break }
+            usleep(20_000)
+        }
+        #expect(held.contains("client9"))
+
+        let stop = try lab.hanfs(["stop", "--config", config])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stderr.contains("stopped the sync into /srv/nfs/fs0/.flm"))
+        try StartStop.expectClean(lab)
+    }
+
+    @Test func lockMigrationAloneAndWhenItIsOff() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try StartStop.package(lab)
+        let off = try lab.hanfs(["lock-migration", "--config", config])
+        #expect(off.status == 0)
+        #expect(off.stdout == "lock migration is off for labpkg\n")
+    }
 }

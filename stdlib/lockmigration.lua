@@ -1,0 +1,56 @@
+-- lockmigration: NFSv3 lock migration, the NFS toolkit's lock_migration in steps.
+--
+--   local lockmigration = require "lockmigration"
+--   lockmigration.start(plan)   -- after the package addresses are up
+--   lockmigration.stop(plan)    -- before the file systems are unmounted
+--
+-- start: restore the SM entries the last node left in the holding directory,
+-- take a fresh NSM state number, restart rpc.statd as the package (hanfs as
+-- its callout, so each new client reaches the holding directory at once),
+-- start the sync that keeps the holding directory a copy, and send every
+-- client a crash notification as each package address, so that they reclaim
+-- their locks here. Clients are told only now, with exports and addresses up.
+
+local lockmigration = {}
+
+local function settings()
+  local lm = pkg.lock_migration
+  if lm.sm_dir == "" then
+    error("lock migration: no SM directory found (/var/lib/nfs/statd/sm, /var/lib/nfs/sm): set sm_dir", 0)
+  end
+  local state = lm.sm_dir:match("^(.*)/[^/]+$")
+  local names = {}
+  for _, a in ipairs(pkg.addresses) do names[#names + 1] = a.address end
+  if #names == 0 then names = { pkg.name } end
+  return lm, state, names
+end
+
+function lockmigration.start(plan)
+  local lm, state, names = settings()
+  plan:step("stop an earlier sync into " .. lm.holding_dir,
+    function() flm_stop{ holding_dir = lm.holding_dir } end)
+  plan:step("restore the SM entries from " .. lm.holding_dir,
+    function() sm_restore(lm.holding_dir, { sm_dir = lm.sm_dir }) end)
+  plan:step("take a fresh NSM state number",
+    function() nsm_state_new(state) end)
+  plan:step("restart rpc.statd as " .. names[1],
+    function()
+      statd_restart{ name = names[1], state_dir = state, holding_dir = lm.holding_dir,
+                     timeout = lm.statmon_waittime }
+    end)
+  plan:step("start the sync into " .. lm.holding_dir,
+    function()
+      flm_start{ sm_dir = lm.sm_dir, holding_dir = lm.holding_dir, interval = lm.propagate_interval }
+    end,
+    function() flm_stop{ holding_dir = lm.holding_dir } end)
+  plan:step("notify the clients as " .. table.concat(names, ", "),
+    function() sm_notify{ as = names, state_dir = state, retry_minutes = lm.notify_retry_minutes } end)
+end
+
+function lockmigration.stop(plan)
+  local lm = settings()
+  plan:step("stop the sync into " .. lm.holding_dir,
+    function() flm_stop{ holding_dir = lm.holding_dir } end)
+end
+
+return lockmigration
