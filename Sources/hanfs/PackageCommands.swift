@@ -231,7 +231,11 @@ struct Flm: ParsableCommand {
     @Option(help: "The holding directory, on the package's storage.") var holding: String
     @Option(help: "Seconds between full comparisons.") var interval: Double = 5
     @Option(help: "A file to append log lines to (default: stderr).") var log: String?
+    @Option(help: "How many times the sync is restarted if it dies.") var restarts: Int = 4
+    @Flag(help: .hidden) var worker = false
 
+    /// The process runs a worker and starts it again if it dies (up to
+    /// --restarts times, each logged); TERM stops both.
     func run() throws {
         let fd = log.map { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640) } ?? 2
         let write = { (line: String) in
@@ -239,6 +243,7 @@ struct Flm: ParsableCommand {
             text.withUTF8 { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
         }
         Signals.catchInterrupts(true)
+        guard worker else { return try supervise(write) }
         let sync = HoldingSync(sm: smDir, holding: holding, interval: interval, log: write)
         write("started: \(smDir) -> \(holding), full comparison every \(CommandResult.seconds(interval))")
         do {
@@ -248,6 +253,31 @@ struct Flm: ParsableCommand {
             throw ExitCode(ExitStatus.failure)
         }
         write("stopped")
+    }
+
+    func supervise(_ write: @escaping (String) -> Void) throws {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var argv = [exe, "flm", "--worker", "--sm-dir", smDir, "--holding", holding, "--interval", String(interval)]
+        if let log { argv += ["--log", log] }
+        let runner = ProcessRunner(shouldStop: { Signals.pending != 0 })
+        var died = 0
+        while Signals.pending == 0 {
+            let result: CommandResult
+            do {
+                // A year: the sync runs until it is stopped.
+                result = try runner.run(Command(argv, timeout: 365 * 86400))
+            } catch CommandError.interrupted {
+                return
+            }
+            if Signals.pending != 0 { return }
+            died += 1
+            guard died <= restarts else {
+                write("the sync died (\(result.summary)) \(died) times: not restarted again")
+                throw ExitCode(ExitStatus.failure)
+            }
+            write("the sync died (\(result.summary)): restart \(died) of \(restarts)")
+            Thread.sleep(forTimeInterval: 0.2)
+        }
     }
 }
 

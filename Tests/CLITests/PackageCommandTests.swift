@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import TestSupport
 import Testing
 
@@ -125,7 +126,15 @@ import Testing
         unlink(sm + "/before")
         #expect(waitUntil { !fm.fileExists(atPath: holding + "/before") })
         #expect(!fm.fileExists(atPath: holding + "/evil"))
+        // The sync is supervised: killed, it is started again, and keeps working.
+        let worker = { ProcessTable.matching { $0.contains("--worker") && $0.contains(holding) }.first }
+        let first = try #require(worker())
+        kill(first, SIGKILL)
+        #expect(waitUntil { worker().map { $0 != first } ?? false })
+        try "again\n".write(toFile: sm + "/client2", atomically: true, encoding: .utf8)
+        #expect(waitUntil { fm.fileExists(atPath: holding + "/client2") })
         #expect(try hanfs(["run", stop, holding]).stdout == "done\n")
+        #expect(ProcessTable.matching { $0.contains(holding) }.isEmpty)
         #expect(try hanfs(["run", stop, holding]).stdout == "already\n")
         #expect(try processes(withCommandLine: "\(hanfsBinary) flm --sm-dir \(sm) --holding \(holding) --interval 600.0").isEmpty)
     }
