@@ -244,6 +244,15 @@ extension ScriptHost {
             if let log = try o.string("log") { argv += ["--log", log] }
             return call.push(try wrap {
                 _ = try node.runner.run(Command(argv, timeout: 5, background: true))
+                guard !node.planning else { return "done" }
+                // Started once its worker watches the SM directory: from then
+                // on no entry is missed (what came before, its first full
+                // comparison copies).
+                let until = Monotonic.now() + 5
+                while !flmProcesses(holding).contains(where: { ProcessTable.isWatching($0) }) {
+                    guard Monotonic.now() < until else { throw PrimitiveError("the sync into \(holding) did not start watching within 5 s") }
+                    usleep(5_000)
+                }
                 return "done"
             })
         }

@@ -75,6 +75,14 @@ public enum ProcessUsers {
     }
 }
 
+extension ProcessTable {
+    /// Whether the process has an inotify descriptor open: a watcher is watching.
+    public static func isWatching(_ pid: Int32, proc: String = "/proc") -> Bool {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "\(proc)/\(pid)/fd")) ?? []
+        return fds.contains { ProcessUsers.readLink("\(proc)/\(pid)/fd/\($0)") == "anon_inode:inotify" }
+    }
+}
+
 /// Processes by their argument vector, read from /proc/<pid>/cmdline, and
 /// only those in this process's network namespace: the daemons hanfs stops
 /// (rpc.statd, sm-notify, its own senders) belong to one node, and another

@@ -94,8 +94,10 @@ struct CrashNotificationReachesClients {
             "rpc.statd --no-notify -n nfspkg -P /var/lib/nfs -H /run/hanfs/hanfs-statd-callout").count == 1)
     }
 
-    @Test func startMigratesTheLocksAndStopEndsTheSync() throws {
-        let lab = try Lab(fileSystems: ["ext4"])
+    /// A package with lock migration on, whose holding directory (on its
+    /// file system) names client1, on a node with rpcbind and an empty
+    /// status monitor; and client1's statd. Returns the package file and the statd log.
+    func lockMigrationPackage(_ lab: Lab) throws -> (config: String, log: String) {
         // The old node left client1's entry in the holding directory on the package's storage.
         try lab.inNode(["mkdir", "-p", "/mnt/prep"])
         try lab.inNode(["mount", lab.devices[0], "/mnt/prep"])
@@ -109,7 +111,12 @@ struct CrashNotificationReachesClients {
         let log = try lab.startClientStatd(name: "client1")
         let config = try StartStop.package(
             lab, extra: ", lock_migration = { enabled = true, holding_dir = \"/srv/nfs/fs0/.flm\", sm_dir = \"/var/lib/nfs/sm\", notify_retry_minutes = 1 }")
+        return (config, log)
+    }
 
+    @Test func startMigratesTheLocksAndStopEndsTheSync() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let (config, log) = try lockMigrationPackage(lab)
         let start = try lab.hanfs(["start", "--config", config])
         #expect(start.status == 0, "\(start.stderr)")
         // Sent as the package address, which the lab's hosts file names nfspkg;
@@ -139,5 +146,48 @@ struct CrashNotificationReachesClients {
         let off = try lab.hanfs(["lock-migration", "--config", config])
         #expect(off.status == 0)
         #expect(off.stdout == "lock migration is off for labpkg\n")
+    }
+
+    @Test func aHundredClientsAreAllNotified() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let (_, log) = try prepare(lab)
+        // 100 monitored hosts, all names of the client (its statd hears each one).
+        let names = (1...100).map { String(format: "host%03d", $0) }
+        let hosts = try FileHandle(forWritingTo: URL(fileURLWithPath: lab.hostsFile))
+        hosts.seekToEndOfFile()
+        hosts.write(names.map { "192.0.2.100 \($0)\n" }.joined().data(using: .utf8)!)
+        try hosts.close()
+        for name in names {
+            try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > \"/srv/nfs/fs0/.flm/$2\"", "sh",
+                            Self.entry.replacingOccurrences(of: "client1", with: name), name])
+        }
+        let script = try lab.writeScript("lm100.lua", """
+            local r = sm_restore("/srv/nfs/fs0/.flm", { sm_dir = "/var/lib/nfs/sm" })
+            print(#r.copied)
+            sm_notify{ as = "nfspkg", state_dir = "/var/lib/nfs", retry_minutes = 1 }
+            """)
+        let run = try lab.hanfs(["run", script])
+        #expect(run.stdout == "101\n", "\(run.stderr)")
+        var count = 0
+        for _ in 0..<100 {
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            count = text.components(separatedBy: "Received SM_NOTIFY from nfspkg").count - 1
+            if count >= 101 { break }
+            usleep(100_000)
+        }
+        // client1 and the 100 others.
+        #expect(count == 101)
+    }
+
+    @Test func anEntryWrittenJustBeforeACrashIsKept() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let (config, _) = try lockMigrationPackage(lab)
+        #expect(try lab.hanfs(["start", "--config", config]).status == 0)
+        // statd records a new client; 20 ms later the node dies (every process on it, at once).
+        try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /var/lib/nfs/sm/.late.new && mv /var/lib/nfs/sm/.late.new /var/lib/nfs/sm/late", "sh", Self.entry])
+        usleep(20_000)
+        for pid in lab.processesInNode() { kill(pid, SIGKILL) }
+        // What the next node will find on the package's storage.
+        #expect(try lab.inNode(["cat", "/srv/nfs/fs0/.flm/late"]).stdout == Self.entry)
     }
 }
