@@ -33,11 +33,16 @@ function lockmigration.start(plan)
     function() sm_restore(lm.holding_dir, { sm_dir = lm.sm_dir }) end)
   plan:step("take a fresh NSM state number",
     function() nsm_state_new(state) end)
-  plan:step("restart rpc.statd as " .. names[1],
-    function()
-      statd_restart{ name = names[1], state_dir = state, holding_dir = lm.holding_dir,
-                     timeout = lm.statmon_waittime }
-    end)
+  if lm.restart == "lockd" then
+    -- SLES: statd stays; lockd drops its locks and enters grace; sm-notify notifies.
+    plan:step("restart lockd", function() lockd_restart() end)
+  else
+    plan:step("restart rpc.statd as " .. names[1],
+      function()
+        statd_restart{ name = names[1], state_dir = state, holding_dir = lm.holding_dir,
+                       timeout = lm.statmon_waittime }
+      end)
+  end
   plan:step("start the sync into " .. lm.holding_dir,
     function()
       flm_start{ sm_dir = lm.sm_dir, holding_dir = lm.holding_dir, interval = lm.propagate_interval }

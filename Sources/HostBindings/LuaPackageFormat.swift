@@ -22,6 +22,7 @@ enum LuaPackageFormat {
     static let lockMigrationFields: [String: Field] = [
         "enabled": .lockMigration, "holding_dir": .holdingDirectory, "propagate_interval": .propagateInterval,
         "statmon_waittime": .statmonWaitTime, "sm_dir": .smDirectory, "notify_retry_minutes": .notifyRetryMinutes,
+        "restart": .lockRestart,
     ]
     static let monitorFields: [String: Field] = ["interval": .monitorInterval, "quota": .quotaMonitor]
     static let fileSystemFields: [String: Field] = [

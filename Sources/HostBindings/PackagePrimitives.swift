@@ -239,6 +239,11 @@ extension ScriptHost {
                 throw HostError("no SM directory found: give sm_dir")
             }
             if !flmProcesses(holding).isEmpty { return call.push("already") }
+            try wrap {
+                try StatusMonitor.requireDirectory(holding, "the holding directory")
+                try StatusMonitor.requireDirectory(sm, "the SM directory")
+                return .nil
+            }
             var argv = [announcer[0], "flm", "--sm-dir", sm, "--holding", holding,
                         "--interval", String(try o.number("interval", c.lockMigration.propagateInterval))]
             if let log = try o.string("log") { argv += ["--log", log] }
@@ -289,6 +294,9 @@ extension ScriptHost {
                 try statd.restart(name: name, stateDirectory: state, holding: holding, hanfs: announcer[0], timeout: timeout)
                 return "done"
             })
+        }
+        lua.register("lockd_restart") { call in
+            call.push(.boolean(statd.restartLockd()))
         }
         lua.register("nsm_state_new") { call in
             let state = try call.string(1)

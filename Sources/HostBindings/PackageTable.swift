@@ -32,6 +32,7 @@ enum PackageTable {
                 "sm_dir": .string(c.lockMigration.smDirectory.isEmpty
                     ? StatusMonitor.detectDirectory() ?? "" : c.lockMigration.smDirectory),
                 "notify_retry_minutes": .integer(Int64(c.lockMigration.notifyRetryMinutes)),
+                "restart": .string(c.lockMigration.restart.rawValue),
             ]))
         t["monitor"] = .table(LuaTable(fields: ["interval": .number(c.monitor.interval), "quota": .boolean(c.monitor.quota)]))
         return .table(t)

@@ -21,7 +21,7 @@ enum AttributeNames {
     /// modular file, upper case as hanfs.conf variables).
     static let hanfs: [String: Field] = [
         "vg_ownership": .vgOwnership, "run_fsck": .fsckPolicy, "sm_dir": .smDirectory,
-        "notify_retry_minutes": .notifyRetryMinutes, "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout,
+        "notify_retry_minutes": .notifyRetryMinutes, "lock_restart": .lockRestart, "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout,
         "vg_timeout": .timeout("vg"), "fsck_timeout": .timeout("fsck"), "mount_timeout": .timeout("mount"),
         "umount_timeout": .timeout("umount"), "export_timeout": .timeout("export"), "ip_timeout": .timeout("ip"),
     ]

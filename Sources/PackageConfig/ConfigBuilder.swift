@@ -8,7 +8,7 @@ public enum Field: Sendable {
     case ipSubnet, ipAddress
     case fsckConcurrency, mountConcurrency, mountRetries, umountRetries
     case export  // XFS
-    case lockMigration, holdingDirectory, propagateInterval, statmonWaitTime, smDirectory, notifyRetryMinutes
+    case lockMigration, holdingDirectory, propagateInterval, statmonWaitTime, smDirectory, notifyRetryMinutes, lockRestart
     case monitorInterval, quotaMonitor
     case vgOwnership
     case fsckPolicy
@@ -140,6 +140,11 @@ public struct ConfigBuilder {
         case .statmonWaitTime: config.lockMigration.statmonWaitTime = try Check.seconds(value, a, s)
         case .smDirectory: config.lockMigration.smDirectory = try Check.absolutePath(value, a, s)
         case .notifyRetryMinutes: config.lockMigration.notifyRetryMinutes = try Check.integer(value, a, s, minimum: 0)
+        case .lockRestart:
+            guard let r = LockRestart(rawValue: value.trimmingSpaces) else {
+                throw ConfigError(s, a, "\"\(value)\": statd or lockd expected")
+            }
+            config.lockMigration.restart = r
         case .monitorInterval: config.monitor.interval = try Check.seconds(value, a, s)
         case .quotaMonitor: config.monitor.quota = try Check.yesNo(value, a, s)
         case .vgOwnership:

@@ -209,9 +209,16 @@ public struct LockMigration: Sendable, Equatable {
     public var smDirectory = ""
     /// Minutes sm-notify keeps retrying a client that does not answer.
     public var notifyRetryMinutes = 15
+    /// What is restarted on takeover: rpc.statd as the package (Red Hat,
+    /// Debian), or the kernel's lockd, with sm-notify alone (SLES).
+    public var restart: LockRestart = .statd
     /// Where the holding directory was set.
     public var source: Source?
     public init() {}
+}
+
+public enum LockRestart: String, Sendable, Equatable {
+    case statd, lockd
 }
 
 /// The package monitor; used by the monitor.

@@ -35,6 +35,31 @@ public struct StatusDaemon: Sendable {
         }
     }
 
+    /// SLES-style takeover: the kernel's lockd thread gets SIGKILL, on which
+    /// it drops the NLM locks it holds and enters a new grace period (what
+    /// rgmanager did); statd is left running and sm-notify does the
+    /// notification. Returns false when there is no lockd here (no kernel NFS server).
+    @discardableResult
+    public func restartLockd() -> Bool {
+        let threads = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter {
+            ProcFile.read("/proc/\($0)/comm")?.trimmingCharacters(in: .whitespacesAndNewlines) == "lockd"
+                && (ProcFile.bytes("/proc/\($0)/cmdline")?.isEmpty ?? false)
+        }
+        guard !threads.isEmpty else {
+            node.logger.warning("no lockd here (the kernel NFS server is not running): no locks to drop, no grace period")
+            return false
+        }
+        for pid in threads {
+            if node.planning {
+                node.logger.info("would send KILL to lockd (pid \(pid)): drop the NLM locks, new grace period")
+            } else {
+                kill(pid, SIGKILL)
+                node.logger.info("sent KILL to lockd (pid \(pid)): NLM locks dropped, new grace period")
+            }
+        }
+        return true
+    }
+
     /// TERM to every rpc.statd here, then KILL to those still there after `timeout`.
     public func stop(timeout: Double) {
         let running = { ProcessTable.matching { ($0.first.map { $0.hasSuffix("rpc.statd") } ?? false) } }

@@ -9,6 +9,19 @@ public enum StatusMonitor {
     /// Where distributions keep it: Red Hat, then SLES and Debian.
     public static let knownDirectories = ["/var/lib/nfs/statd/sm", "/var/lib/nfs/sm"]
 
+    /// A directory hanfs writes into: there, a directory, and not a link.
+    public static func requireDirectory(_ path: String, _ what: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
+            throw PrimitiveError("\(what) \(path) is missing (it is part of the package's configuration)")
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: return
+        case S_IFLNK: throw PrimitiveError("\(what) \(path) is a symbolic link: it is not followed")
+        default: throw PrimitiveError("\(what) \(path) is not a directory")
+        }
+    }
+
     /// The first of `candidates` that is a directory (not a link to one).
     public static func detectDirectory(_ candidates: [String] = knownDirectories) -> String? {
         candidates.first { path in
@@ -89,6 +102,8 @@ public enum StatusMonitor {
     /// removed once it is merged. Links and other non-files are skipped,
     /// both as sources and as the SM directory's own entries.
     public static func restore(holding: String, into sm: String, planning: Bool = false) throws -> Restored {
+        try requireDirectory(holding, "the holding directory")
+        try requireDirectory(sm, "the SM directory")
         var result = Restored()
         let (files, skipped) = try entries(in: holding)
         result.skipped = skipped.map(\.name)

@@ -139,3 +139,15 @@ import Testing
         #expect(try processes(withCommandLine: "\(hanfsBinary) flm --sm-dir \(sm) --holding \(holding) --interval 600.0").isEmpty)
     }
 }
+
+/// SLES-style lock migration restarts the kernel's lockd; without a kernel
+/// NFS server (as on these machines) there is none, and it says so.
+@Suite struct LockdRestart {
+    @Test func withoutLockdItSaysSo() throws {
+        let scratch = try Scratch()
+        let script = try scratch.write("l.lua", "print(lockd_restart())")
+        let out = try hanfs(["run", script])
+        #expect(out.stdout == "false\n")
+        #expect(out.stderr.contains("no lockd here (the kernel NFS server is not running)"))
+    }
+}

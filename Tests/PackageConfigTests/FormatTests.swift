@@ -58,6 +58,8 @@ import Testing
         #expect(c.lockMigration.enabled && c.lockMigration.holdingDirectory == "/srv/nfs/a/.flm")
         #expect(c.lockMigration.propagateInterval == 2 && c.lockMigration.statmonWaitTime == 30)
         #expect(c.monitor.interval == 10 && !c.monitor.quota)
+        let sles = try TextFormats.parse(Self.modular + "\nlock_restart lockd\nsm_dir /var/lib/nfs/sm\n", file: "pkg.conf")
+        #expect(sles.lockMigration.restart == .lockd && sles.lockMigration.smDirectory == "/var/lib/nfs/sm")
     }
 
     @Test func theThreeFormatsGiveOneModel() throws {

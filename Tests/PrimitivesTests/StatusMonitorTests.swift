@@ -86,3 +86,21 @@ import Testing
         #expect(StatusMonitor.detectDirectory([scratch.path + "/none"]) == nil)
     }
 }
+
+@Suite struct HoldingDirectoryMistakes {
+    @Test func missingNotADirectoryOrALink() throws {
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.path + "/sm", withIntermediateDirectories: true)
+        let file = try scratch.write("file", "x")
+        symlink(scratch.path + "/sm", scratch.path + "/link")
+        for (holding, problem) in [
+            (scratch.path + "/none", "is missing"), (file, "is not a directory"), (scratch.path + "/link", "is a symbolic link"),
+        ] {
+            #expect {
+                try StatusMonitor.restore(holding: holding, into: scratch.path + "/sm")
+            } throws: { error in
+                "\(error)".contains("the holding directory \(holding) \(problem)")
+            }
+        }
+    }
+}
