@@ -53,9 +53,11 @@ function lockmigration.start(plan)
 end
 
 function lockmigration.stop(plan)
-  local lm = settings()
+  local lm, state = settings()
   plan:step("stop the sync into " .. lm.holding_dir,
     function() flm_stop{ holding_dir = lm.holding_dir } end)
+  -- A retrying sm-notify would go on speaking for a package that has left.
+  plan:step("stop notifying for the package", function() sm_notify_stop(state) end)
 end
 
 return lockmigration

@@ -281,6 +281,10 @@ extension ScriptHost {
             return call.push("done")
         }
 
+        lua.register("sm_notify_stop") { call in
+            let state = try call.string(1)
+            return call.push(.integer(Int64(notification.stopAll(stateDirectory: state))))
+        }
         let statd = StatusDaemon(node)
         lua.register("statd_restart") { call in
             let o = try PrimitiveOptions(call, 1, known: ["name", "state_dir", "holding_dir", "timeout"])

@@ -66,6 +66,23 @@ public struct CrashNotification: Sendable {
         return directory
     }
 
+    /// Ends the notifications still being sent for the package: from the
+    /// state directory and from every copy. At stop, so that this node no
+    /// longer speaks for a package that is leaving. Returns how many ended.
+    @discardableResult
+    public func stopAll(stateDirectory: String) -> Int {
+        let copiesPrefix = copies + "/"
+        let running = ProcessTable.matching { argv in
+            (argv.first.map { $0.hasSuffix("sm-notify") } ?? false)
+                && zip(argv, argv.dropFirst()).contains { $0 == "-P" && ($1 == stateDirectory || $1.hasPrefix(copiesPrefix)) }
+        }
+        for pid in running where !node.planning { kill(pid, SIGTERM) }
+        if !running.isEmpty {
+            node.logger.info("\(node.planning ? "would stop" : "stopped") \(running.count) sm-notify still notifying for the package")
+        }
+        return running.count
+    }
+
     /// Ends any sm-notify still working from `stateDirectory`: it would keep
     /// the directory busy, and a new run would race with it.
     public func stopRunning(stateDirectory: String) {

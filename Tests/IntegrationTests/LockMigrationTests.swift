@@ -103,6 +103,13 @@ struct CrashNotificationReachesClients {
         try lab.inNode(["mount", lab.devices[0], "/mnt/prep"])
         try lab.inNode(["mkdir", "/mnt/prep/.flm"])
         try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /mnt/prep/.flm/client1 && chown statd /mnt/prep/.flm/client1", "sh", Self.entry])
+        // And one for a client that has gone away for good.
+        try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /mnt/prep/.flm/ghost", "sh",
+                        Self.entry.replacingOccurrences(of: "client1", with: "ghost")])
+        let hosts = try FileHandle(forWritingTo: URL(fileURLWithPath: lab.hostsFile))
+        hosts.seekToEndOfFile()
+        hosts.write("192.0.2.200 ghost\n".data(using: .utf8)!)
+        try hosts.close()
         try lab.inNode(["umount", "/mnt/prep"])
         // This node's status monitor, as nfs-common leaves it; and its rpcbind.
         try lab.inNode(["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
@@ -124,6 +131,9 @@ struct CrashNotificationReachesClients {
         let seen = waitFor("Received SM_NOTIFY from nfspkg", in: log)
         #expect(seen.contains("Received SM_NOTIFY from nfspkg"), "client statd: \(seen)")
         #expect(!seen.contains("Received SM_NOTIFY from nfspkg, state: 3\n"))
+        // A client that is gone (no host answers for it) is retried in the background, not waited for.
+        let notifying = { try processes(withCommandLine: "sm-notify -f -m 1 -v 192.0.2.10 -P /var/lib/nfs") }
+        #expect(try notifying().count == 1)
         // The sync runs: an entry statd writes now is in the holding directory at once.
         try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /var/lib/nfs/sm/client9", "sh", Self.entry])
         var held = ""
@@ -137,6 +147,7 @@ struct CrashNotificationReachesClients {
         let stop = try lab.hanfs(["stop", "--config", config])
         #expect(stop.status == 0, "\(stop.stderr)")
         #expect(stop.stderr.contains("stopped the sync into /srv/nfs/fs0/.flm"))
+        #expect(try notifying().isEmpty)
         try StartStop.expectClean(lab)
     }
 
