@@ -92,7 +92,8 @@ import Testing
         let scratch = try Scratch()
         try FileManager.default.createDirectory(atPath: scratch.path + "/d", withIntermediateDirectories: true)
         let child = try ProcessRunner().run(
-            Command(["sh", "-c", "cd \(scratch.path)/d && exec sleep 30"], timeout: 30, background: true))
+            // sleep 47: other tests look for their own stray sleeps by their arguments.
+            Command(["sh", "-c", "cd \(scratch.path)/d && exec sleep 47"], timeout: 30, background: true))
         _ = child
         var users: [ProcessUser] = []
         for _ in 0..<50 {
