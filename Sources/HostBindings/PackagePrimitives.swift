@@ -311,6 +311,25 @@ extension ScriptHost {
             return call.push(try wrap { .integer(Int64(try StatusDaemon.freshState(state))) })
         }
 
+        // Checks for the monitor (issue #5, started): answers, never raises.
+        lua.register("rpc_ping") { call in
+            let o = try PrimitiveOptions(call, 1, known: ["program", "version", "host", "transport", "timeout"])
+            let program = try o.integer("program", 100000, minimum: 1)
+            let version = try o.integer("version", program == 100000 ? 2 : 1, minimum: 1)
+            let host = try o.string("host") ?? "127.0.0.1"
+            guard let transport = RPCPing.Transport(rawValue: try o.string("transport") ?? "udp") else {
+                throw HostError("transport: udp or tcp")
+            }
+            let timeout = try o.number("timeout", 2)
+            do {
+                try RPCPing.ping(host: host, program: UInt32(program), version: UInt32(version), transport: transport, timeout: timeout)
+                return call.push(true)
+            } catch {
+                call.push(false)
+                return call.push(.string("\(error)")) + 1
+            }
+        }
+
         // Inspection: what is there now, for `hanfs status` and the REPL.
         lua.register("vg_status") { call in
             let name = try call.string(1)
