@@ -24,7 +24,10 @@ enum LuaPackageFormat {
         "statmon_waittime": .statmonWaitTime, "sm_dir": .smDirectory, "notify_retry_minutes": .notifyRetryMinutes,
         "restart": .lockRestart,
     ]
-    static let monitorFields: [String: Field] = ["interval": .monitorInterval, "quota": .quotaMonitor]
+    static let monitorFields: [String: Field] = [
+        "interval": .monitorInterval, "quota": .quotaMonitor, "retries": .monitorRetries,
+        "maintenance_file": .maintenanceFile, "services": .monitorServices,
+    ]
     static let fileSystemFields: [String: Field] = [
         "device": .fsDevice, "directory": .fsDirectory, "type": .fsType, "options": .fsMountOptions,
         "umount_options": .fsUmountOptions, "fsck_options": .fsFsckOptions,

@@ -330,6 +330,40 @@ extension ScriptHost {
             }
         }
 
+        lua.register("ip_present") { call in
+            let address = try call.string(1)
+            let interface = call.optionalString(2, converting: false)
+            let normal = IPAddress(address)?.description ?? address
+            return call.push(.boolean(Addresses.present().contains {
+                $0.address == normal && (interface == nil || $0.interface == interface)
+            }))
+        }
+        lua.register("fs_mounted") { call in
+            let fs = try PackageTable.fileSystem(try call.table(1))
+            guard let m = (try? MountTable.read())?.mount(at: fs.directory) else {
+                call.push(false)
+                return call.push(.string("\(fs.directory) is not mounted")) + 1
+            }
+            guard fss.sameDevice(m, fs) else {
+                call.push(false)
+                return call.push(.string("\(fs.directory) has \(m.source) mounted, not \(fs.device)")) + 1
+            }
+            return call.push(true)
+        }
+        lua.register("flm_running") { call in
+            call.push(.boolean(!flmProcesses(try call.string(1)).isEmpty))
+        }
+        lua.register("sleep") { call in
+            // In short naps, so that a stop (deadline, Ctrl-C, SIGTERM) ends it at once.
+            let until = Monotonic.now() + max(0, try call.number(1))
+            while Monotonic.now() < until && !node.shouldStop() { usleep(20_000) }
+            return 0
+        }
+        lua.register("file_exists") { call in
+            var st = stat()
+            return call.push(.boolean(lstat(try call.string(1), &st) == 0))
+        }
+
         // Inspection: what is there now, for `hanfs status` and the REPL.
         lua.register("vg_status") { call in
             let name = try call.string(1)

@@ -34,7 +34,17 @@ enum PackageTable {
                 "notify_retry_minutes": .integer(Int64(c.lockMigration.notifyRetryMinutes)),
                 "restart": .string(c.lockMigration.restart.rawValue),
             ]))
-        t["monitor"] = .table(LuaTable(fields: ["interval": .number(c.monitor.interval), "quota": .boolean(c.monitor.quota)]))
+        var services = c.monitor.services
+        if services.isEmpty {
+            services = ["rpcbind"] + (c.exports.isEmpty ? [] : ["nfs", "mountd", "nlockmgr"])
+                + (c.lockMigration.enabled ? ["status"] : []) + (c.monitor.quota ? ["rquotad"] : [])
+        }
+        t["monitor"] = .table(LuaTable(fields: [
+            "interval": .number(c.monitor.interval), "quota": .boolean(c.monitor.quota),
+            "retries": .integer(Int64(c.monitor.retries)), "services": strings(services),
+            "maintenance_file": .string(c.monitor.maintenanceFile.isEmpty
+                ? "\(PackageRuntime.defaultDirectory)/\(c.name).maintenance" : c.monitor.maintenanceFile),
+        ]))
         return .table(t)
     }
 

@@ -12,7 +12,7 @@ enum AttributeNames {
         "QUOTA_MON": .quotaMonitor,
         // Known, and not hanfs's business (or not yet).
         "TKIT_DIR": .ignored, "MAINTENANCE_FLAG": .ignored, "MONITOR_LOCKD_RETRY": .ignored,
-        "MONITOR_DAEMONS_RETRY": .ignored, "PORTMAP_RETRY": .ignored, "NFS_FLM_MONITOR": .ignored,
+        "MONITOR_DAEMONS_RETRY": .monitorRetries, "PORTMAP_RETRY": .ignored, "NFS_FLM_MONITOR": .ignored,
         "NFS_FLM_RESTART": .ignored, "SUPPORTED_NETIDS": .ignored, "NFS_SERVICE_NAME": .ignored,
         "NFS_FLM_SCRIPT": .ignored, "NFSV4_FLM_HOLDING_DIR": .ignored,
     ]
@@ -21,7 +21,8 @@ enum AttributeNames {
     /// modular file, upper case as hanfs.conf variables).
     static let hanfs: [String: Field] = [
         "vg_ownership": .vgOwnership, "run_fsck": .fsckPolicy, "sm_dir": .smDirectory,
-        "notify_retry_minutes": .notifyRetryMinutes, "lock_restart": .lockRestart, "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout,
+        "notify_retry_minutes": .notifyRetryMinutes, "lock_restart": .lockRestart,
+        "maintenance_file": .maintenanceFile, "monitor_services": .monitorServices, "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout,
         "vg_timeout": .timeout("vg"), "fsck_timeout": .timeout("fsck"), "mount_timeout": .timeout("mount"),
         "umount_timeout": .timeout("umount"), "export_timeout": .timeout("export"), "ip_timeout": .timeout("ip"),
     ]

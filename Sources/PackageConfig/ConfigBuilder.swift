@@ -9,7 +9,7 @@ public enum Field: Sendable {
     case fsckConcurrency, mountConcurrency, mountRetries, umountRetries
     case export  // XFS
     case lockMigration, holdingDirectory, propagateInterval, statmonWaitTime, smDirectory, notifyRetryMinutes, lockRestart
-    case monitorInterval, quotaMonitor
+    case monitorInterval, quotaMonitor, monitorRetries, maintenanceFile, monitorServices
     case vgOwnership
     case fsckPolicy
     case timeout(String)  // one of StepTimeouts.names
@@ -147,6 +147,15 @@ public struct ConfigBuilder {
             config.lockMigration.restart = r
         case .monitorInterval: config.monitor.interval = try Check.seconds(value, a, s)
         case .quotaMonitor: config.monitor.quota = try Check.yesNo(value, a, s)
+        case .monitorRetries: config.monitor.retries = try Check.integer(value, a, s)
+        case .maintenanceFile: config.monitor.maintenanceFile = try Check.absolutePath(value, a, s)
+        case .monitorServices:
+            let known: Set<String> = ["rpcbind", "nfs", "mountd", "nlockmgr", "status", "rquotad"]
+            let list = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+            if let bad = list.first(where: { !known.contains($0) }) {
+                throw ConfigError(s, a, "unknown service \"\(bad)\"; known: \(known.sorted().joined(separator: ", "))")
+            }
+            config.monitor.services = list
         case .vgOwnership:
             guard let mode = VGOwnership(rawValue: value.trimmingSpaces) else {
                 throw ConfigError(s, a, "\"\(value)\": tags or system_id expected")

@@ -226,5 +226,14 @@ public struct MonitorSettings: Sendable, Equatable {
     public var interval = 10.0
     /// Also watch rpc.rquotad (QUOTA_MON).
     public var quota = false
+    /// Failed checks in a row before a failure counts (MONITOR_DAEMONS_RETRY).
+    public var retries = 4
+    /// While this file exists, a failure does not end the monitor; empty:
+    /// /run/hanfs/<name>.maintenance.
+    public var maintenanceFile = ""
+    /// The RPC services checked; empty: rpcbind, and nfs, mountd and
+    /// nlockmgr when the package exports, status with lock migration,
+    /// rquotad with quota.
+    public var services: [String] = []
     public init() {}
 }

@@ -166,3 +166,28 @@ public struct Addresses: Sendable {
         return .done
     }
 }
+
+extension Addresses {
+    /// The addresses on each interface, from getifaddrs (netlink): no process
+    /// started, for the monitor's every cycle.
+    public static func present() -> [(interface: String, address: String)] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return [] }
+        defer { freeifaddrs(list) }
+        var result: [(String, String)] = []
+        var cursor: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let sa = entry.pointee.ifa_addr else { continue }
+            let family = Int32(sa.pointee.sa_family)
+            guard family == AF_INET || family == AF_INET6 else { continue }
+            var buffer = [CChar](repeating: 0, count: 64)
+            let source: UnsafeRawPointer = family == AF_INET
+                ? UnsafeRawPointer(sa).advanced(by: 4) : UnsafeRawPointer(sa).advanced(by: 8)
+            guard inet_ntop(family, source, &buffer, 64) != nil else { continue }
+            let address = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            result.append((String(cString: entry.pointee.ifa_name), address))
+        }
+        return result
+    }
+}

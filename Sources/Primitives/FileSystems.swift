@@ -101,7 +101,7 @@ public struct FileSystems: Sendable {
         return .done
     }
 
-    func sameDevice(_ m: MountEntry, _ fs: FileSystem) -> Bool {
+    public func sameDevice(_ m: MountEntry, _ fs: FileSystem) -> Bool {
         if let n = DeviceFile.number(fs.device) { return n == m.device }
         return m.source == fs.device
     }

@@ -21,7 +21,7 @@ struct Hanfs: ParsableCommand {
             """,
         version: "hanfs \(version) (\(LuaState.luaVersion))",
         subcommands: [
-            Start.self, Stop.self, Status.self, Validate.self, LockMigrate.self, Run.self, Repl.self, Flm.self,
+            Start.self, Stop.self, Status.self, Validate.self, LockMigrate.self, Monitor.self, Run.self, Repl.self, Flm.self,
             StatdCallout.self,
             Announce.self,
         ]

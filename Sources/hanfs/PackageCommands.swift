@@ -39,6 +39,13 @@ protocol PackageAction: ParsableCommand {
     var global: GlobalOptions { get }
     var package: PackageOptions { get }
     var deadline: Double { get }
+    /// Whether the run holds the package's lock (start, stop; not the monitor,
+    /// which runs beside them).
+    static var takesLock: Bool { get }
+}
+
+extension PackageAction {
+    static var takesLock: Bool { true }
 }
 
 /// Seconds the undo of a stopped start may take.
@@ -67,7 +74,7 @@ extension PackageAction {
             }
             _ = global.prepare(packageLog: target)
             do {
-                lock = try runtime.lock(action: Self.script)
+                if Self.takesLock { lock = try runtime.lock(action: Self.script) }
             } catch {
                 Logger(label: LogLabel.host).error("\(error)")
                 Console.write("hanfs: \(error)\n", to: .standardError)
@@ -80,7 +87,8 @@ extension PackageAction {
         log.notice("\(Self.script) \(config.name) on \(host.node.nodeName) (\(config.file), script \(path))")
         let started = Monotonic.now()
         let failure = ScriptRun.run(
-            host, path: path, display: path, limits: RunLimits(deadline: deadline, memory: 512 << 20), recorder: recorder)
+            host, path: path, display: path, limits: RunLimits(deadline: deadline > 0 ? deadline : nil, memory: 512 << 20),
+            recorder: recorder)
         let took = CommandResult.seconds(Monotonic.now() - started)
         if let failure {
             log.error("\(Self.script) \(config.name) failed after \(took): \(failure.message)")
@@ -134,6 +142,21 @@ struct Stop: PackageAction {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
     @Option(help: "Seconds the whole stop may take.") var deadline: Double = 600
+}
+
+struct Monitor: PackageAction {
+    static let script = "monitor"
+    static let takesLock = false
+    static let configuration = CommandConfiguration(
+        abstract: "Watch the package until a check fails for good (scripts/monitor.lua); run it as the package's service.",
+        discussion: """
+            Runs in the foreground. Exits 1 with one line naming what failed when a \
+            check has failed monitor.retries + 1 times in a row and no maintenance \
+            file is there; the cluster manager then fails the package over.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var package: PackageOptions
+    @Option(help: "Seconds it may run; 0: until a failure or a signal.") var deadline: Double = 0
 }
 
 struct LockMigrate: PackageAction {
