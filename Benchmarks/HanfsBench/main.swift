@@ -108,3 +108,7 @@ try packageBenchmarks()
 // MARK: 4. The holding-directory sync
 
 try syncBenchmarks(hanfs: hanfs)
+
+// MARK: 5. The monitor
+
+try monitorBenchmarks()

@@ -237,25 +237,3 @@ extension Lab {
         return path
     }
 }
-
-extension Thread {
-    /// Runs `body` on a thread of its own; `value()` waits for it.
-    static func detachedResult<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> Pending<T> {
-        let pending = Pending<T>()
-        Thread.detachNewThread { pending.finish(Result { try body() }) }
-        return pending
-    }
-}
-
-final class Pending<T: Sendable>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<T, Error>?
-    func finish(_ r: Result<T, Error>) {
-        result = r
-        done.signal()
-    }
-    func value() throws -> T {
-        done.wait()
-        return try result!.get()
-    }
-}

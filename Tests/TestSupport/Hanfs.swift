@@ -35,3 +35,25 @@ public func hanfs(_ arguments: [String], environment: [String: String] = [:], ti
     for (k, v) in environment { env[k] = v }
     return try output([hanfsBinary] + arguments, environment: env, timeout: timeout, input: input)
 }
+
+extension Thread {
+    /// Runs `body` on a thread of its own; `value()` waits for it.
+    public static func detachedResult<T: Sendable>(_ body: @escaping @Sendable () throws -> T) -> Pending<T> {
+        let pending = Pending<T>()
+        Thread.detachNewThread { pending.finish(Result { try body() }) }
+        return pending
+    }
+}
+
+public final class Pending<T: Sendable>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<T, Error>?
+    public func finish(_ r: Result<T, Error>) {
+        result = r
+        done.signal()
+    }
+    public func value() throws -> T {
+        done.wait()
+        return try result!.get()
+    }
+}

@@ -132,9 +132,10 @@ public final class Lab: @unchecked Sendable {
 
     /// A command inside the node: its network and mount namespaces.
     @discardableResult
-    public func inNode(_ argv: [String], check: Bool = true, timeout: Double = 60) throws -> Output {
+    public func inNode(_ argv: [String], check: Bool = true, timeout: Double = 60, input: String? = nil) throws -> Output {
         let out = try output(
-            ["nsenter", "--net=/run/netns/\(nodeNS)", "--mount=\(mountNS)"] + argv, environment: environment, timeout: timeout)
+            ["nsenter", "--net=/run/netns/\(nodeNS)", "--mount=\(mountNS)"] + argv, environment: environment, timeout: timeout,
+            input: input)
         if check && out.status != 0 {
             throw LabError("in node: \(argv.joined(separator: " ")) exited with \(out.status): \(out.stderr)")
         }

@@ -1,0 +1,58 @@
+import Foundation
+import TestSupport
+
+/// The monitor: CPU per check cycle (everything it checks, nothing forked),
+/// and how long from a daemon's death to the monitor's exit.
+func monitorBenchmarks() throws {
+    guard isRoot else {
+        print("\n## The monitor: skipped (needs root)")
+        return
+    }
+    let lab = try Lab(fileSystems: ["ext4"])
+    defer { lab.teardown() }
+    let config = "\(lab.dir)/mon.lua"
+    try """
+        package { name = "mon", monitor = { interval = 0.1, retries = 0, services = "rpcbind,status" } }
+        filesystem { device = "\(lab.devices[0])", directory = "/srv/nfs/fs0", type = "ext4" }
+        export { directory = "/srv/nfs/fs0", clients = "*", options = "rw", fsid = 1 }
+        address { address = "192.0.2.10/24", interface = "\(lab.interface)" }
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+    guard try lab.hanfs(["start", "--config", config]).status == 0 else { throw LabError("start failed") }
+    try lab.inNode(["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
+    try lab.inNode(["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
+    try lab.inNode(["rpcbind", "-w"])
+    try lab.inNode(["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
+
+    // CPU (user + system, os.clock) per cycle of all the package's checks.
+    let cycles = 500
+    let out = try lab.inNode(
+        [hanfsBinary, "repl", "--config", config], check: false, timeout: 120,
+        input: "local list = require('checks').all() local t = os.clock() for i = 1, \(cycles) do for _, c in ipairs(list) do assert(c.run()) end end return #list, (os.clock() - t) / \(cycles) * 1000\n")
+    let fields = out.stdout.split(whereSeparator: { $0 == "\t" || $0 == "\n" })
+    guard fields.count >= 2, let checks = Int(fields[0]), let perCycle = Double(fields[1]) else {
+        throw LabError("monitor cycle: \(out.stdout) \(out.stderr)")
+    }
+
+    // Detection: statd killed; the monitor (interval 0.1 s, no retries) exits.
+    var latencies: [Double] = []
+    for _ in 0..<5 {
+        let monitor = Thread.detachedResult { try lab.hanfs(["monitor", "--config", config], timeout: 60) }
+        usleep(500_000)
+        guard let statd = lab.processesInNode().first(where: {
+            (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) == "rpc.statd\n"
+        }) else { throw LabError("no statd") }
+        let t = now()
+        kill(statd, SIGKILL)
+        let result = try monitor.value()
+        guard result.status == 1 else { throw LabError("the monitor did not fail: \(result.stderr)") }
+        latencies.append(now() - t)
+        try lab.inNode(["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
+    }
+    print("")
+    print("## The monitor (hanfs monitor)")
+    print("")
+    print("| what | figure |")
+    print("|---|---|")
+    print("| CPU per check cycle: \(checks) checks (rpcbind and statd by NULL call over the network namespace's loopback, the mount, the export table, the address), \(cycles) cycles, no process forked | \(String(format: "%.2f", perCycle)) ms |")
+    print("| a killed statd until the monitor exits (interval 0.1 s, no retries), median of \(latencies.count) | \(String(format: "%.0f", median(latencies) * 1000)) ms |")
+}
