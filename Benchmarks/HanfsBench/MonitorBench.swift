@@ -18,10 +18,7 @@ func monitorBenchmarks() throws {
         address { address = "192.0.2.10/24", interface = "\(lab.interface)" }
         """.write(toFile: config, atomically: true, encoding: .utf8)
     guard try lab.hanfs(["start", "--config", config]).status == 0 else { throw LabError("start failed") }
-    try lab.inNode(["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
-    try lab.inNode(["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
-    try lab.inNode(["rpcbind", "-w"])
-    try lab.inNode(["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
+    try lab.prepareNodeStatusMonitor(statd: true)
 
     // CPU (user + system, os.clock) per cycle of all the package's checks.
     let cycles = 500

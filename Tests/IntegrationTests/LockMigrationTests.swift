@@ -14,8 +14,8 @@ struct CrashNotificationReachesClients {
         let start = try lab.hanfs(["start", "--config", config])
         #expect(start.status == 0, "\(start.stderr)")
         // The node's status monitor, and the entry the old node left on the package's storage.
-        try lab.inNode(["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak", "/srv/nfs/fs0/.flm"])
-        try lab.inNode(["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
+        try lab.prepareNodeStatusMonitor(rpcbind: false)
+        try lab.inNode(["mkdir", "-p", "/srv/nfs/fs0/.flm"])
         try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /srv/nfs/fs0/.flm/client1 && chown statd /srv/nfs/fs0/.flm/client1", "sh", Self.entry])
         return (config, try lab.startClientStatd(name: "client1"))
     }
@@ -112,9 +112,7 @@ struct CrashNotificationReachesClients {
         try hosts.close()
         try lab.inNode(["umount", "/mnt/prep"])
         // This node's status monitor, as nfs-common leaves it; and its rpcbind.
-        try lab.inNode(["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
-        try lab.inNode(["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
-        try lab.inNode(["rpcbind", "-w"])
+        try lab.prepareNodeStatusMonitor()
         let log = try lab.startClientStatd(name: "client1")
         let config = try StartStop.package(
             lab, extra: ", lock_migration = { enabled = true, holding_dir = \"/srv/nfs/fs0/.flm\", sm_dir = \"/var/lib/nfs/sm\", notify_retry_minutes = 1 }")

@@ -8,10 +8,7 @@ import Testing
 struct RPCCheck {
     @Test func answersAndSilences() throws {
         let lab = try Lab(fileSystems: ["ext4"])
-        try lab.inNode(["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
-        try lab.inNode(["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
-        try lab.inNode(["rpcbind", "-w"])
-        try lab.inNode(["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
+        try lab.prepareNodeStatusMonitor(statd: true)
         let script = try lab.writeScript("ping.lua", """
             for _, c in ipairs{ {100000, 2}, {100024, 1}, {100003, 3} } do
               for _, t in ipairs{ "udp", "tcp" } do
@@ -79,10 +76,7 @@ struct MonitorRuns {
         let lab = try Lab(fileSystems: ["ext4"])
         let config = try StartStop.package(lab, extra: ", monitor = { interval = 0.2, retries = 2, services = \"rpcbind,status\" }")
         #expect(try lab.hanfs(["start", "--config", config]).status == 0)
-        try lab.inNode(["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
-        try lab.inNode(["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
-        try lab.inNode(["rpcbind", "-w"])
-        try lab.inNode(["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
+        try lab.prepareNodeStatusMonitor(statd: true)
         let statd = { lab.processesInNode().first { (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) == "rpc.statd\n" } }
 
         // Healthy: it keeps running.

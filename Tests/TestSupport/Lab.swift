@@ -150,6 +150,16 @@ public final class Lab: @unchecked Sendable {
         return out
     }
 
+    /// The node's status monitor as nfs-common leaves it (/var/lib/nfs with
+    /// sm/ and sm.bak/, owned by statd); with `rpcbind` the node's rpcbind,
+    /// with `statd` a plain rpc.statd too.
+    public func prepareNodeStatusMonitor(rpcbind: Bool = true, statd: Bool = false) throws {
+        try inNode(["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
+        try inNode(["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
+        if rpcbind { try inNode(["rpcbind", "-w"]) }
+        if statd { try inNode(["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"]) }
+    }
+
     /// The client's own status monitor: rpcbind and rpc.statd (named
     /// `name`) in the client's network namespace and a mount namespace of
     /// its own (its own /run and /etc/hosts). Returns the file statd logs to.
