@@ -61,14 +61,14 @@ extension ScriptHost {
     /// Registers the package primitives. Their defaults (timeouts, limits,
     /// retries) come from `package`, or from the built-in defaults; a
     /// script's options table overrides them call by call.
-    func registerPackagePrimitives(defaults c: PackageConfiguration, announcer: [String]) {
+    func registerPackagePrimitives(defaults c: PackageConfiguration, hanfs: String) {
         let node = self.node
         let vgs = VolumeGroups(node)
         let fss = FileSystems(node)
         let exports = Exports(node)
-        let addresses = Addresses(node, announcer: announcer)
+        let addresses = Addresses(node, announcer: [hanfs, "announce"])
         func outcome(_ o: Outcome) -> LuaValue { .string(o.rawValue) }
-        func wrap(_ body: () throws -> LuaValue) throws -> LuaValue {
+        func wrap<T>(_ body: () throws -> T) throws -> T {
             do { return try body() } catch let e as PrimitiveError { throw HostError(e.description) }
         }
 
@@ -228,7 +228,7 @@ extension ScriptHost {
         // The holding-directory sync: `hanfs flm` in the background.
         func flmProcesses(_ holding: String) -> [Int32] {
             ProcessTable.matching { argv in
-                argv.count > 2 && argv[0] == announcer[0] && argv[1] == "flm"
+                argv.count > 2 && argv[0] == hanfs && argv[1] == "flm"
                     && zip(argv, argv.dropFirst()).contains { $0 == "--holding" && $1 == holding }
             }
         }
@@ -242,9 +242,8 @@ extension ScriptHost {
             try wrap {
                 try StatusMonitor.requireDirectory(holding, "the holding directory")
                 try StatusMonitor.requireDirectory(sm, "the SM directory")
-                return .nil
             }
-            var argv = [announcer[0], "flm", "--sm-dir", sm, "--holding", holding,
+            var argv = [hanfs, "flm", "--sm-dir", sm, "--holding", holding,
                         "--interval", String(try o.number("interval", c.lockMigration.propagateInterval))]
             if let log = try o.string("log") { argv += ["--log", log] }
             return call.push(try wrap {
@@ -295,7 +294,7 @@ extension ScriptHost {
             let holding = try o.string("holding_dir")
             let timeout = try o.number("timeout", c.lockMigration.statmonWaitTime)
             return call.push(try wrap {
-                try statd.restart(name: name, stateDirectory: state, holding: holding, hanfs: announcer[0], timeout: timeout)
+                try statd.restart(name: name, stateDirectory: state, holding: holding, hanfs: hanfs, timeout: timeout)
                 return "done"
             })
         }

@@ -30,12 +30,13 @@ public final class ScriptHost {
     /// `runner` nil: real commands, stopped by the script's deadline, Ctrl-C
     /// or a cancel. `planning`: the runner only records (dry run).
     /// `package`: its table is `pkg`, and its settings are the primitives'
-    /// defaults. `announcer`: what sends the ARP announcements (`hanfs announce`).
+    /// defaults. `hanfs`: the hanfs binary, which the primitives start for
+    /// the work that outlives a call (`announce`, `flm`, the statd callout).
     public init(
         installation: Installation, runner: (any CommandRunner)? = nil, planning: Bool = false,
         defaultCommandTimeout: Double = 60, logger: Logger = Logger(label: LogLabel.host),
         package: PackageConfiguration? = nil, nodeName: String = NodeContext.hostName,
-        announcer: [String] = ScriptHost.defaultAnnouncer, steps: StepTracker = StepTracker()
+        hanfs: String = ScriptHost.hanfsBinary, steps: StepTracker = StepTracker()
     ) throws {
         self.steps = steps
         let lua = try LuaState()
@@ -51,7 +52,7 @@ public final class ScriptHost {
         self.package = package
         lua.setModuleDirectories(installation.moduleDirectories)
         registerBasics()
-        registerPackagePrimitives(defaults: package ?? PackageConfiguration(), announcer: announcer)
+        registerPackagePrimitives(defaults: package ?? PackageConfiguration(), hanfs: hanfs)
         if let package { lua.set("pkg", PackageTable.table(package)) }
         let steps = self.steps
         let stepLog = Logger(label: LogLabel.host)
@@ -79,8 +80,8 @@ public final class ScriptHost {
     }
 
     /// This very binary, `announce`.
-    public static var defaultAnnouncer: [String] {
-        [(try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0], "announce"]
+    public static var hanfsBinary: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     /// Runs a script file with arguments; `display` is how messages name it.

@@ -169,7 +169,8 @@ public struct Addresses: Sendable {
 
 extension Addresses {
     /// The addresses on each interface, from getifaddrs (netlink): no process
-    /// started, for the monitor's every cycle.
+    /// started, for the monitor's every cycle. getifaddrs does not give the
+    /// flags `ip` shows (tentative, dadfailed), which ip_add needs: `list`.
     public static func present() -> [(interface: String, address: String)] {
         var list: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&list) == 0, let first = list else { return [] }

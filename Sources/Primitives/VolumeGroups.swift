@@ -25,6 +25,7 @@ public final class VolumeGroups: Sendable {
 
     public init(_ node: NodeContext) { self.node = node }
 
+    @discardableResult
     func lvm(_ argv: [String], timeout: Double, check: Bool = true, readOnly: Bool = false) throws -> CommandResult {
         try node.run(argv, timeout: timeout, check: check, readOnly: readOnly, environment: Self.environment)
     }
