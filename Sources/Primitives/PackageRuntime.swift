@@ -20,7 +20,7 @@ public struct PackageRuntime: Sendable {
     }
 
     public var lockPath: String { "\(directory)/\(package).lock" }
-    public var markerPath: String { "\(directory)/\(package).started" }
+    public var markerPath: String { path("started") }
 
     /// A held lock: released when closed (or when the process ends, whatever way).
     public final class Lock: @unchecked Sendable {
@@ -49,26 +49,43 @@ public struct PackageRuntime: Sendable {
     }
 
     /// Whether the package is marked started on this node, and by what.
-    public var marker: String? {
-        (try? String(contentsOfFile: markerPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    public var marker: String? { read("started") }
+
+    /// Writes the marker.
+    public func markStarted(node: String) throws {
+        try write("started", "started on \(node) at \(Timestamp.now(utc: true).iso) by pid \(getpid())")
     }
 
-    /// Writes the marker (a new file renamed into place: never half there).
-    public func markStarted(node: String) throws {
+    /// A note the package keeps on this node (`notified`: the rpc.statd that
+    /// sent the crash notification; `monitor-failed`: why the monitor
+    /// ended): `<directory>/<package>.<key>`, gone after a reboot.
+    public func path(_ key: String) -> String { "\(directory)/\(package).\(key)" }
+
+    public func read(_ key: String) -> String? {
+        (try? String(contentsOfFile: path(key), encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Writes a note (a new file renamed into place: never half there); nil removes it.
+    public func write(_ key: String, _ value: String?) throws {
+        let target = path(key)
+        guard let value else {
+            guard unlink(target) == 0 || errno == ENOENT else {
+                throw PrimitiveError("cannot remove \(target): \(String(cString: strerror(errno)))")
+            }
+            return
+        }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let text = Array("started on \(node) at \(Timestamp.now(utc: true).iso) by pid \(getpid())\n".utf8)
-        let temporary = markerPath + ".new"
+        let text = Array((value + "\n").utf8)
+        let temporary = target + ".new"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw PrimitiveError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let written = write(fd, text, text.count)
+        let written = Foundation.write(fd, text, text.count)
         close(fd)
-        guard written == text.count, rename(temporary, markerPath) == 0 else {
+        guard written == text.count, rename(temporary, target) == 0 else {
             unlink(temporary)
-            throw PrimitiveError("cannot write \(markerPath): \(String(cString: strerror(errno)))")
+            throw PrimitiveError("cannot write \(target): \(String(cString: strerror(errno)))")
         }
     }
 
-    public func clearStarted() throws {
-        if FileManager.default.fileExists(atPath: markerPath) { try FileManager.default.removeItem(atPath: markerPath) }
-    }
+    public func clearStarted() throws { try write("started", nil) }
 }

@@ -60,24 +60,13 @@ public struct StatusDaemon: Sendable {
         return true
     }
 
-    /// TERM to every rpc.statd here, then KILL to those still there after `timeout`.
-    public func stop(timeout: Double) {
-        let running = { ProcessTable.matching { ($0.first.map { $0.hasSuffix("rpc.statd") } ?? false) } }
-        let pids = running()
-        guard !pids.isEmpty else { return }
-        if node.planning {
-            node.logger.info("would stop rpc.statd (pid \(pids.map(String.init).joined(separator: ", ")))")
-            return
-        }
-        for pid in pids { kill(pid, SIGTERM) }
-        let until = Monotonic.now() + timeout
-        while !running().isEmpty && Monotonic.now() < until { usleep(20_000) }
-        for pid in running() {
-            kill(pid, SIGKILL)
-            node.logger.warning("rpc.statd (pid \(pid)) did not stop on TERM: killed")
-        }
-        node.logger.info("stopped rpc.statd (pid \(pids.map(String.init).joined(separator: ", ")))")
+    /// Every rpc.statd here (this network namespace).
+    public static let daemon = BackgroundService(name: "rpc.statd", argv: []) {
+        $0.first.map { $0.hasSuffix("rpc.statd") } ?? false
     }
+
+    /// TERM to every rpc.statd here, then KILL to those still there after `timeout`.
+    public func stop(timeout: Double) { _ = Self.daemon.stop(node, timeout: timeout) }
 
     /// `<run dir>/hanfs-statd-callout`, a link to the hanfs binary.
     func calloutLink(hanfs: String) throws -> String {
