@@ -5,7 +5,8 @@
 -- The order of the NFS toolkit's control script: volume groups, file
 -- systems (checked, then mounted), exports, then the package addresses, so
 -- that clients reach the service only once it is there; then, with lock
--- migration on, the NFSv3 lock state (stdlib/lockmigration.lua). If a step fails,
+-- migration on, the NFSv3 lock state (stdlib/lockmigration.lua), and the
+-- monitor when the package runs its own. If a step fails,
 -- the steps done are undone in reverse order (see stdlib/steps.lua).
 --
 -- A site may copy this file to /etc/hanfs/scripts/start.lua and change it;
@@ -42,5 +43,11 @@ start:run(function()
 
   if pkg.lock_migration.enabled then
     lockmigration.start(start)
+  end
+
+  -- Where hanfs, not the cluster manager, runs the monitor (monitor.run):
+  -- `hanfs monitor` in the background, now that there is all to watch.
+  if pkg.monitor.run then
+    start:step("start the monitor", function() monitor_start() end, function() monitor_stop() end)
   end
 end)

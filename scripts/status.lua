@@ -46,3 +46,23 @@ for _, a in ipairs(pkg.addresses) do
   local x = here[a.address]
   print(("  %s address %s%s"):format(mark(x), a.address, x and (" on " .. x.interface) or ""))
 end
+
+if pkg.lock_migration.enabled then
+  local lm = pkg.lock_migration
+  print(("  %s sync into %s"):format(mark(flm_running(lm.holding_dir)), lm.holding_dir))
+  local pid, sent = statd_pid(), runtime_read("notified")
+  print(("  %s rpc.statd%s%s"):format(mark(pid), pid and (" pid " .. pid) or " not running",
+    sent and (", clients notified with pid " .. sent) or ", clients not notified from here"))
+end
+
+local failed = runtime_read("monitor-failed")
+if monitor_running() then
+  print("  up   monitor: running")
+elseif failed then
+  print("  down monitor: ended: " .. failed)
+elseif pkg.monitor.run then
+  print("  down monitor: not running")
+end
+if file_exists(pkg.monitor.maintenance_file) then
+  print("  maintenance: " .. pkg.monitor.maintenance_file .. " is there, a failed check does not end the monitor")
+end

@@ -19,6 +19,11 @@ local function reversed(list)
 end
 
 stop:run(function()
+  -- The monitor would take what stop does for a failure.
+  if pkg.monitor.run or monitor_running() then
+    stop:step("stop the monitor", function() monitor_stop() end)
+  end
+
   -- The sync writes to a package file system: it goes first.
   if pkg.lock_migration.enabled then
     lockmigration.stop(stop)

@@ -1,6 +1,9 @@
 -- checks: what the monitor looks at, each a function that answers
 -- true, or false and why. Each is quick and bounded: native RPC calls with a
--- timeout, /proc, the export table, getifaddrs; no process is started.
+-- timeout, /proc, the export table, getifaddrs; no process is started
+-- (but sm-notify, when rpc.statd was restarted and the clients are told again).
+-- With monitor.probe, each mounted file system also answers a direct read
+-- and a status-file write (fs_probe), within the interval (1 to 5 s).
 --
 --   for _, c in ipairs(require("checks").all()) do print(c.name, c.run()) end
 
@@ -20,7 +23,13 @@ function checks.all()
     end }
   end
   for _, fs in ipairs(pkg.filesystems) do
-    list[#list + 1] = { name = "mount " .. fs.directory, run = function() return fs_mounted(fs) end }
+    list[#list + 1] = { name = "mount " .. fs.directory, run = function()
+      local ok, why = fs_mounted(fs)
+      if ok and pkg.monitor.probe then
+        return fs_probe(fs, { timeout = math.min(5, math.max(1, pkg.monitor.interval)) })
+      end
+      return ok, why
+    end }
   end
   if #pkg.exports > 0 then
     list[#list + 1] = { name = "exports", run = function()
@@ -45,6 +54,7 @@ function checks.all()
       if flm_running(pkg.lock_migration.holding_dir) then return true end
       return false, "the sync into " .. pkg.lock_migration.holding_dir .. " is not running"
     end }
+    list[#list + 1] = { name = "statd", run = require("lockmigration").check() }
   end
   return list
 end

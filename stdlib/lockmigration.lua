@@ -10,6 +10,8 @@
 -- start the sync that keeps the holding directory a copy, and send every
 -- client a crash notification as each package address, so that they reclaim
 -- their locks here. Clients are told only now, with exports and addresses up.
+-- lockmigration.check() is the monitor's check that they were told by the
+-- rpc.statd that runs.
 
 local lockmigration = {}
 
@@ -49,7 +51,30 @@ function lockmigration.start(plan)
     end,
     function() flm_stop{ holding_dir = lm.holding_dir } end)
   plan:step("notify the clients as " .. table.concat(names, ", "),
-    function() sm_notify{ as = names, state_dir = state, retry_minutes = lm.notify_retry_minutes } end)
+    function()
+      sm_notify{ as = names, state_dir = state, retry_minutes = lm.notify_retry_minutes }
+      -- Which rpc.statd the clients were told about: the monitor's check.
+      runtime_write("notified", statd_pid())
+    end)
+end
+
+-- The monitor's check: rpc.statd runs, and is the one that was running when
+-- the clients were notified. A statd restarted since (by hand, by its
+-- service, after a crash) lost what it monitored: the clients are told again.
+function lockmigration.check()
+  local lm, state, names = settings()
+  return function()
+    local pid = statd_pid()
+    if not pid then return false, "rpc.statd is not running" end
+    local sent = runtime_read("notified")
+    if sent ~= tostring(pid) then
+      log.warn(("rpc.statd is pid %d, the clients were notified with %s: notifying them again")
+        :format(pid, sent and ("pid " .. sent) or "no statd"))
+      sm_notify{ as = names, state_dir = state, retry_minutes = lm.notify_retry_minutes }
+      runtime_write("notified", pid)
+    end
+    return true
+  end
 end
 
 function lockmigration.stop(plan)
@@ -57,7 +82,10 @@ function lockmigration.stop(plan)
   plan:step("stop the sync into " .. lm.holding_dir,
     function() flm_stop{ holding_dir = lm.holding_dir } end)
   -- A retrying sm-notify would go on speaking for a package that has left.
-  plan:step("stop notifying for the package", function() sm_notify_stop(state) end)
+  plan:step("stop notifying for the package", function()
+    sm_notify_stop(state)
+    runtime_write("notified", nil)
+  end)
 end
 
 return lockmigration

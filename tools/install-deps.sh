@@ -15,6 +15,8 @@ packages=(
   lvm2 e2fsprogs xfsprogs util-linux iproute2 iputils-arping rpcbind nfs-common
   # exportfs (the kernel server's table; the daemons are never started)
   nfs-kernel-server
+  # the monitor's tests: NFS-Ganesha as the NFS server (the kernel has none), a client
+  nfs-ganesha nfs-ganesha-vfs libnfs-utils
   # the side-by-side benchmark: Pacemaker's Filesystem and IPaddr2 agents
   resource-agents kmod
 )

@@ -26,7 +26,7 @@ enum LuaPackageFormat {
     ]
     static let monitorFields: [String: Field] = [
         "interval": .monitorInterval, "quota": .quotaMonitor, "retries": .monitorRetries,
-        "maintenance_file": .maintenanceFile, "services": .monitorServices,
+        "maintenance_file": .maintenanceFile, "services": .monitorServices, "run": .monitorRun, "probe": .monitorProbe,
     ]
     static let fileSystemFields: [String: Field] = [
         "device": .fsDevice, "directory": .fsDirectory, "type": .fsType, "options": .fsMountOptions,

@@ -226,8 +226,8 @@ extension ScriptHost {
         }
 
         // The holding-directory sync: `hanfs flm` in the background.
-        func flmProcesses(_ holding: String) -> [Int32] {
-            ProcessTable.matching { argv in
+        func sync(_ holding: String, argv: [String] = []) -> BackgroundService {
+            BackgroundService(name: "the sync into \(holding)", argv: argv) { argv in
                 argv.count > 2 && argv[0] == hanfs && argv[1] == "flm"
                     && zip(argv, argv.dropFirst()).contains { $0 == "--holding" && $1 == holding }
             }
@@ -238,7 +238,7 @@ extension ScriptHost {
             guard let sm = try o.string("sm_dir") ?? StatusMonitor.detectDirectory() else {
                 throw HostError("no SM directory found: give sm_dir")
             }
-            if !flmProcesses(holding).isEmpty { return call.push("already") }
+            if !sync(holding).processes.isEmpty { return call.push("already") }
             try wrap {
                 try StatusMonitor.requireDirectory(holding, "the holding directory")
                 try StatusMonitor.requireDirectory(sm, "the SM directory")
@@ -246,38 +246,35 @@ extension ScriptHost {
             var argv = [hanfs, "flm", "--sm-dir", sm, "--holding", holding,
                         "--interval", String(try o.number("interval", c.lockMigration.propagateInterval))]
             if let log = try o.string("log") { argv += ["--log", log] }
-            return call.push(try wrap {
-                _ = try node.runner.run(Command(argv, timeout: 5, background: true))
-                guard !node.planning else { return "done" }
-                // Started once its worker watches the SM directory: from then
-                // on no entry is missed (what came before, its first full
-                // comparison copies).
-                let until = Monotonic.now() + 5
-                while !flmProcesses(holding).contains(where: { ProcessTable.isWatching($0) }) {
-                    guard Monotonic.now() < until else { throw PrimitiveError("the sync into \(holding) did not start watching within 5 s") }
-                    usleep(5_000)
-                }
-                return "done"
-            })
+            // Started once its worker watches the SM directory: from then on
+            // no entry is missed (what came before, its first full comparison copies).
+            return call.push(outcome(try wrap { try sync(holding, argv: argv).start(node) { ProcessTable.isWatching($0) } }))
         }
         lua.register("flm_stop") { call in
             let o = try PrimitiveOptions(call, 1, known: ["holding_dir", "timeout"])
             guard let holding = try o.string("holding_dir") else { throw HostError("flm_stop: holding_dir missing") }
-            let running = flmProcesses(holding)
-            if running.isEmpty { return call.push("already") }
-            if node.planning {
-                node.logger.info("would stop the sync into \(holding) (pid \(running.map(String.init).joined(separator: ", ")))")
-                return call.push("done")
-            }
-            for pid in running { kill(pid, SIGTERM) }
-            let until = Monotonic.now() + (try o.number("timeout", 10))
-            while !flmProcesses(holding).isEmpty && Monotonic.now() < until { usleep(20_000) }
-            for pid in flmProcesses(holding) {
-                kill(pid, SIGKILL)
-                node.logger.warning("the sync into \(holding) (pid \(pid)) did not stop on TERM: killed")
-            }
-            node.logger.info("stopped the sync into \(holding)")
-            return call.push("done")
+            return call.push(outcome(sync(holding).stop(node, timeout: try o.number("timeout", 10))))
+        }
+
+        // The package's monitor, when hanfs rather than the cluster manager runs it.
+        let configFile = c.file.isEmpty ? "" : URL(fileURLWithPath: c.file).standardizedFileURL.path
+        let monitor = BackgroundService(
+            name: "the monitor of \(c.name)", argv: [hanfs, "monitor", "--config", configFile]
+        ) { argv in argv.count >= 4 && argv[0] == hanfs && argv[1] == "monitor" && argv[2] == "--config" && argv[3] == configFile }
+        func requirePackageFile() throws {
+            guard !configFile.isEmpty else { throw HostError("no package: give --config") }
+        }
+        lua.register("monitor_start") { call in
+            try requirePackageFile()
+            return call.push(outcome(try wrap { try monitor.start(node) }))
+        }
+        lua.register("monitor_stop") { call in
+            try requirePackageFile()
+            let o = try PrimitiveOptions(call, 1, known: ["timeout"])
+            return call.push(outcome(monitor.stop(node, timeout: try o.number("timeout", 10))))
+        }
+        lua.register("monitor_running") { call in
+            call.push(.boolean(!configFile.isEmpty && !monitor.processes.isEmpty))
         }
 
         lua.register("sm_notify_stop") { call in
@@ -298,6 +295,9 @@ extension ScriptHost {
                 return "done"
             })
         }
+        lua.register("statd_pid") { call in
+            call.push(StatusDaemon.daemon.processes.first.map { .integer(Int64($0)) } ?? .nil)
+        }
         lua.register("lockd_restart") { call in
             call.push(.boolean(statd.restartLockd()))
         }
@@ -310,7 +310,7 @@ extension ScriptHost {
             return call.push(try wrap { .integer(Int64(try StatusDaemon.freshState(state))) })
         }
 
-        // Checks for the monitor (issue #5, started): answers, never raises.
+        // Checks for the monitor: answers, never raises.
         lua.register("rpc_ping") { call in
             let o = try PrimitiveOptions(call, 1, known: ["program", "version", "host", "transport", "timeout"])
             let program = try o.integer("program", 100000, minimum: 1)
@@ -349,8 +349,20 @@ extension ScriptHost {
             }
             return call.push(true)
         }
+        let probe = FileSystemProbe()
+        lua.register("fs_probe") { call in
+            let fs = try PackageTable.fileSystem(try call.table(1))
+            let o = try PrimitiveOptions(call, 2, known: ["timeout"])
+            do {
+                try probe.probe(device: fs.device, directory: fs.directory, timeout: try o.number("timeout", 5))
+                return call.push(true)
+            } catch let e as PrimitiveError {
+                call.push(false)
+                return call.push(.string(e.description)) + 1
+            }
+        }
         lua.register("flm_running") { call in
-            call.push(.boolean(!flmProcesses(try call.string(1)).isEmpty))
+            call.push(.boolean(!sync(try call.string(1)).processes.isEmpty))
         }
         lua.register("sleep") { call in
             // In short naps, so that a stop (deadline, Ctrl-C, SIGTERM) ends it at once.

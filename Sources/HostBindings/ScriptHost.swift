@@ -67,6 +67,30 @@ public final class ScriptHost {
             guard let package else { throw HostError("no package loaded (--config)") }
             return call.push(PackageRuntime(package: package.name).marker.map { .string($0) } ?? .boolean(false))
         }
+        // The package's notes on this node (PackageRuntime): runtime_read(key), runtime_write(key, value or nil).
+        func runtime(_ call: LuaCall) throws -> (PackageRuntime, String) {
+            guard let package else { throw HostError("no package loaded (--config)") }
+            let key = try call.string(1)
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), key != "lock" else {
+                throw HostError("runtime key \"\(key)\": letters, digits, - and _ only (not lock)")
+            }
+            return (PackageRuntime(package: package.name), key)
+        }
+        lua.register("runtime_read") { call in
+            let (runtime, key) = try runtime(call)
+            return call.push(runtime.read(key).map { .string($0) } ?? .nil)
+        }
+        let node = self.node
+        lua.register("runtime_write") { call in
+            let (runtime, key) = try runtime(call)
+            let value = call.optionalString(2, converting: true)
+            if node.planning {
+                node.logger.info("would write \(runtime.path(key))")
+                return 0
+            }
+            do { try runtime.write(key, value) } catch let e as PrimitiveError { throw HostError(e.description) }
+            return 0
+        }
     }
 
     /// After a run was stopped from outside (deadline, Ctrl-C, SIGTERM):

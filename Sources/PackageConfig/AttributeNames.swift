@@ -13,7 +13,7 @@ enum AttributeNames {
         // Known, and not hanfs's business (or not yet).
         "TKIT_DIR": .ignored, "MAINTENANCE_FLAG": .ignored, "MONITOR_LOCKD_RETRY": .ignored,
         "MONITOR_DAEMONS_RETRY": .monitorRetries, "PORTMAP_RETRY": .ignored, "NFS_FLM_MONITOR": .ignored,
-        "NFS_FLM_RESTART": .ignored, "SUPPORTED_NETIDS": .ignored, "NFS_SERVICE_NAME": .ignored,
+        "NFS_FLM_RESTART": .ignored, "SUPPORTED_NETIDS": .ignored, "NFS_SERVICE_NAME": .monitorService,
         "NFS_FLM_SCRIPT": .ignored, "NFSV4_FLM_HOLDING_DIR": .ignored,
     ]
 
@@ -22,7 +22,7 @@ enum AttributeNames {
     static let hanfs: [String: Field] = [
         "vg_ownership": .vgOwnership, "run_fsck": .fsckPolicy, "sm_dir": .smDirectory,
         "notify_retry_minutes": .notifyRetryMinutes, "lock_restart": .lockRestart,
-        "maintenance_file": .maintenanceFile, "monitor_services": .monitorServices, "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout,
+        "maintenance_file": .maintenanceFile, "monitor_services": .monitorServices, "run_monitor": .monitorRun, "monitor_probe": .monitorProbe, "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout,
         "vg_timeout": .timeout("vg"), "fsck_timeout": .timeout("fsck"), "mount_timeout": .timeout("mount"),
         "umount_timeout": .timeout("umount"), "export_timeout": .timeout("export"), "ip_timeout": .timeout("ip"),
     ]

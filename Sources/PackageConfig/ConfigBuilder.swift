@@ -9,7 +9,9 @@ public enum Field: Sendable {
     case fsckConcurrency, mountConcurrency, mountRetries, umountRetries
     case export  // XFS
     case lockMigration, holdingDirectory, propagateInterval, statmonWaitTime, smDirectory, notifyRetryMinutes, lockRestart
-    case monitorInterval, quotaMonitor, monitorRetries, maintenanceFile, monitorServices
+    case monitorInterval, quotaMonitor, monitorRetries, maintenanceFile, monitorServices, monitorRun, monitorProbe
+    /// The legacy NFS_SERVICE_NAME: a name given means start runs the monitor.
+    case monitorService
     case vgOwnership
     case fsckPolicy
     case timeout(String)  // one of StepTimeouts.names
@@ -149,6 +151,9 @@ public struct ConfigBuilder {
         case .quotaMonitor: config.monitor.quota = try Check.yesNo(value, a, s)
         case .monitorRetries: config.monitor.retries = try Check.integer(value, a, s)
         case .maintenanceFile: config.monitor.maintenanceFile = try Check.absolutePath(value, a, s)
+        case .monitorRun: config.monitor.run = try Check.yesNo(value, a, s)
+        case .monitorProbe: config.monitor.probe = try Check.yesNo(value, a, s)
+        case .monitorService: config.monitor.run = !value.trimmingSpaces.isEmpty
         case .monitorServices:
             let known: Set<String> = ["rpcbind", "nfs", "mountd", "nlockmgr", "status", "rquotad"]
             let list = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)

@@ -235,5 +235,11 @@ public struct MonitorSettings: Sendable, Equatable {
     /// nlockmgr when the package exports, status with lock migration,
     /// rquotad with quota.
     public var services: [String] = []
+    /// Whether start runs the monitor in the background (and stop stops
+    /// it); off where the cluster manager runs it as the package's service.
+    public var run = false
+    /// Also a direct read of each file system's device and a write of a
+    /// status file on it, bounded by a timeout (storage that stopped answering).
+    public var probe = false
     public init() {}
 }

@@ -48,7 +48,7 @@ public struct NodeContext: Sendable {
 }
 
 /// Why a primitive failed, in words for the operator.
-public struct PrimitiveError: Error, CustomStringConvertible, Sendable {
+public struct PrimitiveError: Error, CustomStringConvertible, Sendable, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 

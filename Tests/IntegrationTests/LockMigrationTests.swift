@@ -97,7 +97,7 @@ struct CrashNotificationReachesClients {
     /// A package with lock migration on, whose holding directory (on its
     /// file system) names client1, on a node with rpcbind and an empty
     /// status monitor; and client1's statd. Returns the package file and the statd log.
-    func lockMigrationPackage(_ lab: Lab) throws -> (config: String, log: String) {
+    func lockMigrationPackage(_ lab: Lab, monitor: String = "") throws -> (config: String, log: String) {
         // The old node left client1's entry in the holding directory on the package's storage.
         try lab.inNode(["mkdir", "-p", "/mnt/prep"])
         try lab.inNode(["mount", lab.devices[0], "/mnt/prep"])
@@ -115,7 +115,7 @@ struct CrashNotificationReachesClients {
         try lab.prepareNodeStatusMonitor()
         let log = try lab.startClientStatd(name: "client1")
         let config = try StartStop.package(
-            lab, extra: ", lock_migration = { enabled = true, holding_dir = \"/srv/nfs/fs0/.flm\", sm_dir = \"/var/lib/nfs/sm\", notify_retry_minutes = 1 }")
+            lab, extra: ", lock_migration = { enabled = true, holding_dir = \"/srv/nfs/fs0/.flm\", sm_dir = \"/var/lib/nfs/sm\", notify_retry_minutes = 1 }" + monitor)
         return (config, log)
     }
 

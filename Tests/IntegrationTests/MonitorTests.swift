@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The monitor's RPC check (issue #5, started): NULL calls made by hanfs
+/// The monitor's RPC check: NULL calls made by hanfs
 /// itself, against the real rpcbind and rpc.statd in the lab's node.
 @Suite(.serialized, .enabled(if: isRoot, "needs root: namespaces, daemons"))
 struct RPCCheck {
@@ -29,9 +29,7 @@ struct RPCCheck {
             """)
 
         // rpcbind stopped (it still accepts, and never answers): the check ends at its timeout.
-        let rpcbind = try #require(lab.processesInNode().first { pid in
-            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "rpcbind\n"
-        })
+        let rpcbind = try #require(lab.processInNode(named: "rpcbind"))
         kill(rpcbind, SIGSTOP)
         defer { kill(rpcbind, SIGCONT) }
         let timed = try lab.writeScript("timed.lua", """
@@ -59,12 +57,12 @@ struct MonitorRuns {
     static let limit = 0.2 * 3 + 1
 
     func monitoring(_ lab: Lab, _ config: String) throws -> Pending<Output> {
+        let healthy = { ((try? String(contentsOfFile: "\(lab.logDir)/labpkg.log", encoding: .utf8)) ?? "")
+            .components(separatedBy: "state: healthy").count }
+        let before = healthy()
         let pending = Thread.detachedResult { try lab.hanfs(["monitor", "--config", config], timeout: 60) }
         // Running once its first cycle has logged.
-        for _ in 0..<100 {
-            if (try? String(contentsOfFile: "\(lab.logDir)/labpkg.log", encoding: .utf8))?.contains("state: healthy") ?? false { break }
-            usleep(50_000)
-        }
+        for _ in 0..<100 where healthy() == before { usleep(50_000) }
         return pending
     }
 
@@ -72,19 +70,143 @@ struct MonitorRuns {
         try !processes(withCommandLine: "\(hanfsBinary) monitor --config \(config)").isEmpty
     }
 
+    /// Starts the monitor, lets it run healthy for a while, does `fault`, and
+    /// returns how it ended, checking it did so within the limit and named `reason`.
+    func endsOn(_ lab: Lab, _ config: String, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation,
+                fault: () throws -> Void) throws {
+        let pending = try monitoring(lab, config)
+        usleep(600_000)
+        #expect(try running(config), "a healthy package keeps its monitor", sourceLocation: sourceLocation)
+        try fault()
+        let t = Date()
+        let ended = try pending.value()
+        #expect(Date().timeIntervalSince(t) < Self.limit, "took \(Date().timeIntervalSince(t)) s", sourceLocation: sourceLocation)
+        #expect(ended.status == 1, sourceLocation: sourceLocation)
+        #expect(ended.stderr.contains("hanfs: monitor: " + reason), "\(ended.stderr)", sourceLocation: sourceLocation)
+    }
+
+    /// The NFS service itself (NFS-Ganesha), rpcbind, and an export, each gone.
+    @Test func theNFSServerRpcbindAndExports() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try StartStop.package(lab, extra: ", monitor = { interval = 0.2, retries = 2 }")
+        #expect(try lab.hanfs(["start", "--config", config]).status == 0)
+        try lab.prepareNodeStatusMonitor(statd: true)
+        try lab.startGanesha(exports: ["/srv/nfs/fs0"])
+
+        // By default, with exports: rpcbind, nfs, mountd and nlockmgr.
+        try endsOn(lab, config, "nfs: nfs (100003)") {
+            kill(try #require(lab.processInNode(named: "ganesha.nfsd")), SIGKILL)
+        }
+        let log = try String(contentsOfFile: "\(lab.logDir)/labpkg.log", encoding: .utf8)
+        #expect(log.contains("checks: rpcbind ok; nfs ok; mountd ok; nlockmgr ok; mount /srv/nfs/fs0 ok; exports ok; address 192.0.2.10 ok"))
+        #expect(log.contains("state: failed (nfs: nfs (100003)"))
+        // Why it ended stays on the node, for `hanfs status`.
+        #expect(try lab.hanfs(["status", "--config", config]).stdout.contains("down monitor: ended: nfs: nfs (100003)"))
+
+        // A fresh NFS server (killed, the old one is still registered), then rpcbind dies.
+        try lab.inNode(["rpcbind", "-w"], check: false)
+        try lab.startGanesha(exports: ["/srv/nfs/fs0"])
+        try endsOn(lab, config, "rpcbind: ") {
+            kill(try #require(lab.processInNode(named: "rpcbind")), SIGKILL)
+        }
+        try lab.inNode(["rpcbind", "-w"])
+        try lab.inNode(["sh", "-c", "kill $(cat /run/ganesha.pid)"])
+        try lab.startGanesha(exports: ["/srv/nfs/fs0"])
+        try endsOn(lab, config, "exports: 192.0.2.0/24:/srv/nfs/fs0 is not exported") {
+            try lab.inNode(["exportfs", "-u", "192.0.2.0/24:/srv/nfs/fs0"])
+        }
+    }
+
+    /// With lock migration: the sync dies; rpc.statd restarted (the clients
+    /// are told again, and the monitor goes on); rpc.statd gone.
+    @Test func theSyncAndStatd() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let (config, statdLog) = try CrashNotificationReachesClients().lockMigrationPackage(
+            lab, monitor: ", monitor = { interval = 0.2, retries = 2, services = \"rpcbind,status\" }")
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 0, "\(start.stderr)")
+        let notified = { try lab.inNode(["cat", "/run/hanfs/labpkg.notified"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(try lab.processInNode(named: "rpc.statd").map(String.init) == notified())
+
+        try endsOn(lab, config, "sync: the sync into /srv/nfs/fs0/.flm is not running") {
+            // The supervisor first, then its worker.
+            for pid in lab.processesInNode().filter({ (commandLine(of: $0) ?? "").hasPrefix("\(hanfsBinary) flm ") }) {
+                kill(pid, SIGKILL)
+            }
+        }
+        #expect(try lab.hanfs(["lock-migration", "--config", config]).status == 0)
+        let sent = try notified()
+        // statd has since been asked to monitor client1 again (its lock).
+        try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /var/lib/nfs/sm/client1 && chown statd /var/lib/nfs/sm/client1",
+                        "sh", CrashNotificationReachesClients.entry])
+
+        // statd restarted behind the package's back: notified again, and still healthy.
+        let pending = try monitoring(lab, config)
+        let before = (try? String(contentsOfFile: statdLog, encoding: .utf8)) ?? ""
+        let count = { (text: String) in text.components(separatedBy: "Received SM_NOTIFY from nfspkg").count - 1 }
+        kill(try #require(lab.processInNode(named: "rpc.statd")), SIGKILL)
+        try lab.inNode(["rpc.statd", "--no-notify", "-n", "nfspkg", "-P", "/var/lib/nfs"])
+        var seen = before
+        for _ in 0..<50 where count(seen) == count(before) {
+            usleep(100_000)
+            seen = (try? String(contentsOfFile: statdLog, encoding: .utf8)) ?? ""
+        }
+        #expect(count(seen) == count(before) + 1, "client statd: \(seen)")
+        usleep(600_000)
+        #expect(try running(config))
+        let log = try String(contentsOfFile: "\(lab.logDir)/labpkg.log", encoding: .utf8)
+        #expect(log.contains("the clients were notified with pid \(sent): notifying them again"))
+        #expect(try notified() == lab.processInNode(named: "rpc.statd").map(String.init))
+
+        // statd gone for good.
+        kill(try #require(lab.processInNode(named: "rpc.statd")), SIGKILL)
+        let t = Date()
+        let ended = try pending.value()
+        #expect(Date().timeIntervalSince(t) < Self.limit)
+        #expect(ended.stderr.contains("hanfs: monitor: status: status (100024)"), "\(ended.stderr)")
+        #expect(ended.stderr.contains("statd: rpc.statd is not running"), "\(ended.stderr)")
+        #expect(try lab.hanfs(["stop", "--config", config]).status == 0)
+    }
+
+    /// monitor.run: start runs the monitor (last), stop stops it (first);
+    /// monitor.probe: each file system answers a direct read and a write.
+    @Test func startRunsItStopStopsIt() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try StartStop.package(
+            lab, extra: ", monitor = { interval = 0.2, retries = 2, services = \"rpcbind\", run = true, probe = true }")
+        try lab.prepareNodeStatusMonitor()
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(start.stderr.contains("start the monitor"))
+        #expect(try running(config))
+        usleep(500_000)
+        #expect(try lab.inNode(["cat", "/srv/nfs/fs0/.hanfs-monitor"]).stdout.hasPrefix("hanfs monitor, pid "))
+        #expect(try lab.hanfs(["status", "--config", config]).stdout.contains("up   monitor: running"))
+        let again = try lab.hanfs(["start", "--config", config])
+        #expect(again.status == 0)
+        #expect(try processes(withCommandLine: "\(hanfsBinary) monitor --config \(config)").count == 1)
+
+        let stop = try lab.hanfs(["stop", "--config", config])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stderr.contains("stopped the monitor of labpkg"))
+        #expect(try !running(config))
+        // The monitor did not see the stop as a failure.
+        #expect(try lab.inNode(["ls", "/run/hanfs"]).stdout.contains("monitor-failed") == false)
+        try StartStop.expectClean(lab)
+    }
+
     @Test func healthyRunsAFailureEndsItMaintenancePausesIt() throws {
         let lab = try Lab(fileSystems: ["ext4"])
         let config = try StartStop.package(lab, extra: ", monitor = { interval = 0.2, retries = 2, services = \"rpcbind,status\" }")
         #expect(try lab.hanfs(["start", "--config", config]).status == 0)
         try lab.prepareNodeStatusMonitor(statd: true)
-        let statd = { lab.processesInNode().first { (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) == "rpc.statd\n" } }
 
         // Healthy: it keeps running.
         let first = try monitoring(lab, config)
         usleep(1_500_000)
         #expect(try running(config))
         // statd dies: the monitor ends, naming it, within interval x (retries + 1) + 1 s.
-        kill(try #require(statd()), SIGKILL)
+        kill(try #require(lab.processInNode(named: "rpc.statd")), SIGKILL)
         var t = Date()
         let ended = try first.value()
         #expect(Date().timeIntervalSince(t) < Self.limit)

@@ -76,6 +76,8 @@ import Testing
             tkit/nfs/nfs/XFS "-o rw,fsid=101 *:/srv/nfs/a"
             tkit/nfs/nfs/LOCK_MIGRATION YES
             tkit/nfs/nfs/NFS_FLM_HOLDING_DIR /srv/nfs/a/flm
+            run_monitor yes
+            monitor_probe yes
             """)
         let legacy = try scratch.write("nfspkg/hanfs.conf", """
             # the package is named by its directory
@@ -89,15 +91,19 @@ import Testing
             XFS[0]="-o rw,fsid=101 *:/srv/nfs/a"
             LOCK_MIGRATION=YES
             NFS_FLM_HOLDING_DIR=/srv/nfs/a/flm
+            NFS_SERVICE_NAME[0]=nfspkg.monitor
+            MONITOR_PROBE=yes
             """)
         let lua = try scratch.write("l/pkg.lua", """
-            package { name = "nfspkg", lock_migration = { enabled = true, holding_dir = "/srv/nfs/a/flm" } }
+            package { name = "nfspkg", lock_migration = { enabled = true, holding_dir = "/srv/nfs/a/flm" },
+                      monitor = { run = true, probe = true } }
             vg "vgnfs"
             filesystem { device = "/dev/vgnfs/lv1", directory = "/srv/nfs/a", type = "ext4", options = "noatime" }
             export { directory = "/srv/nfs/a", clients = "*", options = "rw", fsid = 101 }
             address { address = "192.0.2.10", subnet = "192.0.2.0" }
             """)
         var models = try [modular, legacy, lua].map { try PackageLoader.load($0, installation: installation) }
+        #expect(models.allSatisfy { $0.monitor.run && $0.monitor.probe })
         for i in models.indices {
             // Only where each part was declared differs.
             models[i].file = ""

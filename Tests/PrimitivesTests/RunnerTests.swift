@@ -146,3 +146,37 @@ final class CapturingHandler: LogHandler, @unchecked Sendable {
         lock.withLock { stored.append(Event(level: event.level, message: "\(event.message)", metadata: event.metadata ?? [:])) }
     }
 }
+
+/// The file-system probe is bounded: I/O that does not return (here a FIFO
+/// nobody writes to stands for a device that stopped answering) costs the
+/// timeout, and is not started again while it hangs.
+@Suite struct FileSystemProbeTests {
+    @Test func answersAndHangsWithinItsTimeout() throws {
+        let scratch = try Scratch()
+        let device = try scratch.write("disk.img", String(repeating: "x", count: 8192))
+        try FileManager.default.createDirectory(atPath: "\(scratch.path)/fs", withIntermediateDirectories: true)
+        let probe = FileSystemProbe()
+        try probe.probe(device: device, directory: "\(scratch.path)/fs", timeout: 2)
+        #expect(try String(contentsOfFile: "\(scratch.path)/fs/.hanfs-monitor", encoding: .utf8).hasPrefix("hanfs monitor, pid "))
+
+        let dead = "\(scratch.path)/dead"
+        #expect(mkfifo(dead, 0o600) == 0)
+        let started = Date()
+        #expect(throws: PrimitiveError("I/O to \("\(scratch.path)/fs") did not return within 300 ms")) {
+            try probe.probe(device: dead, directory: "\(scratch.path)/fs", timeout: 0.3)
+        }
+        #expect(Date().timeIntervalSince(started) < 1)
+        let again = #expect(throws: PrimitiveError.self) { try probe.probe(device: dead, directory: "\(scratch.path)/fs", timeout: 0.3) }
+        #expect(again?.description.contains("has not returned for") ?? false, "\(String(describing: again))")
+        #expect(Date().timeIntervalSince(started) < 1, "a hanging probe is not waited for again")
+        // The I/O returns (a writer holds the FIFO open): the probe runs again.
+        let writer = open(dead, O_RDWR)
+        defer { close(writer) }
+        var answered = false
+        for _ in 0..<100 where !answered {
+            answered = (try? probe.probe(device: device, directory: "\(scratch.path)/fs", timeout: 2)) != nil
+            if !answered { usleep(20_000) }
+        }
+        #expect(answered)
+    }
+}

@@ -30,6 +30,7 @@ public final class Lab: @unchecked Sendable {
     /// The client's mount namespace, made by `startClientStatd`.
     public var clientMountNS: String { "\(dir)/ns/client" }
     private var clientNamespaceMade = false
+    private var ganeshaStarts = 0
     /// Names both sides resolve: the node, the package, the client.
     public var hostsFile: String { "\(dir)/hosts" }
     public var logDir: String { "\(dir)/log" }
@@ -90,7 +91,7 @@ public final class Lab: @unchecked Sendable {
         try sh(["mount", "--bind", dir + "/ns", dir + "/ns"])
         mountedNamespaceDir = true
         try sh(["mount", "--make-private", dir + "/ns"])
-        FileManager.default.createFile(atPath: mountNS, contents: nil)
+        _ = FileManager.default.createFile(atPath: mountNS, contents: nil)
         try sh(["unshare", "--mount=\(mountNS)", "--propagation", "private", "true"])
         for target in ["/run", "/srv", "/var/lib/nfs"] {
             try inNode(["mount", "-t", "tmpfs", "tmpfs", target])
@@ -160,12 +161,50 @@ public final class Lab: @unchecked Sendable {
         if statd { try inNode(["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"]) }
     }
 
+    /// An NFS server in the node, NFS-Ganesha (the kernel here has none),
+    /// serving `exports` (NFSv3 with NLM, and NFSv4), up once it is
+    /// registered with rpcbind; rpcbind and rpc.statd must run. Returns the
+    /// file it logs to.
+    @discardableResult
+    public func startGanesha(exports: [String]) throws -> String {
+        let blocks = exports.enumerated().map { i, path in
+            """
+            EXPORT { Export_Id = \(i + 1); Path = \(path); Pseudo = \(path); Protocols = 3, 4; Transports = UDP, TCP;
+              Access_Type = RW; Squash = No_Root_Squash; SecType = sys; FSAL { Name = VFS; } }
+            """
+        }
+        let conf = """
+            NFS_CORE_PARAM { Protocols = 3, 4; Enable_NLM = true; Enable_RQUOTA = false; }
+            NFS_KRB5 { Active_krb5 = false; }
+            NFSV4 { RecoveryBackend = fs; Grace_Period = 5; Lease_Lifetime = 5; }
+            LOG { Default_Log_Level = EVENT; }
+            \(blocks.joined(separator: "\n"))
+
+            """
+        try conf.write(toFile: "\(dir)/ganesha.conf", atomically: true, encoding: .utf8)
+        ganeshaStarts += 1
+        let log = "\(dir)/ganesha-\(ganeshaStarts).log"
+        try inNode(["mkdir", "-p", "/var/lib/nfs/ganesha"])
+        try inNode(["ganesha.nfsd", "-f", "\(dir)/ganesha.conf", "-L", log, "-p", "/run/ganesha.pid", "-N", "NIV_EVENT"])
+        // Up once it says so (it has registered by then; an earlier one killed may still be registered).
+        for _ in 0..<300 {
+            if ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("NFS SERVER INITIALIZED") { return log }
+            usleep(50_000)
+        }
+        throw LabError("NFS-Ganesha did not register: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+    }
+
+    /// The pid of a process of the node by its name (/proc/<pid>/comm).
+    public func processInNode(named name: String) -> Int32? {
+        processesInNode().first { (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) == name + "\n" }
+    }
+
     /// The client's own status monitor: rpcbind and rpc.statd (named
     /// `name`) in the client's network namespace and a mount namespace of
     /// its own (its own /run and /etc/hosts). Returns the file statd logs to.
     public func startClientStatd(name: String = "client1") throws -> String {
         if !clientNamespaceMade {
-            FileManager.default.createFile(atPath: clientMountNS, contents: nil)
+            _ = FileManager.default.createFile(atPath: clientMountNS, contents: nil)
             try sh(["unshare", "--mount=\(clientMountNS)", "--propagation", "private", "true"])
             clientNamespaceMade = true
             try inClientNamespaces(["mount", "-t", "tmpfs", "tmpfs", "/run"])

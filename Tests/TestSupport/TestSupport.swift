@@ -30,8 +30,13 @@ public final class Scratch {
 public func processes(withCommandLine commandLines: String...) throws -> [Int32] {
     usleep(50_000)
     return try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init).filter { pid in
-        guard let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-        let commandLine = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
-        return commandLines.contains(commandLine)
+        commandLine(of: pid).map { commandLines.contains($0) } ?? false
+    }
+}
+
+/// A process's argument vector, space-separated; nil when it is gone.
+public func commandLine(of pid: Int32) -> String? {
+    FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map {
+        $0.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
     }
 }
