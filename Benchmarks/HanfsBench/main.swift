@@ -3,6 +3,8 @@
 // Each comparison runs side by side in one process, alternating, so that a
 // noisy machine affects both sides alike; the figures that matter are ratios
 // and differences. Paste the output into BENCHMARKS.md.
+//
+//   hanfs-bench [host] [package] [sync] [monitor]   only these sections
 import Foundation
 import LuaRuntime
 import Primitives
@@ -25,10 +27,18 @@ func machine() -> String {
     return "\(model), \(ProcessInfo.processInfo.activeProcessorCount) cores"
 }
 
+let here = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+    .deletingLastPathComponent()
+let hanfs = here.appendingPathComponent("hanfs").path
+
+let sections = Set(CommandLine.arguments.dropFirst())
+func wanted(_ section: String) -> Bool { sections.isEmpty || sections.contains(section) }
+
 print("# hanfs benchmarks")
 print("machine: \(machine())")
 print("")
 
+if wanted("host") {
 // MARK: 1. The cost of calling a no-op host function from Lua
 
 let lua = try LuaState()
@@ -67,9 +77,6 @@ print("")
 
 // MARK: 2. `hanfs run` on an empty script against `lua5.4 -e ''`
 
-let here = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
-    .deletingLastPathComponent()
-let hanfs = here.appendingPathComponent("hanfs").path
 let emptyScript = NSTemporaryDirectory() + "hanfs-bench-empty.lua"
 try "".write(toFile: emptyScript, atomically: true, encoding: .utf8)
 defer { try? FileManager.default.removeItem(atPath: emptyScript) }
@@ -100,15 +107,16 @@ for (name, _) in commands {
 let ratio = median(wall["hanfs run empty.lua"]!) / median(wall["lua5.4 -e ''"]!)
 print("")
 print("hanfs run / lua5.4: \(String(format: "%.1f", ratio))x")
+}
 
 // MARK: 3. Package start and stop, against Pacemaker's agents
 
-try packageBenchmarks()
+if wanted("package") { try packageBenchmarks() }
 
 // MARK: 4. The holding-directory sync
 
-try syncBenchmarks(hanfs: hanfs)
+if wanted("sync") { try syncBenchmarks(hanfs: hanfs) }
 
 // MARK: 5. The monitor
 
-try monitorBenchmarks()
+if wanted("monitor") { try monitorBenchmarks() }
