@@ -13,5 +13,8 @@ if not pkg.lock_migration.enabled then
   return
 end
 
+-- An argument names what statd restarts and notifies as (the toolkit's
+-- `hanfs.sh lock_migration:<name or IP>`); default: each package address.
+local as = ...
 local plan = steps.new("lock migration " .. pkg.name)
-plan:run(function() lockmigration.start(plan) end)
+plan:run(function() lockmigration.start(plan, as and { as } or nil) end)

@@ -17,13 +17,15 @@ local lockmigration = require "lockmigration"
 local start = steps.new("start " .. pkg.name)
 
 start:run(function()
-  for _, vg in ipairs(pkg.volume_groups) do
+  -- Under Serviceguard (`hanfs serviceguard start`), storage and addresses
+  -- are the cluster manager's: `parts` says which parts are this script's.
+  for _, vg in ipairs(parts.storage and pkg.volume_groups or {}) do
     start:step("activate volume group " .. vg,
       function() vg_activate(vg) end,
       function() vg_deactivate(vg) end)
   end
 
-  if #pkg.filesystems > 0 then
+  if parts.storage and #pkg.filesystems > 0 then
     start:step("check and mount " .. #pkg.filesystems .. " file system(s)",
       function() mount_all(pkg.filesystems) end,
       function() umount_all(pkg.filesystems) end)
@@ -35,7 +37,7 @@ start:run(function()
       function() unexport(e) end)
   end
 
-  for _, a in ipairs(pkg.addresses) do
+  for _, a in ipairs(parts.addresses and pkg.addresses or {}) do
     start:step("add address " .. a.address,
       function() ip_add(a) end,
       function() ip_remove(a) end)

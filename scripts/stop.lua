@@ -29,7 +29,8 @@ stop:run(function()
     lockmigration.stop(stop)
   end
 
-  for _, a in ipairs(reversed(pkg.addresses)) do
+  -- Under Serviceguard, addresses and storage are its own (see start.lua).
+  for _, a in ipairs(parts.addresses and reversed(pkg.addresses) or {}) do
     stop:step("remove address " .. a.address, function() ip_remove(a) end)
   end
 
@@ -37,12 +38,12 @@ stop:run(function()
     stop:step("unexport " .. e.directory .. " from " .. e.clients, function() unexport(e) end)
   end
 
-  if #pkg.filesystems > 0 then
+  if parts.storage and #pkg.filesystems > 0 then
     stop:step("unmount " .. #pkg.filesystems .. " file system(s)",
       function() umount_all(reversed(pkg.filesystems)) end)
   end
 
-  for _, vg in ipairs(reversed(pkg.volume_groups)) do
+  for _, vg in ipairs(parts.storage and reversed(pkg.volume_groups) or {}) do
     stop:step("deactivate volume group " .. vg, function() vg_deactivate(vg) end)
   end
 end)

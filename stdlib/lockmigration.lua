@@ -2,6 +2,7 @@
 --
 --   local lockmigration = require "lockmigration"
 --   lockmigration.start(plan)   -- after the package addresses are up
+--   lockmigration.start(plan, {"nfspkg"})   -- as this name only (hanfs.sh lock_migration:nfspkg)
 --   lockmigration.stop(plan)    -- before the file systems are unmounted
 --
 -- start: restore the SM entries the last node left in the holding directory,
@@ -15,7 +16,9 @@
 
 local lockmigration = {}
 
-local function settings()
+-- `as`: the names to restart statd and notify as; default: every package
+-- address (or the package's name when it has none).
+local function settings(as)
   local lm = pkg.lock_migration
   if lm.sm_dir == "" then
     error("lock migration: no SM directory found (/var/lib/nfs/statd/sm, /var/lib/nfs/sm): set sm_dir", 0)
@@ -24,11 +27,11 @@ local function settings()
   local names = {}
   for _, a in ipairs(pkg.addresses) do names[#names + 1] = a.address end
   if #names == 0 then names = { pkg.name } end
-  return lm, state, names
+  return lm, state, as or names
 end
 
-function lockmigration.start(plan)
-  local lm, state, names = settings()
+function lockmigration.start(plan, as)
+  local lm, state, names = settings(as)
   plan:step("stop an earlier sync into " .. lm.holding_dir,
     function() flm_stop{ holding_dir = lm.holding_dir } end)
   plan:step("restore the SM entries from " .. lm.holding_dir,

@@ -31,7 +31,7 @@ function Plan:step(title, action, undo)
 end
 
 -- Undoes the steps done so far, newest first. An undo that fails is
--- logged and the others still run; returns the titles that failed. If
+-- logged (and told to hanfs: undo_failed) and the others still run; returns the titles that failed. If
 -- hanfs is being stopped (deadline, Ctrl-C, SIGTERM), it leaves the rest:
 -- hanfs itself undoes them once the stop has been handled.
 function Plan:undo()
@@ -47,6 +47,7 @@ function Plan:undo()
         return failed
       end
       log.error("undo of '" .. d.title .. "' failed: " .. tostring(err))
+      undo_failed(d.title)
       failed[#failed + 1] = d.title
     end
   end

@@ -53,13 +53,20 @@ public final class ScriptHost {
         lua.setModuleDirectories(installation.moduleDirectories)
         registerBasics()
         registerPackagePrimitives(defaults: package ?? PackageConfiguration(), hanfs: hanfs)
-        if let package { lua.set("pkg", PackageTable.table(package)) }
+        if let package {
+            lua.set("pkg", PackageTable.table(package))
+            leaveToClusterManager(storage: false, addresses: false)
+        }
         let steps = self.steps
         let stepLog = Logger(label: LogLabel.host)
         lua.register("set_step") { call in
             let step = call.optionalString(1, converting: false)
             steps.set(step)
             if let step { stepLog.info("step: \(step)") }
+            return 0
+        }
+        lua.register("undo_failed") { call in
+            steps.undoFailed(try call.string(1))
             return 0
         }
         lua.register("stopping") { call in call.push(.boolean(stop.isSet)) }
@@ -91,6 +98,15 @@ public final class ScriptHost {
             do { try runtime.write(key, value) } catch let e as PrimitiveError { throw HostError(e.description) }
             return 0
         }
+    }
+
+    /// Which parts of the package the control scripts leave alone because
+    /// the cluster manager does them (Serviceguard activates the VGs, mounts
+    /// the file systems and adds the addresses before its external script
+    /// runs, and takes them down after): `parts.storage` and
+    /// `parts.addresses` are false for those.
+    public func leaveToClusterManager(storage: Bool, addresses: Bool) {
+        lua.set("parts", .table(LuaTable(fields: ["storage": .boolean(!storage), "addresses": .boolean(!addresses)])))
     }
 
     /// After a run was stopped from outside (deadline, Ctrl-C, SIGTERM):

@@ -22,7 +22,7 @@ struct Hanfs: ParsableCommand {
         version: "hanfs \(version) (\(LuaState.luaVersion))",
         subcommands: [
             Start.self, Stop.self, Status.self, Validate.self, LockMigrate.self, Monitor.self, Run.self, Repl.self, Flm.self,
-            StatdCallout.self,
+            Serviceguard.self, StatdCallout.self,
             Announce.self,
         ]
     )
@@ -33,7 +33,14 @@ struct Hanfs: ParsableCommand {
             StatdCallout.main(Array(CommandLine.arguments.dropFirst()))
             Glibc.exit(0)  // main returns on success
         }
-        let arguments = GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
+        var arguments = GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
+        // In the place of the NFS toolkit's hanfs.sh (a link of that name):
+        // `hanfs.sh start` is `hanfs serviceguard start`, with hanfs.conf beside it.
+        if let argv0 = CommandLine.arguments.first, (argv0 as NSString).lastPathComponent == "hanfs.sh" {
+            Serviceguard.legacyDirectory = (argv0 as NSString).deletingLastPathComponent.isEmpty
+                ? "." : (argv0 as NSString).deletingLastPathComponent
+            arguments = ["serviceguard"] + arguments
+        }
         // The commands a cluster manager runs at every failover, parsed
         // alone: parsing from the root reflects over every subcommand, which
         // cost more than the rest of an idle start. Help and mistakes take

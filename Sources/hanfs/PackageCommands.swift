@@ -32,8 +32,140 @@ struct PackageOptions: ParsableArguments {
     }
 }
 
-/// start and stop: under the package's lock, logged to the package log,
-/// with the runtime marker set after a start and cleared after a stop.
+/// How a control script run on a package ended; each front end (the plain
+/// commands, Serviceguard, Pacemaker) says it in its own exit status.
+enum ActionOutcome {
+    case done
+    /// The package file is wrong: nothing ran (every mistake is listed).
+    case configuration([String])
+    /// Something hanfs needs is not on this node (a script, a tool).
+    case notInstalled(String)
+    /// Another start or stop of the package holds its lock.
+    case busy(String)
+    /// The script failed; `undone`: every step it had done was undone.
+    case failed(String, undone: Bool)
+
+    /// One line saying why it did not succeed.
+    var reason: String? {
+        switch self {
+        case .done: nil
+        case .configuration(let errors): errors.first.map { errors.count > 1 ? "\($0) (and \(errors.count - 1) more)" : $0 }
+        case .notInstalled(let why), .busy(let why), .failed(let why, _): why
+        }
+    }
+}
+
+/// Runs a control script on a package, the way start, stop, the monitor
+/// and the cluster managers' entry points all do: under the package's lock
+/// (unless `takesLock` is false), logged to the package log, with the
+/// runtime marker set after a start and cleared after a stop, and a stopped
+/// start undone. Errors are reported on stderr and in the log.
+struct PackageScript {
+    var script: String
+    var global: GlobalOptions
+    var configPath: String
+    var deadline: Double
+    var takesLock = true
+    /// Arguments the script gets (`arg`, `...`).
+    var arguments: [String] = []
+    /// What the cluster manager does itself (see ScriptHost.leaveToClusterManager).
+    var clusterManagerDoesStorageAndAddresses = false
+    /// A further check of the loaded package: a problem with it, or nil.
+    var check: (PackageConfiguration) -> String? = { _ in nil }
+
+    func perform() -> ActionOutcome {
+        let installation = global.installation
+        let config: PackageConfiguration
+        do {
+            config = try PackageLoader.load(configPath, installation: installation)
+        } catch {
+            for e in error.errors { Console.write("hanfs: \(e)\n", to: .standardError) }
+            return .configuration(error.errors.map { "\($0)" })
+        }
+        if let problem = check(config) {
+            Console.write("hanfs: \(problem)\n", to: .standardError)
+            return .configuration([problem])
+        }
+        guard let path = installation.findScript(script) else {
+            let why = "no \(script).lua in \(installation.scriptDirectories.joined(separator: ", "))"
+            Console.write("hanfs: \(why)\n", to: .standardError)
+            return .notInstalled(why)
+        }
+        let steps = StepTracker()
+        let runtime = PackageRuntime(package: config.name)
+        var lock: PackageRuntime.Lock?
+        if global.dryRun {
+            _ = global.prepare()
+        } else {
+            let target: PackageLogHandler.Target
+            do {
+                target = try PackageLogHandler.Target(path: PackageOptions.logPath(config), action: script, steps: steps)
+            } catch {
+                Console.write("hanfs: \(error)\n", to: .standardError)
+                return .failed("\(error)", undone: true)
+            }
+            _ = global.prepare(packageLog: target)
+            do {
+                if takesLock { lock = try runtime.lock(action: script) }
+            } catch {
+                Logger(label: LogLabel.host).error("\(error)")
+                Console.write("hanfs: \(error)\n", to: .standardError)
+                return .busy("\(error)")
+            }
+        }
+        defer { lock?.release() }
+        let log = Logger(label: LogLabel.host)
+        let host: ScriptHost
+        let recorder: RecordingRunner?
+        do {
+            (host, recorder) = try global.makeHost(installation, package: config, steps: steps)
+        } catch {
+            Console.write("hanfs: \(error)\n", to: .standardError)
+            return .failed("\(error)", undone: true)
+        }
+        if clusterManagerDoesStorageAndAddresses {
+            host.leaveToClusterManager(storage: true, addresses: true)
+        }
+        log.notice("\(script) \(config.name) on \(host.node.nodeName) (\(config.file), script \(path))")
+        let started = Monotonic.now()
+        let failure = ScriptRun.run(
+            host, path: path, display: path, arguments: arguments,
+            limits: RunLimits(deadline: deadline > 0 ? deadline : nil, memory: 512 << 20), recorder: recorder)
+        let took = CommandResult.seconds(Monotonic.now() - started)
+        if let failure {
+            log.error("\(script) \(config.name) failed after \(took): \(failure.message)")
+            var undone = true
+            if [.deadline, .interrupted].contains(failure.kind) {
+                // The script could not undo its own steps: it was stopped.
+                do {
+                    try host.abandonStoppedPlan(limits: RunLimits(deadline: rollbackDeadline))
+                } catch {
+                    log.error("undoing the stopped \(script) failed: \(error.message)")
+                    undone = false
+                }
+            }
+            Console.write("hanfs: \(failure.report)\n", to: .standardError)
+            return .failed(failure.message, undone: undone && steps.undoFailures.isEmpty)
+        }
+        if !global.dryRun {
+            do {
+                switch script {
+                case "start": try runtime.markStarted(node: host.node.nodeName)
+                case "stop": try runtime.clearStarted()
+                default: break
+                }
+            } catch {
+                log.error("cannot update \(runtime.markerPath): \(error)")
+                return .failed("cannot update \(runtime.markerPath): \(error)", undone: false)
+            }
+        }
+        log.notice("\(script) \(config.name) done in \(took)")
+        return .done
+    }
+}
+
+/// start, stop, the monitor, lock migration: a control script on a package,
+/// exit status 0, 1, or 6 for a wrong package file.
 protocol PackageAction: ParsableCommand {
     static var script: String { get }
     var global: GlobalOptions { get }
@@ -53,69 +185,14 @@ let rollbackDeadline = 300.0
 
 extension PackageAction {
     func run() throws {
-        let installation = global.installation
-        let config = try package.load(installation)
-        guard let path = installation.findScript(Self.script) else {
-            Console.write("hanfs: no \(Self.script).lua in \(installation.scriptDirectories.joined(separator: ", "))\n", to: .standardError)
-            throw ExitCode(ExitStatus.failure)
+        let outcome = PackageScript(
+            script: Self.script, global: global, configPath: package.config, deadline: deadline, takesLock: Self.takesLock
+        ).perform()
+        switch outcome {
+        case .done: return
+        case .configuration: throw ExitCode(ExitStatus.configuration)
+        case .notInstalled, .busy, .failed: throw ExitCode(ExitStatus.failure)
         }
-        let steps = StepTracker()
-        let runtime = PackageRuntime(package: config.name)
-        var lock: PackageRuntime.Lock?
-        if global.dryRun {
-            _ = global.prepare()
-        } else {
-            let target: PackageLogHandler.Target
-            do {
-                target = try PackageLogHandler.Target(path: PackageOptions.logPath(config), action: Self.script, steps: steps)
-            } catch {
-                Console.write("hanfs: \(error)\n", to: .standardError)
-                throw ExitCode(ExitStatus.failure)
-            }
-            _ = global.prepare(packageLog: target)
-            do {
-                if Self.takesLock { lock = try runtime.lock(action: Self.script) }
-            } catch {
-                Logger(label: LogLabel.host).error("\(error)")
-                Console.write("hanfs: \(error)\n", to: .standardError)
-                throw ExitCode(ExitStatus.failure)
-            }
-        }
-        defer { lock?.release() }
-        let log = Logger(label: LogLabel.host)
-        let (host, recorder) = try global.makeHost(installation, package: config, steps: steps)
-        log.notice("\(Self.script) \(config.name) on \(host.node.nodeName) (\(config.file), script \(path))")
-        let started = Monotonic.now()
-        let failure = ScriptRun.run(
-            host, path: path, display: path, limits: RunLimits(deadline: deadline > 0 ? deadline : nil, memory: 512 << 20),
-            recorder: recorder)
-        let took = CommandResult.seconds(Monotonic.now() - started)
-        if let failure {
-            log.error("\(Self.script) \(config.name) failed after \(took): \(failure.message)")
-            if [.deadline, .interrupted].contains(failure.kind) {
-                // The script could not undo its own steps: it was stopped.
-                do {
-                    try host.abandonStoppedPlan(limits: RunLimits(deadline: rollbackDeadline))
-                } catch {
-                    log.error("undoing the stopped \(Self.script) failed: \(error.message)")
-                }
-            }
-            Console.write("hanfs: \(failure.report)\n", to: .standardError)
-            throw ExitCode(ExitStatus.failure)
-        }
-        if !global.dryRun {
-            do {
-                switch Self.script {
-                case "start": try runtime.markStarted(node: host.node.nodeName)
-                case "stop": try runtime.clearStarted()
-                default: break
-                }
-            } catch {
-                log.error("cannot update \(runtime.markerPath): \(error)")
-                throw ExitCode(ExitStatus.failure)
-            }
-        }
-        log.notice("\(Self.script) \(config.name) done in \(took)")
     }
 }
 

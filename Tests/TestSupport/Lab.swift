@@ -182,16 +182,23 @@ public final class Lab: @unchecked Sendable {
 
             """
         try conf.write(toFile: "\(dir)/ganesha.conf", atomically: true, encoding: .utf8)
-        ganeshaStarts += 1
-        let log = "\(dir)/ganesha-\(ganeshaStarts).log"
         try inNode(["mkdir", "-p", "/var/lib/nfs/ganesha"])
-        try inNode(["ganesha.nfsd", "-f", "\(dir)/ganesha.conf", "-L", log, "-p", "/run/ganesha.pid", "-N", "NIV_EVENT"])
-        // Up once it says so (it has registered by then; an earlier one killed may still be registered).
-        for _ in 0..<300 {
-            if ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("NFS SERVER INITIALIZED") { return log }
-            usleep(50_000)
+        var log = ""
+        // A second try when the first dies early (one killed just before may still hold its port).
+        for _ in 0..<2 {
+            ganeshaStarts += 1
+            log = "\(dir)/ganesha-\(ganeshaStarts).log"
+            try inNode(["ganesha.nfsd", "-f", "\(dir)/ganesha.conf", "-L", log, "-p", "/run/ganesha.pid", "-N", "NIV_EVENT"])
+            // Up once it says so (it has registered by then; an earlier one killed may still be registered).
+            for _ in 0..<200 {
+                if ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("NFS SERVER INITIALIZED") { return log }
+                usleep(50_000)
+                if processInNode(named: "ganesha.nfsd") == nil { break }
+            }
+            usleep(500_000)
         }
-        throw LabError("NFS-Ganesha did not register: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        throw LabError("NFS-Ganesha did not start: \(text.split(separator: "\n").suffix(15).joined(separator: "\n"))")
     }
 
     /// The pid of a process of the node by its name (/proc/<pid>/comm).

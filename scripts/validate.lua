@@ -1,0 +1,32 @@
+-- validate: can this node run the package? The package file itself was
+-- checked when it was loaded (a wrong file never gets here); this looks at
+-- the node: the tools the package needs, its volume groups visible, the
+-- mount points' parents. It changes nothing.
+--
+--   hanfs serviceguard validate --config FILE     (Serviceguard's cmcheckconf)
+--   the Pacemaker agent's validate-all
+--
+-- Fails with one line listing what this node lacks.
+
+local tools = require "tools"
+local lacks = {}
+
+for _, name in ipairs(tools.needed_by(pkg, parts)) do
+  if not tools.probe(name).present then lacks[#lacks + 1] = name .. " is not installed" end
+end
+-- The shared storage must be seen from here, whoever activates it (under
+-- Serviceguard, Serviceguard does; it is looked at, not touched).
+for _, vg in ipairs(pkg.volume_groups) do
+  if not vg_status(vg) then lacks[#lacks + 1] = "volume group " .. vg .. " is not visible" end
+end
+for _, fs in ipairs(pkg.filesystems) do
+  -- An LV's device node appears only once its VG is active.
+  if not fs.device:match("^/dev/[^/]+/") and not file_exists(fs.device) then
+    lacks[#lacks + 1] = "device " .. fs.device .. " is not there"
+  end
+end
+
+if #lacks > 0 then
+  error("this node lacks what package " .. pkg.name .. " needs: " .. table.concat(lacks, "; "), 0)
+end
+print(("node %s can run package %s"):format(node_name(), pkg.name))
