@@ -3,14 +3,16 @@
 #   make              install the packages, build, and run the main job
 #   make test         install the packages, build, and run every test
 #   make install      put hanfs, scripts/ and stdlib/ under $(PREFIX)
+#   make install-ocf  the Pacemaker agent ocf:hanfs:package, a link to $(PREFIX)/bin/hanfs
 #   make bench        run the benchmarks (figures go in BENCHMARKS.md)
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 BIN ?= .build/release/hanfs
 SHARE = $(DESTDIR)$(PREFIX)/share/hanfs
+OCF_ROOT ?= /usr/lib/ocf
 
-.PHONY: all deps build build-debug test install install-files bench main clean
+.PHONY: all deps build build-debug test install install-files install-ocf bench main clean
 
 all: main
 
@@ -38,6 +40,11 @@ install-files:
 	install -d $(SHARE)/scripts $(SHARE)/stdlib
 	cp -R scripts/. $(SHARE)/scripts/
 	cp -R stdlib/. $(SHARE)/stdlib/
+
+# Pacemaker runs resource.d/hanfs/package; hanfs knows it is the agent by that path.
+install-ocf:
+	install -d $(DESTDIR)$(OCF_ROOT)/resource.d/hanfs
+	ln -sf $(PREFIX)/bin/hanfs $(DESTDIR)$(OCF_ROOT)/resource.d/hanfs/package
 
 bench: deps
 	swift build -c release --static-swift-stdlib --product hanfs

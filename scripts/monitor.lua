@@ -11,10 +11,60 @@
 -- and going. While the maintenance file exists, a failure is logged but
 -- does not end the monitor. Why the monitor ended is kept on this node
 -- (runtime_read("monitor-failed")) until it runs again.
+--
+-- With the argument "once" (the Pacemaker agent's monitor action), one
+-- cycle and no retries (the cluster manager counts failures itself): the
+-- result "not running" when the package is not started here and nothing of
+-- it is up; an error when a check fails, when the package is partly up
+-- without having been started, or when the monitor that start ran has ended.
 
 local checks = require "checks"
 local m = pkg.monitor
 local list = checks.all()
+
+-- One cycle: every check once. Returns the log line, and the failures as
+-- {name, why}.
+local function cycle()
+  local results, failures = {}, {}
+  for _, c in ipairs(list) do
+    local ok, why = c.run()
+    results[#results + 1] = ok and (c.name .. " ok") or (c.name .. ": " .. why)
+    if not ok then failures[#failures + 1] = { name = c.name, why = why } end
+  end
+  return "checks: " .. table.concat(results, "; "), failures
+end
+
+if (...) == "once" then
+  if not package_started() then
+    local up = {}
+    for _, fs in ipairs(pkg.filesystems) do
+      if fs_mounted(fs) then up[#up + 1] = fs.directory .. " mounted" end
+    end
+    for _, a in ipairs(pkg.addresses) do
+      if ip_present(a.address) then up[#up + 1] = a.address .. " present" end
+    end
+    if #up == 0 then
+      set_result("not running")
+      print("package " .. pkg.name .. " is not running here")
+      return
+    end
+    error("package " .. pkg.name .. " is not started here, yet " .. table.concat(up, ", "), 0)
+  end
+  if m.run and not monitor_running() then
+    error("monitor: " .. (runtime_read("monitor-failed") or "it is not running"), 0)
+  end
+  local line, failures = cycle()
+  log.info(line)
+  if #failures > 0 then
+    local why = {}
+    for _, f in ipairs(failures) do why[#why + 1] = f.name .. ": " .. f.why end
+    error("monitor: " .. table.concat(why, "; "), 0)
+  end
+  set_result("running")
+  print("package " .. pkg.name .. " is running here")
+  return
+end
+
 local misses = {}
 local state, maintenance = nil, false
 
@@ -30,21 +80,18 @@ while true do
     log.warn(paused and ("maintenance: " .. m.maintenance_file .. " is there, failures do not end the monitor")
                      or "maintenance over: failures end the monitor again")
   end
-  local failed, degraded, results = {}, {}, {}
-  for _, c in ipairs(list) do
-    local ok, why = c.run()
-    if ok then
-      misses[c.name] = 0
-      results[#results + 1] = c.name .. " ok"
-    else
-      misses[c.name] = (misses[c.name] or 0) + 1
-      local line = ("%s: %s (%d of %d)"):format(c.name, why, misses[c.name], m.retries + 1)
-      results[#results + 1] = line
-      if misses[c.name] > m.retries then failed[#failed + 1] = c.name .. ": " .. why
-      else degraded[#degraded + 1] = line end
-    end
+  local line, failures = cycle()
+  local failing, failed, degraded = {}, {}, {}
+  for _, f in ipairs(failures) do
+    failing[f.name] = true
+    misses[f.name] = (misses[f.name] or 0) + 1
+    if misses[f.name] > m.retries then failed[#failed + 1] = f.name .. ": " .. f.why
+    else degraded[#degraded + 1] = ("%s: %s (%d of %d)"):format(f.name, f.why, misses[f.name], m.retries + 1) end
   end
-  log.info("checks: " .. table.concat(results, "; "))
+  for _, c in ipairs(list) do
+    if not failing[c.name] then misses[c.name] = 0 end
+  end
+  log.info(line)
   local now = #failed > 0 and "failed" or #degraded > 0 and "degraded" or "healthy"
   if now ~= state then
     local why = #failed > 0 and failed or degraded

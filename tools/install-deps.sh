@@ -17,8 +17,10 @@ packages=(
   nfs-kernel-server
   # the monitor's tests: NFS-Ganesha as the NFS server (the kernel has none), a client
   nfs-ganesha nfs-ganesha-vfs libnfs-utils
-  # the side-by-side benchmark: Pacemaker's Filesystem and IPaddr2 agents
+  # Pacemaker's agents (the side-by-side benchmark) and ocf-tester (the agent's test)
   resource-agents kmod
+  # ocf-tester checks the agent's meta-data with it
+  libxml2-utils
 )
 
 missing=()

@@ -25,7 +25,7 @@ public final class ScriptHost {
     /// The package the scripts act on (`pkg`), if one was loaded.
     public let package: PackageConfiguration?
     /// The step the script is in, for the package log.
-    public let steps: StepTracker
+    public let steps: RunReport
 
     /// `runner` nil: real commands, stopped by the script's deadline, Ctrl-C
     /// or a cancel. `planning`: the runner only records (dry run).
@@ -36,7 +36,7 @@ public final class ScriptHost {
         installation: Installation, runner: (any CommandRunner)? = nil, planning: Bool = false,
         defaultCommandTimeout: Double = 60, logger: Logger = Logger(label: LogLabel.host),
         package: PackageConfiguration? = nil, nodeName: String = NodeContext.hostName,
-        hanfs: String = ScriptHost.hanfsBinary, steps: StepTracker = StepTracker()
+        hanfs: String = ScriptHost.hanfsBinary, steps: RunReport = RunReport()
     ) throws {
         self.steps = steps
         let lua = try LuaState()
@@ -63,6 +63,10 @@ public final class ScriptHost {
             let step = call.optionalString(1, converting: false)
             steps.set(step)
             if let step { stepLog.info("step: \(step)") }
+            return 0
+        }
+        lua.register("set_result") { call in
+            steps.setResult(call.optionalString(1, converting: true))
             return 0
         }
         lua.register("undo_failed") { call in

@@ -22,7 +22,7 @@ struct Hanfs: ParsableCommand {
         version: "hanfs \(version) (\(LuaState.luaVersion))",
         subcommands: [
             Start.self, Stop.self, Status.self, Validate.self, LockMigrate.self, Monitor.self, Run.self, Repl.self, Flm.self,
-            Serviceguard.self, StatdCallout.self,
+            Serviceguard.self, Pacemaker.self, StatdCallout.self,
             Announce.self,
         ]
     )
@@ -40,6 +40,10 @@ struct Hanfs: ParsableCommand {
             Serviceguard.legacyDirectory = (argv0 as NSString).deletingLastPathComponent.isEmpty
                 ? "." : (argv0 as NSString).deletingLastPathComponent
             arguments = ["serviceguard"] + arguments
+        }
+        // Pacemaker's resource agent: a link in /usr/lib/ocf/resource.d/hanfs/.
+        if let argv0 = CommandLine.arguments.first, Pacemaker.isAgent(argv0) {
+            arguments = ["ocf"] + arguments
         }
         // The commands a cluster manager runs at every failover, parsed
         // alone: parsing from the root reflects over every subcommand, which
@@ -128,7 +132,7 @@ struct GlobalOptions: ParsableArguments {
     /// A host with the real runner, or with a recording one for --dry-run
     /// (which still runs the commands that only look, to plan from what is there).
     func makeHost(
-        _ installation: Installation, package: PackageConfiguration? = nil, steps: StepTracker = StepTracker()
+        _ installation: Installation, package: PackageConfiguration? = nil, steps: RunReport = RunReport()
     ) throws -> (ScriptHost, RecordingRunner?) {
         let recorder = dryRun ? RecordingRunner(inspecting: ProcessRunner()) : nil
         let host = try ScriptHost(

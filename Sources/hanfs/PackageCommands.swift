@@ -70,6 +70,8 @@ struct PackageScript {
     var arguments: [String] = []
     /// What the cluster manager does itself (see ScriptHost.leaveToClusterManager).
     var clusterManagerDoesStorageAndAddresses = false
+    /// What the script reported as it ran (its result, the undos that failed).
+    let report = RunReport()
     /// A further check of the loaded package: a problem with it, or nil.
     var check: (PackageConfiguration) -> String? = { _ in nil }
 
@@ -91,7 +93,7 @@ struct PackageScript {
             Console.write("hanfs: \(why)\n", to: .standardError)
             return .notInstalled(why)
         }
-        let steps = StepTracker()
+        let steps = report
         let runtime = PackageRuntime(package: config.name)
         var lock: PackageRuntime.Lock?
         if global.dryRun {

@@ -14,10 +14,10 @@ struct PackageLogHandler: LogHandler {
     final class Target: @unchecked Sendable {
         let fd: Int32
         let action: String
-        let steps: StepTracker
+        let steps: RunReport
         let path: String
 
-        init(path: String, action: String, steps: StepTracker) throws {
+        init(path: String, action: String, steps: RunReport) throws {
             try FileManager.default.createDirectory(
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)

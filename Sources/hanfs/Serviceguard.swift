@@ -27,7 +27,8 @@ struct Serviceguard: ParsableCommand {
 
             The package file: --config, else $HANFS_CONFIG, else hanfs.conf beside a \
             hanfs.sh link, else $SGCONF/<package>/<package>.conf (SGCONF: \
-            /usr/local/cmcluster/conf).
+            /usr/local/cmcluster/conf), the modular package file itself. A hanfs.sh \
+            link is also what a modular package names as its external_script.
 
             Exit status, as Serviceguard reads it: 0 success; 1 failure, halt the \
             package and do not restart it (a wrong package file, a stop that could \
@@ -96,7 +97,9 @@ struct Serviceguard: ParsableCommand {
     func packageFile(package: String?, env: [String: String]) -> String? {
         if let config { return config }
         if let c = env["HANFS_CONFIG"], !c.isEmpty { return c }
-        if let dir = Self.legacyDirectory { return dir + "/hanfs.conf" }
+        if let dir = Self.legacyDirectory, FileManager.default.fileExists(atPath: dir + "/hanfs.conf") {
+            return dir + "/hanfs.conf"
+        }
         guard let package else { return nil }
         let sgconf = env["SGCONF"].flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/local/cmcluster/conf"
         let file = "\(sgconf)/\(package)/\(package).conf"

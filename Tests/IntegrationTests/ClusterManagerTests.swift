@@ -66,7 +66,7 @@ struct ServiceguardEntryPoints {
         #expect(start.status == 0, "\(start.stderr)")
         #expect(try lab.exportTable().contains("/srv/nfs/fs0\t192.0.2.0/24("))
         // Lock migration: statd restarted as the package address, the sync running.
-        #expect(try !processes(withCommandLine: "rpc.statd --no-notify -n 192.0.2.10 -P /var/lib/nfs -H /run/hanfs/hanfs-statd-callout").isEmpty)
+        #expect(!lab.processesInNode(withCommandLine: "rpc.statd --no-notify -n 192.0.2.10 -P /var/lib/nfs -H /run/hanfs/hanfs-statd-callout").isEmpty)
         // Serviceguard's parts were left to it: nothing activated, mounted or added by hanfs.
         #expect(!start.stderr.contains("step: check and mount"))
         #expect(!start.stderr.contains("step: add address"))
@@ -85,8 +85,15 @@ struct ServiceguardEntryPoints {
         #expect(ended.status == 1)
         #expect(ended.stderr.contains("hanfs: monitor: sync: the sync into /srv/nfs/fs0/.flm is not running"), "\(ended.stderr)")
 
-        let stop = try sg(lab, ["stop", "--config", config])
+        // As the modular package's external_script: a link named hanfs.sh, the action its only
+        // argument, the package file found as $SGCONF/<package>/<package>.conf.
+        let sgconf = "\(lab.dir)/cmcluster"
+        try FileManager.default.createDirectory(atPath: sgconf + "/labpkg", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: config, toPath: sgconf + "/labpkg/labpkg.conf")
+        try FileManager.default.createSymbolicLink(atPath: sgconf + "/labpkg/hanfs.sh", withDestinationPath: hanfsBinary)
+        let stop = try lab.inNode(["env", "SG_PACKAGE=labpkg", "SG_NODE=node1", "SGCONF=\(sgconf)", sgconf + "/labpkg/hanfs.sh", "stop"], check: false)
         #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stderr.contains("\(sgconf)/labpkg/labpkg.conf"), "\(stop.stderr)")
         #expect(try lab.exportTable() == "")
         #expect(try lab.mountPoints() == ["/srv/nfs/fs0"], "the file system is Serviceguard's to unmount")
         #expect(try lab.addresses().contains("192.0.2.10"), "the address is Serviceguard's to remove")
@@ -156,10 +163,92 @@ struct ServiceguardEntryPoints {
         // lock_migration:<name>: statd restarted, and clients notified, as that name.
         let moved = try hanfsSh(["lock_migration:nfspkg"])
         #expect(moved.status == 0, "\(moved.stderr)")
-        #expect(try !processes(withCommandLine: "rpc.statd --no-notify -n nfspkg -P /var/lib/nfs -H /run/hanfs/hanfs-statd-callout").isEmpty)
+        #expect(!lab.processesInNode(withCommandLine: "rpc.statd --no-notify -n nfspkg -P /var/lib/nfs -H /run/hanfs/hanfs-statd-callout").isEmpty)
         let stop = try hanfsSh(["stop"])
         #expect(stop.status == 0, "\(stop.stderr)")
         #expect(try lab.exportTable() == "")
         #expect(try hanfsSh(["restart"]).status == 1)
+    }
+}
+
+/// hanfs as Pacemaker's resource agent ocf:hanfs:package, run by Debian's
+/// ocf-tester and action by action, inside the lab's node.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: namespaces, daemons"))
+struct PacemakerAgent {
+    /// The agent as `make install-ocf` leaves it: a link named package in resource.d/hanfs.
+    static func agent(_ lab: Lab) throws -> String {
+        let dir = "\(lab.dir)/ocf/resource.d/hanfs"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/package", withDestinationPath: hanfsBinary)
+        return dir + "/package"
+    }
+
+    func ocf(_ lab: Lab, _ agent: String, _ action: String, _ env: [String]) throws -> Output {
+        try lab.inNode(["env"] + env + [agent, action], check: false)
+    }
+
+    @Test func ocfTesterPasses() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try StartStop.package(lab, extra: ", monitor = { services = \"rpcbind\" }")
+        try lab.prepareNodeStatusMonitor()
+        let agent = try Self.agent(lab)
+        let tester = try lab.inNode(["ocf-tester", "-n", "labpkg", "-o", "config=\(config)", agent], check: false, timeout: 300)
+        #expect(tester.status == 0, "\(tester.stdout)\(tester.stderr)")
+        #expect(tester.stdout.contains("passed all tests"), "\(tester.stdout)")
+        try StartStop.expectClean(lab)
+    }
+
+    @Test func exitCodesAndReasons() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try StartStop.package(lab, extra: ", monitor = { services = \"rpcbind\" }")
+        try lab.prepareNodeStatusMonitor()
+        let agent = try Self.agent(lab)
+        let env = ["OCF_ROOT=/usr/lib/ocf", "OCF_RESKEY_config=\(config)", "OCF_RESKEY_CRM_meta_interval=20000"]
+
+        // A probe (interval 0) of a package that is nowhere: 7, without complaint.
+        let probe = try ocf(lab, agent, "monitor", ["OCF_RESKEY_config=\(config)", "OCF_RESKEY_CRM_meta_interval=0"])
+        #expect(probe.status == 7)
+        #expect(!probe.stderr.contains("ocf-exit-reason"))
+        // A probe where the package file is not there (on storage elsewhere): 7.
+        #expect(try ocf(lab, agent, "monitor", ["OCF_RESKEY_config=/nowhere.lua", "OCF_RESKEY_CRM_meta_interval=0"]).status == 7)
+
+        #expect(try ocf(lab, agent, "start", env).status == 0)
+        #expect(try ocf(lab, agent, "monitor", env).status == 0)
+        // Something of it fails: 1, and the reason on the last line.
+        try lab.inNode(["exportfs", "-u", "192.0.2.0/24:/srv/nfs/fs0"])
+        let failed = try ocf(lab, agent, "monitor", env)
+        #expect(failed.status == 1)
+        #expect(failed.stderr.hasSuffix("ocf-exit-reason:monitor: exports: 192.0.2.0/24:/srv/nfs/fs0 is not exported\n"), "\(failed.stderr)")
+        #expect(try ocf(lab, agent, "stop", env).status == 0)
+        // Stopped, but a file system left mounted by hand: partly up is a failure, not "not running".
+        try lab.inNode(["mkdir", "-p", "/srv/nfs/fs0"])
+        try lab.inNode(["mount", lab.devices[0], "/srv/nfs/fs0"])
+        let partly = try ocf(lab, agent, "monitor", ["OCF_RESKEY_config=\(config)", "OCF_RESKEY_CRM_meta_interval=0"])
+        #expect(partly.status == 1)
+        #expect(partly.stderr.contains("ocf-exit-reason:package labpkg is not started here, yet /srv/nfs/fs0 mounted"), "\(partly.stderr)")
+        try lab.inNode(["umount", "/srv/nfs/fs0"])
+
+        // A wrong package file: 6; no config parameter: 6; an action it does not have: 3.
+        let wrong = "\(lab.dir)/wrong.lua"
+        try "package { name = \"labpkg\", fsck_concurency = 2 }\n".write(toFile: wrong, atomically: true, encoding: .utf8)
+        let bad = try ocf(lab, agent, "validate-all", ["OCF_RESKEY_config=\(wrong)"])
+        #expect(bad.status == 6)
+        #expect(bad.stderr.contains("ocf-exit-reason:\(wrong):1: package.fsck_concurency"), "\(bad.stderr)")
+        #expect(try ocf(lab, agent, "start", ["OCF_RESKEY_config=\(wrong)"]).status == 6)
+        #expect(try ocf(lab, agent, "validate-all", []).status == 6)
+        #expect(try ocf(lab, agent, "promote", env).status == 3)
+        // A node that does not see the package's volume group: 5.
+        let elsewhere = try StartStop.package(lab, name: "elsepkg", extra: "")
+        try (String(contentsOfFile: elsewhere, encoding: .utf8) + "vg \"vgnowhere\"\n").write(toFile: elsewhere, atomically: true, encoding: .utf8)
+        let lacks = try ocf(lab, agent, "validate-all", ["OCF_RESKEY_config=\(elsewhere)"])
+        #expect(lacks.status == 5, "\(lacks.stderr)")
+        #expect(lacks.stderr.contains("ocf-exit-reason:this node lacks what package elsepkg needs: volume group vgnowhere is not visible"))
+
+        // A start that fails (its address is the client's) is undone, and says why.
+        let taken = try StartStop.package(lab, name: "failpkg", extra: "", address: "192.0.2.100/24")
+        let failing = try ocf(lab, agent, "start", ["OCF_RESKEY_config=\(taken)"])
+        #expect(failing.status == 1)
+        #expect(failing.stderr.contains("ocf-exit-reason:") && failing.stderr.contains("192.0.2.100"), "\(failing.stderr)")
+        try StartStop.expectClean(lab)
     }
 }

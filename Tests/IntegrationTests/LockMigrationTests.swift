@@ -75,7 +75,7 @@ struct CrashNotificationReachesClients {
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout == "0\n")
         #expect(try lab.inNode(["rpcinfo", "-p"]).stdout.contains("100024"))
-        let statd = try processes(withCommandLine:
+        let statd = lab.processesInNode(withCommandLine:
             "rpc.statd --no-notify -n nfspkg -P /var/lib/nfs -H /run/hanfs/hanfs-statd-callout")
         #expect(statd.count == 1)
         // What statd does when a client starts and stops being monitored:
@@ -90,7 +90,7 @@ struct CrashNotificationReachesClients {
         #expect(try lab.inClientNamespaces(["rpcinfo", "-p"]).stdout.contains("100024"))
         // A second restart replaces the first statd.
         #expect(try lab.hanfs(["run", script]).status == 0)
-        #expect(try processes(withCommandLine:
+        #expect(lab.processesInNode(withCommandLine:
             "rpc.statd --no-notify -n nfspkg -P /var/lib/nfs -H /run/hanfs/hanfs-statd-callout").count == 1)
     }
 
@@ -130,8 +130,8 @@ struct CrashNotificationReachesClients {
         #expect(seen.contains("Received SM_NOTIFY from nfspkg"), "client statd: \(seen)")
         #expect(!seen.contains("Received SM_NOTIFY from nfspkg, state: 3\n"))
         // A client that is gone (no host answers for it) is retried in the background, not waited for.
-        let notifying = { try processes(withCommandLine: "sm-notify -f -m 1 -v 192.0.2.10 -P /var/lib/nfs") }
-        #expect(try notifying().count == 1)
+        let notifying = { lab.processesInNode(withCommandLine: "sm-notify -f -m 1 -v 192.0.2.10 -P /var/lib/nfs") }
+        #expect(notifying().count == 1)
         // The sync runs: an entry statd writes now is in the holding directory at once.
         try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /var/lib/nfs/sm/client9", "sh", Self.entry])
         var held = ""
@@ -145,7 +145,7 @@ struct CrashNotificationReachesClients {
         let stop = try lab.hanfs(["stop", "--config", config])
         #expect(stop.status == 0, "\(stop.stderr)")
         #expect(stop.stderr.contains("stopped the sync into /srv/nfs/fs0/.flm"))
-        #expect(try notifying().isEmpty)
+        #expect(notifying().isEmpty)
         try StartStop.expectClean(lab)
     }
 

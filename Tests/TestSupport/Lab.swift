@@ -278,6 +278,13 @@ public final class Lab: @unchecked Sendable {
     /// The processes living in the lab's (node's) mount namespace.
     public func processesInNode() -> [Int32] { processes(inMountNamespace: mountNS) }
 
+    /// The node's processes with this command line (arguments joined by
+    /// spaces): another test's lab, running the same command, is not counted.
+    public func processesInNode(withCommandLine line: String) -> [Int32] {
+        usleep(50_000)
+        return processesInNode().filter { commandLine(of: $0) == line }
+    }
+
     func processes(inMountNamespace file: String) -> [Int32] {
         var st = stat()
         guard stat(file, &st) == 0, st.st_ino != 0 else { return [] }
