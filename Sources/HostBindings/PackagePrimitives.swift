@@ -264,13 +264,27 @@ extension ScriptHost {
         func requirePackageFile() throws {
             guard !configFile.isEmpty else { throw HostError("no package: give --config") }
         }
+        // Serviceguard's own service commands: a legacy package's monitor is its service.
+        func serviceguard(_ command: String) -> String? {
+            ProcessRunner.resolve(command) ?? ProcessRunner.resolve("/usr/local/cmcluster/bin/\(command)")
+        }
         lua.register("monitor_start") { call in
             try requirePackageFile()
+            if !c.monitor.serviceName.isEmpty, let cmrunserv = serviceguard("cmrunserv") {
+                if !monitor.processes.isEmpty { return call.push("already") }
+                // One command line, as Serviceguard keeps a service's (it runs it with its shell).
+                let line = monitor.argv.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+                try wrap { try node.run([cmrunserv, c.monitor.serviceName, line], timeout: 30) }
+                return call.push("done")
+            }
             return call.push(outcome(try wrap { try monitor.start(node) }))
         }
         lua.register("monitor_stop") { call in
             try requirePackageFile()
             let o = try PrimitiveOptions(call, 1, known: ["timeout"])
+            if !c.monitor.serviceName.isEmpty, !monitor.processes.isEmpty, let cmhaltserv = serviceguard("cmhaltserv") {
+                try wrap { try node.run([cmhaltserv, c.monitor.serviceName], timeout: 30, check: false) }
+            }
             return call.push(outcome(monitor.stop(node, timeout: try o.number("timeout", 10))))
         }
         lua.register("monitor_running") { call in

@@ -42,7 +42,7 @@ enum PackageTable {
         t["monitor"] = .table(LuaTable(fields: [
             "interval": .number(c.monitor.interval), "quota": .boolean(c.monitor.quota),
             "retries": .integer(Int64(c.monitor.retries)), "services": strings(services),
-            "run": .boolean(c.monitor.run), "probe": .boolean(c.monitor.probe),
+            "run": .boolean(c.monitor.run), "probe": .boolean(c.monitor.probe), "service_name": .string(c.monitor.serviceName),
             "maintenance_file": .string(c.monitor.maintenanceFile.isEmpty
                 ? "\(PackageRuntime.defaultDirectory)/\(c.name).maintenance" : c.monitor.maintenanceFile),
         ]))

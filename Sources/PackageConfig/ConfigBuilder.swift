@@ -153,7 +153,9 @@ public struct ConfigBuilder {
         case .maintenanceFile: config.monitor.maintenanceFile = try Check.absolutePath(value, a, s)
         case .monitorRun: config.monitor.run = try Check.yesNo(value, a, s)
         case .monitorProbe: config.monitor.probe = try Check.yesNo(value, a, s)
-        case .monitorService: config.monitor.run = !value.trimmingSpaces.isEmpty
+        case .monitorService:
+            config.monitor.serviceName = value.trimmingSpaces
+            config.monitor.run = !config.monitor.serviceName.isEmpty
         case .monitorServices:
             let known: Set<String> = ["rpcbind", "nfs", "mountd", "nlockmgr", "status", "rquotad"]
             let list = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)

@@ -238,6 +238,10 @@ public struct MonitorSettings: Sendable, Equatable {
     /// Whether start runs the monitor in the background (and stop stops
     /// it); off where the cluster manager runs it as the package's service.
     public var run = false
+    /// The legacy NFS_SERVICE_NAME: under Serviceguard, start runs the
+    /// monitor as this package service (cmrunserv), so that Serviceguard
+    /// watches it; elsewhere, in the background.
+    public var serviceName = ""
     /// Also a direct read of each file system's device and a write of a
     /// status file on it, bounded by a timeout (storage that stopped answering).
     public var probe = false

@@ -36,7 +36,7 @@ public struct NodeContext: Sendable {
 
     /// Runs a command; a failure becomes a PrimitiveError unless `check` is false.
     @discardableResult
-    func run(_ argv: [String], timeout: Double, check: Bool = true, readOnly: Bool = false,
+    public func run(_ argv: [String], timeout: Double, check: Bool = true, readOnly: Bool = false,
              environment: [String: String] = [:]) throws -> CommandResult
     {
         let result = try runner.run(Command(argv, timeout: timeout, environment: environment, readOnly: readOnly))

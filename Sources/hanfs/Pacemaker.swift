@@ -16,13 +16,15 @@ struct Pacemaker: ParsableCommand {
             Run by Pacemaker through the link /usr/lib/ocf/resource.d/hanfs/package, \
             with the package file in OCF_RESKEY_config. Exit status: OCF's. 0 success \
             (also a start of a running package, a stop of a stopped one); 1 generic \
-            error; 2 bad arguments; 3 an action it does not have; 5 this node lacks \
-            something the package needs; 6 the package file is wrong; 7 not running \
-            (monitor). On failure the last line on stderr is `ocf-exit-reason:WHY`.
+            error; 2 bad arguments (no action, a malformed node name); 3 an action it \
+            does not have; 5 this node lacks something the package needs (a tool, its \
+            volume group, the package file); 6 the package file is wrong, or config is \
+            not given; 7 not running (monitor). On failure the last line on stderr is \
+            `ocf-exit-reason:WHY`.
             """)
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "start, stop, monitor, validate-all, meta-data or usage.") var action: String
+    @Argument(help: "start, stop, monitor, validate-all, meta-data or usage.") var action: String = ""
 
     /// OCF's exit statuses.
     enum OCF {
@@ -48,6 +50,9 @@ struct Pacemaker: ParsableCommand {
             Console.write("usage: \(CommandLine.arguments[0]) {start|stop|monitor|validate-all|meta-data}\n", to: .standardOutput)
             throw ExitCode(OCF.success)
         case "start", "stop", "monitor", "validate-all": break
+        case "":
+            Console.write("usage: \(CommandLine.arguments[0]) {start|stop|monitor|validate-all|meta-data}\n", to: .standardError)
+            throw ExitCode(OCF.arguments)
         default:
             Console.write("ocf-exit-reason:action \(action) is not implemented\n", to: .standardError)
             throw ExitCode(OCF.unimplemented)
@@ -59,9 +64,20 @@ struct Pacemaker: ParsableCommand {
             Console.write("ocf-exit-reason:the config parameter is required (the package file)\n", to: .standardError)
             throw ExitCode(OCF.configured)
         }
-        // A probe where the package file is not (it may live on storage another node holds): not running here.
-        if probe && !FileManager.default.fileExists(atPath: config) { throw ExitCode(OCF.notRunning) }
-        if let node = env["OCF_RESKEY_node"], !node.isEmpty { setenv("HANFS_NODE", node, 1) }
+        if !FileManager.default.fileExists(atPath: config) {
+            // A probe where the package file is not (it may live on storage another node holds): not running here.
+            if probe { throw ExitCode(OCF.notRunning) }
+            // Elsewhere it may be there: a local error, not the cluster's configuration.
+            Console.write("ocf-exit-reason:config: \(config) is not on this node\n", to: .standardError)
+            throw ExitCode(OCF.notInstalled)
+        }
+        if let node = env["OCF_RESKEY_node"], !node.isEmpty {
+            guard node.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+                Console.write("ocf-exit-reason:node: \"\(node)\" is not a node name (letters, digits, - _ .)\n", to: .standardError)
+                throw ExitCode(OCF.arguments)
+            }
+            setenv("HANFS_NODE", node, 1)
+        }
 
         // Pacemaker's timeout for the action (ms); hanfs stops a little before, to undo what it did.
         let timeout = env["OCF_RESKEY_CRM_meta_timeout"].flatMap(Double.init).map { $0 / 1000 }

@@ -153,13 +153,28 @@ struct ServiceguardEntryPoints {
             LOCK_MIGRATION=YES
             NFS_FLM_HOLDING_DIR=/srv/nfs/fs0/.flm
             SM_DIR=/var/lib/nfs/sm
+            NFS_SERVICE_NAME[0]=labpkg.monitor
             """.write(toFile: "\(dir)/hanfs.conf", atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: "\(dir)/hanfs.sh", withDestinationPath: hanfsBinary)
-        let hanfsSh = { (arguments: [String]) in try lab.inNode(["\(dir)/hanfs.sh"] + arguments, check: false) }
+        // Serviceguard's service commands, as far as the test needs them: cmrunserv runs the
+        // service command line with the shell, as Serviceguard does; both log how they were called.
+        let bin = "\(lab.dir)/sgbin", calls = "\(lab.dir)/sg-calls.log"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try "#!/bin/sh\necho \"cmrunserv $*\" >> \(calls)\nsh -c \"$2\" </dev/null >/dev/null 2>&1 &\n"
+            .write(toFile: bin + "/cmrunserv", atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho \"cmhaltserv $*\" >> \(calls)\n".write(toFile: bin + "/cmhaltserv", atomically: true, encoding: .utf8)
+        try lab.sh(["chmod", "755", bin + "/cmrunserv", bin + "/cmhaltserv"])
+        let hanfsSh = { (arguments: [String]) in
+            try lab.inNode(["env", "PATH=\(bin):/usr/sbin:/usr/bin:/sbin:/bin", "\(dir)/hanfs.sh"] + arguments, check: false)
+        }
 
         let start = try hanfsSh(["start"])
         #expect(start.status == 0, "\(start.stderr)")
         #expect(try lab.exportTable().contains("/srv/nfs/fs0"))
+        // NFS_SERVICE_NAME: the monitor runs as that Serviceguard service.
+        let monitor = "\(hanfsBinary) monitor --config \(dir)/hanfs.conf"
+        #expect(try String(contentsOfFile: calls, encoding: .utf8) == "cmrunserv labpkg.monitor \(monitor)\n")
+        #expect(!lab.processesInNode(withCommandLine: monitor).isEmpty)
         // lock_migration:<name>: statd restarted, and clients notified, as that name.
         let moved = try hanfsSh(["lock_migration:nfspkg"])
         #expect(moved.status == 0, "\(moved.stderr)")
@@ -167,6 +182,8 @@ struct ServiceguardEntryPoints {
         let stop = try hanfsSh(["stop"])
         #expect(stop.status == 0, "\(stop.stderr)")
         #expect(try lab.exportTable() == "")
+        #expect(try String(contentsOfFile: calls, encoding: .utf8).hasSuffix("cmhaltserv labpkg.monitor\n"))
+        #expect(lab.processesInNode(withCommandLine: monitor).isEmpty)
         #expect(try hanfsSh(["restart"]).status == 1)
     }
 }
@@ -237,6 +254,12 @@ struct PacemakerAgent {
         #expect(try ocf(lab, agent, "start", ["OCF_RESKEY_config=\(wrong)"]).status == 6)
         #expect(try ocf(lab, agent, "validate-all", []).status == 6)
         #expect(try ocf(lab, agent, "promote", env).status == 3)
+        // No action, or a node name that is none: 2. A package file not on this node: 5.
+        #expect(try lab.inNode(["env"] + env + [agent], check: false).status == 2)
+        #expect(try ocf(lab, agent, "start", env + ["OCF_RESKEY_node=node 1"]).status == 2)
+        let absent = try ocf(lab, agent, "start", ["OCF_RESKEY_config=/nowhere.lua"])
+        #expect(absent.status == 5)
+        #expect(absent.stderr.hasSuffix("ocf-exit-reason:config: /nowhere.lua is not on this node\n"))
         // A node that does not see the package's volume group: 5.
         let elsewhere = try StartStop.package(lab, name: "elsepkg", extra: "")
         try (String(contentsOfFile: elsewhere, encoding: .utf8) + "vg \"vgnowhere\"\n").write(toFile: elsewhere, atomically: true, encoding: .utf8)

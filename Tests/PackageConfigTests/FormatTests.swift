@@ -104,6 +104,9 @@ import Testing
             """)
         var models = try [modular, legacy, lua].map { try PackageLoader.load($0, installation: installation) }
         #expect(models.allSatisfy { $0.monitor.run && $0.monitor.probe })
+        // Only the legacy file names the monitor's Serviceguard service.
+        #expect(models.map(\.monitor.serviceName) == ["", "nfspkg.monitor", ""])
+        models[1].monitor.serviceName = ""
         for i in models.indices {
             // Only where each part was declared differs.
             models[i].file = ""
