@@ -31,10 +31,17 @@ start:run(function()
       function() umount_all(pkg.filesystems) end)
   end
 
-  for _, e in ipairs(pkg.exports) do
-    start:step("export " .. e.directory .. " to " .. e.clients,
-      function() export(e) end,
-      function() unexport(e) end)
+  if pkg.nfs_server == "ganesha" then
+    -- NFS-Ganesha started for the package, serving all its exports.
+    start:step("start NFS-Ganesha with " .. #pkg.exports .. " export(s)",
+      function() nfs_server_start() end,
+      function() nfs_server_stop() end)
+  else
+    for _, e in ipairs(pkg.exports) do
+      start:step("export " .. e.directory .. " to " .. e.clients,
+        function() export(e) end,
+        function() unexport(e) end)
+    end
   end
 
   for _, a in ipairs(parts.addresses and pkg.addresses or {}) do

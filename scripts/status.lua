@@ -33,11 +33,16 @@ for _, fs in ipairs(pkg.filesystems) do
   end
 end
 
-local exported = {}
-for _, e in ipairs(exports()) do exported[e.clients .. ":" .. e.directory] = e end
-for _, e in ipairs(pkg.exports) do
-  local x = exported[e.clients .. ":" .. e.directory]
-  print(("  %s export %s:%s%s"):format(mark(x), e.clients, e.directory, x and (" (" .. x.options .. ")") or ""))
+if pkg.nfs_server == "ganesha" then
+  local up = nfs_server_running()
+  print(("  %s NFS-Ganesha%s"):format(mark(up), up and (" serving " .. #pkg.exports .. " export(s)") or " not running"))
+else
+  local exported = {}
+  for _, e in ipairs(exports()) do exported[e.clients .. ":" .. e.directory] = e end
+  for _, e in ipairs(pkg.exports) do
+    local x = exported[e.clients .. ":" .. e.directory]
+    print(("  %s export %s:%s%s"):format(mark(x), e.clients, e.directory, x and (" (" .. x.options .. ")") or ""))
+  end
 end
 
 local here = {}

@@ -34,8 +34,13 @@ stop:run(function()
     stop:step("remove address " .. a.address, function() ip_remove(a) end)
   end
 
-  for _, e in ipairs(reversed(pkg.exports)) do
-    stop:step("unexport " .. e.directory .. " from " .. e.clients, function() unexport(e) end)
+  if pkg.nfs_server == "ganesha" then
+    -- It lets go of the file systems only when it has ended.
+    stop:step("stop NFS-Ganesha", function() nfs_server_stop() end)
+  else
+    for _, e in ipairs(reversed(pkg.exports)) do
+      stop:step("unexport " .. e.directory .. " from " .. e.clients, function() unexport(e) end)
+    end
   end
 
   if parts.storage and #pkg.filesystems > 0 then

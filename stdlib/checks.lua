@@ -31,7 +31,12 @@ function checks.all()
       return ok, why
     end }
   end
-  if #pkg.exports > 0 then
+  if #pkg.exports > 0 and pkg.nfs_server == "ganesha" then
+    list[#list + 1] = { name = "NFS-Ganesha", run = function()
+      if nfs_server_running() then return true end
+      return false, "NFS-Ganesha of " .. pkg.name .. " is not running"
+    end }
+  elseif #pkg.exports > 0 then
     list[#list + 1] = { name = "exports", run = function()
       local here = {}
       for _, e in ipairs(exports()) do here[e.clients .. ":" .. e.directory] = true end

@@ -50,7 +50,7 @@ function tools.needed_by(p, parts)
       for _, n in ipairs{ "fsck", "mount", "umount" } do names[#names + 1] = n end
     end
   end
-  if #p.exports > 0 then names[#names + 1] = "exportfs" end
+  if #p.exports > 0 then names[#names + 1] = p.nfs_server == "ganesha" and "ganesha.nfsd" or "exportfs" end
   if parts.addresses and #p.addresses > 0 then names[#names + 1] = "ip" end
   if p.lock_migration.enabled then
     for _, n in ipairs{ "rpcbind", "rpc.statd", "sm-notify" } do names[#names + 1] = n end

@@ -17,6 +17,8 @@ packages=(
   nfs-kernel-server
   # the monitor's tests: NFS-Ganesha as the NFS server (the kernel has none), a client
   nfs-ganesha nfs-ganesha-vfs libnfs-utils
+  # a system bus in the lab's node: exports added and removed through Ganesha's export manager
+  dbus-daemon dbus-bin
   # Pacemaker's agents (the side-by-side benchmark) and ocf-tester (the agent's test)
   resource-agents kmod
   # ocf-tester checks the agent's meta-data with it

@@ -18,6 +18,10 @@ enum LuaPackageFormat {
         "name": .packageName, "vg_ownership": .vgOwnership, "run_fsck": .fsckPolicy, "fsck_concurrency": .fsckConcurrency,
         "mount_concurrency": .mountConcurrency, "mount_retries": .mountRetries, "umount_retries": .umountRetries,
         "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout, "log_file": .logFile,
+        "nfs_server": .nfsServer,
+    ]
+    static let ganeshaFields: [String: Field] = [
+        "grace_period": .ganeshaGracePeriod, "lease_lifetime": .ganeshaLeaseLifetime, "recovery_dir": .ganeshaRecoveryDirectory,
     ]
     static let lockMigrationFields: [String: Field] = [
         "enabled": .lockMigration, "holding_dir": .holdingDirectory, "propagate_interval": .propagateInterval,
@@ -39,7 +43,8 @@ enum LuaPackageFormat {
     static func name(_ field: Field) -> String {
         for (prefix, table) in [
             ("package.", packageFields), ("package.lock_migration.", lockMigrationFields),
-            ("package.monitor.", monitorFields), ("filesystem.", fileSystemFields), ("address.", addressFields),
+            ("package.monitor.", monitorFields), ("package.ganesha.", ganeshaFields), ("filesystem.", fileSystemFields),
+            ("address.", addressFields),
         ] {
             if let k = table.first(where: { "\($0.value)" == "\(field)" })?.key { return prefix + k }
         }
@@ -126,6 +131,7 @@ enum LuaPackageFormat {
                         "timeouts": (timeoutFields, "timeouts"),
                         "lock_migration": (LuaPackageFormat.lockMigrationFields, "lock_migration"),
                         "monitor": (LuaPackageFormat.monitorFields, "monitor"),
+                        "ganesha": (LuaPackageFormat.ganeshaFields, "ganesha"),
                     ])
                 if t.fields["name"] == nil { self.builder.fail(ConfigError(s, "package.name", "missing")) }
                 return 0

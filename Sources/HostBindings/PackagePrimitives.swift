@@ -156,15 +156,35 @@ extension ScriptHost {
             let list = try fileSystems(call)
             return call.push(try wrap { results(try fss.umountAll(list, limit: limit, timeout: timeout, retries: retries)) })
         }
+        // The package's NFS server: the kernel's (exportfs), or NFS-Ganesha run for the package.
+        let ganesha = Ganesha(node, package: c, runtime: PackageRuntime(package: c.name), log: c.ganeshaLogPath)
         lua.register("export") { call in
             let e = try PackageTable.export(try call.table(1))
             let o = try PrimitiveOptions(call, 2, known: ["timeout"])
-            return call.push(try wrap { outcome(try exports.export(e, timeout: o.number("timeout", c.timeouts.export))) })
+            let timeout = try o.number("timeout", c.timeouts.export)
+            return call.push(try wrap {
+                outcome(c.nfsServer == .ganesha ? try ganesha.export(e, timeout: timeout) : try exports.export(e, timeout: timeout))
+            })
         }
         lua.register("unexport") { call in
             let e = try PackageTable.export(try call.table(1))
             let o = try PrimitiveOptions(call, 2, known: ["timeout"])
-            return call.push(try wrap { outcome(try exports.unexport(e, timeout: o.number("timeout", c.timeouts.export))) })
+            let timeout = try o.number("timeout", c.timeouts.export)
+            return call.push(try wrap {
+                outcome(c.nfsServer == .ganesha ? try ganesha.unexport(e, timeout: timeout) : try exports.unexport(e, timeout: timeout))
+            })
+        }
+        lua.register("nfs_server_start") { call in
+            let o = try PrimitiveOptions(call, 1, known: ["timeout"])
+            let timeout = try o.number("timeout", c.timeouts.export)
+            return call.push(try wrap { outcome(try ganesha.start(c.exports, timeout: timeout)) })
+        }
+        lua.register("nfs_server_stop") { call in
+            let o = try PrimitiveOptions(call, 1, known: ["timeout"])
+            return call.push(outcome(ganesha.stop(timeout: try o.number("timeout", c.timeouts.export))))
+        }
+        lua.register("nfs_server_running") { call in
+            call.push(.boolean(ganesha.isRunning))
         }
         lua.register("ip_add") { call in
             let a = try PackageTable.address(try call.table(1))

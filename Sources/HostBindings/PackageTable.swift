@@ -24,6 +24,11 @@ enum PackageTable {
         t["timeouts"] = .table(timeouts)
         t["arp"] = .table(LuaTable(fields: ["count": .integer(Int64(c.arpCount)), "interval": .number(c.arpInterval)]))
         t["dad_timeout"] = .number(c.dadTimeout)
+        t["nfs_server"] = .string(c.nfsServer.rawValue)
+        t["ganesha"] = .table(LuaTable(fields: [
+            "grace_period": .number(c.ganesha.gracePeriod), "lease_lifetime": .number(c.ganesha.leaseLifetime),
+            "recovery_dir": .string(c.ganeshaRecoveryDirectory),
+        ]))
         t["lock_migration"] = .table(
             LuaTable(fields: [
                 "enabled": .boolean(c.lockMigration.enabled), "holding_dir": .string(c.lockMigration.holdingDirectory),

@@ -25,6 +25,8 @@ enum AttributeNames {
         "maintenance_file": .maintenanceFile, "monitor_services": .monitorServices, "run_monitor": .monitorRun, "monitor_probe": .monitorProbe, "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout,
         "vg_timeout": .timeout("vg"), "fsck_timeout": .timeout("fsck"), "mount_timeout": .timeout("mount"),
         "umount_timeout": .timeout("umount"), "export_timeout": .timeout("export"), "ip_timeout": .timeout("ip"),
+        "nfs_server": .nfsServer, "ganesha_grace_period": .ganeshaGracePeriod,
+        "ganesha_lease_lifetime": .ganeshaLeaseLifetime, "ganesha_recovery_dir": .ganeshaRecoveryDirectory,
     ]
 
     /// Serviceguard's modular package attributes.

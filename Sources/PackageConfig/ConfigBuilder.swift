@@ -17,6 +17,7 @@ public enum Field: Sendable {
     case timeout(String)  // one of StepTimeouts.names
     case arpCount, arpInterval, dadTimeout
     case ipInterface
+    case nfsServer, ganeshaGracePeriod, ganeshaLeaseLifetime, ganeshaRecoveryDirectory
     case logFile
     /// A known attribute hanfs does not use (the cluster manager's own).
     case ignored
@@ -184,6 +185,16 @@ public struct ConfigBuilder {
         case .ipInterface:
             addresses[index, default: PartialAddress(source: s)].interface = try Check.word(value, a, s)
         case .logFile: config.logFile = try Check.absolutePath(value, a, s)
+        case .nfsServer:
+            guard let server = NFSServer(rawValue: value.trimmingSpaces.lowercased()) else {
+                throw ConfigError(s, a, "\"\(value)\": kernel or ganesha expected")
+            }
+            config.nfsServer = server
+        case .ganeshaGracePeriod: config.ganesha.gracePeriod = try Check.seconds(value, a, s)
+        case .ganeshaLeaseLifetime: config.ganesha.leaseLifetime = try Check.seconds(value, a, s)
+        case .ganeshaRecoveryDirectory:
+            config.ganesha.recoveryDirectory = try Check.absolutePath(value, a, s)
+            config.ganesha.source = s
         case .ignored: break
         }
     }

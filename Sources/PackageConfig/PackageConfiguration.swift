@@ -1,3 +1,5 @@
+import Foundation
+
 /// One NFS package, whatever file format it was read from: what start
 /// brings up on a node and stop takes down, in this order.
 public struct PackageConfiguration: Sendable, Equatable {
@@ -32,10 +34,29 @@ public struct PackageConfiguration: Sendable, Equatable {
 
     public var lockMigration = LockMigration()
     public var monitor = MonitorSettings()
+    /// Which NFS server serves the exports: the kernel's (exportfs), or
+    /// NFS-Ganesha run for the package.
+    public var nfsServer: NFSServer = .kernel
+    public var ganesha = GaneshaSettings()
     /// Where each part was declared: what messages name.
     public var source: Source = .init(file: "", line: 0)
 
     public init() {}
+}
+
+extension PackageConfiguration {
+    /// The package log: the file's log_file, else $HANFS_LOG_DIR or /var/log/hanfs, /<name>.log.
+    public var logPath: String {
+        if !logFile.isEmpty { return logFile }
+        let dir = ProcessInfo.processInfo.environment["HANFS_LOG_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/log/hanfs"
+        return "\(dir)/\(name).log"
+    }
+
+    /// NFS-Ganesha's log, beside the package log.
+    public var ganeshaLogPath: String {
+        let log = logPath
+        return (log.hasSuffix(".log") ? String(log.dropLast(4)) : log) + ".ganesha.log"
+    }
 }
 
 /// A place in a configuration file.
@@ -219,6 +240,27 @@ public struct LockMigration: Sendable, Equatable {
 
 public enum LockRestart: String, Sendable, Equatable {
     case statd, lockd
+}
+
+public enum NFSServer: String, Sendable, Equatable, CaseIterable {
+    case kernel, ganesha
+}
+
+/// NFS-Ganesha as the package's NFS server: its configuration is generated
+/// from the package's exports at each start, with what must be the same on
+/// every node fixed (each export's Export_Id and Filesystem_id from its
+/// fsid, the server scope, the NFSv4 recovery directory on the package's
+/// storage), so that clients keep their file handles and reclaim their
+/// state on the node that takes over.
+public struct GaneshaSettings: Sendable, Equatable {
+    /// Seconds of NFSv4 (and NLM) grace after a start; at least the lease.
+    public var gracePeriod = 90.0
+    public var leaseLifetime = 60.0
+    /// NFSv4 client records (RecoveryRoot); empty: `.ganesha` at the top
+    /// of the package's first file system. It must move with the package.
+    public var recoveryDirectory = ""
+    public var source: Source?
+    public init() {}
 }
 
 /// The package monitor; used by the monitor.

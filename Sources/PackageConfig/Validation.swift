@@ -97,11 +97,41 @@ public enum Validation {
                     ConfigError(c.lockMigration.source ?? file, names(.holdingDirectory), "\(dir) is on none of the package's file systems: it must move with the package"))
             }
         }
+        if c.nfsServer == .ganesha {
+            let g = c.ganesha
+            if g.gracePeriod < g.leaseLifetime {
+                errors.append(ConfigError(g.source ?? file, names(.ganeshaGracePeriod),
+                    "\(g.gracePeriod) s is shorter than the lease (\(g.leaseLifetime) s): clients could not reclaim in time"))
+            }
+            if g.gracePeriod > 180 { errors.append(ConfigError(g.source ?? file, names(.ganeshaGracePeriod), "at most 180 s (NFS-Ganesha's limit)")) }
+            if g.leaseLifetime < 1 || g.leaseLifetime > 120 {
+                errors.append(ConfigError(g.source ?? file, names(.ganeshaLeaseLifetime), "1 to 120 s (NFS-Ganesha's limits)"))
+            }
+            if c.fileSystems.isEmpty {
+                errors.append(ConfigError(file, names(.nfsServer), "NFS-Ganesha needs a package file system for its NFSv4 recovery directory"))
+            } else if !g.recoveryDirectory.isEmpty && c.fileSystem(containing: g.recoveryDirectory) == nil {
+                errors.append(ConfigError(g.source ?? file, names(.ganeshaRecoveryDirectory),
+                    "\(g.recoveryDirectory) is on none of the package's file systems: it must move with the package"))
+            }
+            for e in c.exports {
+                if let id = Int(e.fsid), !(1...65535).contains(id) {
+                    errors.append(ConfigError(e.source, "export", "fsid \(e.fsid): NFS-Ganesha's Export_Id is 1 to 65535"))
+                } else if Int(e.fsid) == nil {
+                    errors.append(ConfigError(e.source, "export", "fsid \(e.fsid): NFS-Ganesha needs a number (its Export_Id)"))
+                }
+            }
+        }
         return errors
     }
 }
 
 extension PackageConfiguration {
+    /// Where NFS-Ganesha keeps its NFSv4 client records for the package.
+    public var ganeshaRecoveryDirectory: String {
+        if !ganesha.recoveryDirectory.isEmpty { return ganesha.recoveryDirectory }
+        return (fileSystems.first?.directory ?? "/var/lib/nfs") + "/.ganesha"
+    }
+
     /// The package file system a path lives on (the deepest mount point above it).
     public func fileSystem(containing path: String) -> FileSystem? {
         fileSystems.filter { path == $0.directory || path.hasPrefix($0.directory + "/") }

@@ -161,6 +161,9 @@ struct Run: ParsableCommand {
     @Option(help: "Lua memory, in MiB, before the run is stopped.")
     var memoryLimit: Int = 512
 
+    @Option(help: "A package file: the script sees it as `pkg`, and the primitives take its settings.")
+    var config: String?
+
     @Argument(help: "The script: a path or a name.")
     var script: String
 
@@ -175,7 +178,8 @@ struct Run: ParsableCommand {
                 to: .standardError)
             throw ExitCode(ExitStatus.failure)
         }
-        let (host, recorder) = try global.makeHost(installation)
+        let package = try config.map { try PackageOptions(config: $0).load(installation) }
+        let (host, recorder) = try global.makeHost(installation, package: package)
         let failure = ScriptRun.run(
             host, path: path, display: script.contains("/") ? script : path, arguments: arguments,
             limits: RunLimits(deadline: deadline, memory: memoryLimit << 20), recorder: recorder)

@@ -23,13 +23,6 @@ struct PackageOptions: ParsableArguments {
             throw ExitCode(ExitStatus.configuration)
         }
     }
-
-    /// The package log: the file's log_file, else $HANFS_LOG_DIR or /var/log/hanfs, /<name>.log.
-    static func logPath(_ package: PackageConfiguration) -> String {
-        if !package.logFile.isEmpty { return package.logFile }
-        let dir = ProcessInfo.processInfo.environment["HANFS_LOG_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/log/hanfs"
-        return "\(dir)/\(package.name).log"
-    }
 }
 
 /// How a control script run on a package ended; each front end (the plain
@@ -101,7 +94,7 @@ struct PackageScript {
         } else {
             let target: PackageLogHandler.Target
             do {
-                target = try PackageLogHandler.Target(path: PackageOptions.logPath(config), action: script, steps: steps)
+                target = try PackageLogHandler.Target(path: config.logPath, action: script, steps: steps)
             } catch {
                 Console.write("hanfs: \(error)\n", to: .standardError)
                 return .failed("\(error)", undone: true)

@@ -201,6 +201,12 @@ public final class Lab: @unchecked Sendable {
         throw LabError("NFS-Ganesha did not start: \(text.split(separator: "\n").suffix(15).joined(separator: "\n"))")
     }
 
+    /// A D-Bus system bus in the node (its socket in the node's own /run).
+    public func startSystemBus() throws {
+        try inNode(["mkdir", "-p", "/run/dbus"])
+        try inNode(["dbus-daemon", "--system", "--fork"])
+    }
+
     /// The pid of a process of the node by its name (/proc/<pid>/comm).
     public func processInNode(named name: String) -> Int32? {
         processesInNode().first { (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8)) == name + "\n" }
