@@ -1,6 +1,6 @@
 # hanfs — see README.md.
 #
-#   make              install the packages, build, and run the main job
+#   make              install the packages, build, and run the main job (the lab failover)
 #   make test         install the packages, build, and run every test
 #   make install      put hanfs, scripts/ and stdlib/ under $(PREFIX)
 #   make install-ocf  the Pacemaker agent ocf:hanfs:package, a link to $(PREFIX)/bin/hanfs
@@ -25,9 +25,13 @@ build: deps
 build-debug: deps
 	swift build --build-tests
 
-# The main job: for now the node check; it grows into the two-node failover.
+# The main job: the node check, then the two-node lab on this machine: the
+# package started on node1, failed over to node2 and back while a client
+# reads, with the timeline of each failover; the lab removed whatever happens.
 main: build
 	$(BIN) run doctor
+	$(BIN) lab down >/dev/null
+	$(BIN) lab up && $(BIN) lab failover --count 2; status=$$?; $(BIN) lab down; exit $$status
 
 test: build-debug
 	swift test

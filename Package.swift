@@ -11,6 +11,7 @@
 //   PackageConfig     Swift: the package model, its text formats, validation
 //   Primitives        Swift: the commands hanfs runs; knows nothing of Lua
 //   HostBindings      Swift: hands the primitives to Lua as host functions
+//   Lab               Swift: two nodes and a client on one machine (`hanfs lab`)
 //   hanfs             the command-line tool (run, repl, ...)
 import PackageDescription
 
@@ -68,10 +69,15 @@ let package = Package(
             ],
             path: "Sources/HostBindings"
         ),
+        .target(
+            name: "Lab",
+            dependencies: ["Primitives"],
+            path: "Sources/Lab"
+        ),
         .executableTarget(
             name: "hanfs",
             dependencies: [
-                "HostBindings", "LuaRuntime", "Primitives", "LineEditing",
+                "HostBindings", "LuaRuntime", "Primitives", "LineEditing", "Lab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -94,7 +100,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Primitives", "TestSupport"],
+            dependencies: ["Primitives", "TestSupport", "Lab"],
             path: "Tests/IntegrationTests"
         ),
         .testTarget(

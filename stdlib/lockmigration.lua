@@ -41,6 +41,12 @@ function lockmigration.start(plan, as)
   if lm.restart == "lockd" then
     -- SLES: statd stays; lockd drops its locks and enters grace; sm-notify notifies.
     plan:step("restart lockd", function() lockd_restart() end)
+  elseif pkg.nfs_server == "ganesha" then
+    -- NFS-Ganesha, just started, is in its grace period already, and it talks to
+    -- rpc.statd over a connection it made at its start: a statd restarted now would
+    -- cut its NLM off (no client monitored; a stop that waits on statd). statd stays;
+    -- the sync keeps the holding directory and sm-notify notifies as the package.
+    log.info("rpc.statd left running: NFS-Ganesha's NLM is connected to it")
   else
     plan:step("restart rpc.statd as " .. names[1],
       function()

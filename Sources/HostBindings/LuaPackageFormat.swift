@@ -22,6 +22,7 @@ enum LuaPackageFormat {
     ]
     static let ganeshaFields: [String: Field] = [
         "grace_period": .ganeshaGracePeriod, "lease_lifetime": .ganeshaLeaseLifetime, "recovery_dir": .ganeshaRecoveryDirectory,
+        "stop_timeout": .ganeshaStopTimeout,
     ]
     static let lockMigrationFields: [String: Field] = [
         "enabled": .lockMigration, "holding_dir": .holdingDirectory, "propagate_interval": .propagateInterval,

@@ -181,7 +181,7 @@ extension ScriptHost {
         }
         lua.register("nfs_server_stop") { call in
             let o = try PrimitiveOptions(call, 1, known: ["timeout"])
-            return call.push(outcome(ganesha.stop(timeout: try o.number("timeout", c.timeouts.export))))
+            return call.push(outcome(ganesha.stop(timeout: try o.number("timeout", c.ganesha.stopTimeout))))
         }
         lua.register("nfs_server_running") { call in
             call.push(.boolean(ganesha.isRunning))
@@ -247,10 +247,7 @@ extension ScriptHost {
 
         // The holding-directory sync: `hanfs flm` in the background.
         func sync(_ holding: String, argv: [String] = []) -> BackgroundService {
-            BackgroundService(name: "the sync into \(holding)", argv: argv) { argv in
-                argv.count > 2 && argv[0] == hanfs && argv[1] == "flm"
-                    && zip(argv, argv.dropFirst()).contains { $0 == "--holding" && $1 == holding }
-            }
+            StatusMonitor.sync(holding: holding, argv: argv)
         }
         lua.register("flm_start") { call in
             let o = try PrimitiveOptions(call, 1, known: ["sm_dir", "holding_dir", "interval", "log"])
@@ -293,8 +290,8 @@ extension ScriptHost {
             if !c.monitor.serviceName.isEmpty, let cmrunserv = serviceguard("cmrunserv") {
                 if !monitor.processes.isEmpty { return call.push("already") }
                 // One command line, as Serviceguard keeps a service's (it runs it with its shell).
-                let line = monitor.argv.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
-                try wrap { try node.run([cmrunserv, c.monitor.serviceName, line], timeout: 30) }
+                let line = Command(monitor.argv, timeout: 1).description
+                _ = try wrap { try node.run([cmrunserv, c.monitor.serviceName, line], timeout: 30) }
                 return call.push("done")
             }
             return call.push(outcome(try wrap { try monitor.start(node) }))
@@ -303,7 +300,7 @@ extension ScriptHost {
             try requirePackageFile()
             let o = try PrimitiveOptions(call, 1, known: ["timeout"])
             if !c.monitor.serviceName.isEmpty, !monitor.processes.isEmpty, let cmhaltserv = serviceguard("cmhaltserv") {
-                try wrap { try node.run([cmhaltserv, c.monitor.serviceName], timeout: 30, check: false) }
+                _ = try wrap { try node.run([cmhaltserv, c.monitor.serviceName], timeout: 30, check: false) }
             }
             return call.push(outcome(monitor.stop(node, timeout: try o.number("timeout", 10))))
         }

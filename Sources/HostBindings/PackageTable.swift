@@ -27,7 +27,7 @@ enum PackageTable {
         t["nfs_server"] = .string(c.nfsServer.rawValue)
         t["ganesha"] = .table(LuaTable(fields: [
             "grace_period": .number(c.ganesha.gracePeriod), "lease_lifetime": .number(c.ganesha.leaseLifetime),
-            "recovery_dir": .string(c.ganeshaRecoveryDirectory),
+            "recovery_dir": .string(c.ganeshaRecoveryDirectory), "stop_timeout": .number(c.ganesha.stopTimeout),
         ]))
         t["lock_migration"] = .table(
             LuaTable(fields: [

@@ -17,7 +17,7 @@ public enum Field: Sendable {
     case timeout(String)  // one of StepTimeouts.names
     case arpCount, arpInterval, dadTimeout
     case ipInterface
-    case nfsServer, ganeshaGracePeriod, ganeshaLeaseLifetime, ganeshaRecoveryDirectory
+    case nfsServer, ganeshaGracePeriod, ganeshaLeaseLifetime, ganeshaRecoveryDirectory, ganeshaStopTimeout
     case logFile
     /// A known attribute hanfs does not use (the cluster manager's own).
     case ignored
@@ -192,6 +192,7 @@ public struct ConfigBuilder {
             config.nfsServer = server
         case .ganeshaGracePeriod: config.ganesha.gracePeriod = try Check.seconds(value, a, s)
         case .ganeshaLeaseLifetime: config.ganesha.leaseLifetime = try Check.seconds(value, a, s)
+        case .ganeshaStopTimeout: config.ganesha.stopTimeout = try Check.seconds(value, a, s)
         case .ganeshaRecoveryDirectory:
             config.ganesha.recoveryDirectory = try Check.absolutePath(value, a, s)
             config.ganesha.source = s

@@ -20,13 +20,16 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
     /// added): its output goes to /dev/null, and the program itself must stop
     /// within `timeout`. The result says only that it started.
     public var background: Bool
+    /// In the background: where its stdout and stderr go (appended), instead of /dev/null.
+    public var logFile: String?
 
     public init(
         _ argv: [String], timeout: Double, environment: [String: String] = [:], input: [UInt8]? = nil,
-        outputLimit: Int = 1 << 20, readOnly: Bool = false, background: Bool = false
+        outputLimit: Int = 1 << 20, readOnly: Bool = false, background: Bool = false, logFile: String? = nil
     ) {
         self.readOnly = readOnly
         self.background = background
+        self.logFile = logFile
         precondition(!argv.isEmpty, "a command needs a program")
         self.argv = argv
         self.timeout = timeout

@@ -76,6 +76,15 @@ public enum ProcessUsers {
 }
 
 extension ProcessTable {
+    /// The processes in the mount namespace bound to `file` (by `unshare --mount=FILE`).
+    public static func inMountNamespace(boundTo file: String, proc: String = "/proc") -> [Int32] {
+        var st = stat()
+        guard stat(file, &st) == 0, st.st_ino != 0 else { return [] }
+        let want = "mnt:[\(st.st_ino)]"
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: proc)) ?? []
+        return pids.compactMap(Int32.init).filter { ProcessUsers.readLink("\(proc)/\($0)/ns/mnt") == want }
+    }
+
     /// Whether the process has an inotify descriptor open: a watcher is watching.
     public static func isWatching(_ pid: Int32, proc: String = "/proc") -> Bool {
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "\(proc)/\(pid)/fd")) ?? []

@@ -27,31 +27,50 @@ public enum RPCPing {
     ) throws {
         let deadline = Monotonic.now() + timeout
         let name = names[program].map { "\($0) (\(program))" } ?? String(program)
-        var port: UInt32 = 111
+        var port: UInt16 = 111
         if program != 100000 {
-            var args = [UInt8]()
-            for v in [program, version, transport.protocolNumber, 0] { args += bigEndian(v) }
-            let reply = try call(host: host, port: 111, program: 100000, version: 2, procedure: 3, arguments: args,
-                                 transport: transport, deadline: deadline, what: "rpcbind")
-            guard reply.count >= 4 else { throw Failure(description: "rpcbind: short GETPORT reply") }
-            port = UInt32(reply[0]) << 24 | UInt32(reply[1]) << 16 | UInt32(reply[2]) << 8 | UInt32(reply[3])
-            guard port != 0 else { throw Failure(description: "\(name) version \(version) is not registered with rpcbind (\(transport.rawValue))") }
+            do {
+                port = try Self.port(host: host, program: program, version: version, transport: transport, deadline: deadline)
+            } catch let f as Failure where f.description.hasSuffix("is not registered with rpcbind (\(transport.rawValue))") {
+                throw Failure(description: "\(name) version \(version) is not registered with rpcbind (\(transport.rawValue))")
+            }
         }
-        _ = try call(host: host, port: UInt16(port), program: program, version: version, procedure: 0, arguments: [],
+        _ = try call(host: host, port: port, program: program, version: version, procedure: 0, arguments: [],
                      transport: transport, deadline: deadline, what: name)
     }
 
-    static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+    public static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
 
-    /// One call; returns the reply's results (after an accepted, successful reply header).
-    static func call(
+    /// The port rpcbind at `host` gives for `program`/`version`.
+    public static func port(host: String, program: UInt32, version: UInt32, transport: Transport, deadline: Double) throws -> UInt16 {
+        var args = [UInt8]()
+        for v in [program, version, transport.protocolNumber, 0] { args += bigEndian(v) }
+        let reply = try call(host: host, port: 111, program: 100000, version: 2, procedure: 3, arguments: args,
+                             transport: transport, deadline: deadline, what: "rpcbind")
+        guard reply.count >= 4 else { throw Failure(description: "rpcbind: short GETPORT reply") }
+        let port = UInt32(reply[0]) << 24 | UInt32(reply[1]) << 16 | UInt32(reply[2]) << 8 | UInt32(reply[3])
+        guard port != 0, port < 65536 else {
+            throw Failure(description: "\(names[program] ?? String(program)) version \(version) is not registered with rpcbind (\(transport.rawValue))")
+        }
+        return UInt16(port)
+    }
+
+    /// One call; returns the reply's results (after an accepted, successful
+    /// reply header). `credential`: an AUTH_SYS body, else AUTH_NONE.
+    public static func call(
         host: String, port: UInt16, program: UInt32, version: UInt32, procedure: UInt32, arguments: [UInt8],
-        transport: Transport, deadline: Double, what: String
+        transport: Transport, deadline: Double, what: String, credential: [UInt8]? = nil
     ) throws -> [UInt8] {
         let xid = UInt32.random(in: 1...UInt32.max)
-        // xid, CALL, RPC version 2, program, version, procedure, AUTH_NONE credential and verifier.
+        // xid, CALL, RPC version 2, program, version, procedure, credential, AUTH_NONE verifier.
         var message = [UInt8]()
-        for v in [xid, 0, 2, program, version, procedure, 0, 0, 0, 0] { message += bigEndian(v) }
+        for v in [xid, 0, 2, program, version, procedure] { message += bigEndian(v) }
+        if let credential {
+            message += bigEndian(1) + bigEndian(UInt32(credential.count)) + credential
+        } else {
+            message += bigEndian(0) + bigEndian(0)
+        }
+        message += bigEndian(0) + bigEndian(0)
         message += arguments
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

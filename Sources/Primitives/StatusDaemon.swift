@@ -91,6 +91,11 @@ public struct StatusDaemon: Sendable {
         case "add-client":
             try StatusMonitor.copy(monName, from: sm, to: holding)
         case "del-client":
+            // Only while the package's sync runs: once stop has ended it, the
+            // NFS server going away unmonitors its clients (NFS-Ganesha sends
+            // SM_UNMON for each), and those entries are what the node that
+            // takes over must notify.
+            guard !StatusMonitor.sync(holding: holding).processes.isEmpty else { return }
             var st = stat()
             if lstat("\(holding)/\(monName)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
                 guard unlink("\(holding)/\(monName)") == 0 else {

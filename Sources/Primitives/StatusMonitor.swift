@@ -126,4 +126,12 @@ public enum StatusMonitor {
         }
         return result
     }
+
+    /// The holding-directory sync into `holding` (`hanfs flm`), known by its command line.
+    public static func sync(holding: String, argv: [String] = []) -> BackgroundService {
+        BackgroundService(name: "the sync into \(holding)", argv: argv) { argv in
+            argv.count > 2 && argv[1] == "flm" && (argv[0] as NSString).lastPathComponent.hasPrefix("hanfs")
+                && zip(argv, argv.dropFirst()).contains { $0 == "--holding" && $1 == holding }
+        }
+    }
 }

@@ -84,8 +84,18 @@ struct CrashNotificationReachesClients {
         let env = ["env", "HANFS_SM_DIR=/var/lib/nfs/sm", "HANFS_HOLDING_DIR=/srv/nfs/fs0/.flm", "/run/hanfs/hanfs-statd-callout"]
         try lab.inNode(env + ["add-client", "client2", "nfspkg"])
         #expect(try lab.inNode(["cat", "/srv/nfs/fs0/.flm/client2"]).stdout == Self.entry)
+        // With no sync running (the package is leaving: its NFS server unmonitors every
+        // client as it goes), a removal is not passed on: the next node must notify client2.
+        try lab.inNode(["rm", "/var/lib/nfs/sm/client2"])
         try lab.inNode(env + ["del-client", "client2", "nfspkg"])
-        #expect(try lab.inNode(["ls", "-A", "/srv/nfs/fs0/.flm"]).stdout == "client1\n")
+        #expect(try lab.inNode(["ls", "-A", "/srv/nfs/fs0/.flm"]).stdout == "client1\nclient2\n")
+        // While the sync runs, it is.
+        let sync = try lab.writeScript("sync.lua", "flm_start{ holding_dir = '/srv/nfs/fs0/.flm', sm_dir = '/var/lib/nfs/sm' }")
+        #expect(try lab.hanfs(["run", sync]).status == 0)
+        try lab.inNode(env + ["del-client", "client2", "nfspkg"])
+        #expect(try !lab.inNode(["ls", "-A", "/srv/nfs/fs0/.flm"]).stdout.contains("client2"))
+        let end = try lab.writeScript("end.lua", "flm_stop{ holding_dir = '/srv/nfs/fs0/.flm' }")
+        #expect(try lab.hanfs(["run", end]).status == 0)
         // The client's statd, in another network namespace, is another node's: left alone.
         #expect(try lab.inClientNamespaces(["rpcinfo", "-p"]).stdout.contains("100024"))
         // A second restart replaces the first statd.

@@ -291,15 +291,7 @@ public final class Lab: @unchecked Sendable {
         return processesInNode().filter { commandLine(of: $0) == line }
     }
 
-    func processes(inMountNamespace file: String) -> [Int32] {
-        var st = stat()
-        guard stat(file, &st) == 0, st.st_ino != 0 else { return [] }
-        let want = "mnt:[\(st.st_ino)]"
-        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return pids.compactMap(Int32.init).filter {
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/ns/mnt")) == want
-        }
-    }
+    func processes(inMountNamespace file: String) -> [Int32] { ProcessTable.inMountNamespace(boundTo: file) }
 
     /// Kills what runs in the node, drops the namespaces (and with the mount
     /// namespace every mount in it), detaches the loop devices, removes the files.

@@ -1,0 +1,230 @@
+import Foundation
+import Primitives
+import Synchronization
+
+/// A reader in the lab's client: reads a file through the package address
+/// over and over (a fresh `nfs-cat` each time, NFSv3 or NFSv4), keeping when
+/// each read ended and whether it returned the file.
+final class ClientReader: Sendable {
+    struct Read: Sendable { let start: Double; let end: Double; let ok: Bool }
+    let version: Int
+    private let reads = Mutex<[Read]>([])
+    private let stopping = Mutex(false)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(lab: TwoNodeLab, version: Int, file: String, expect: String) {
+        self.version = version
+        let url = "\(lab.exportURL)/\(file)" + (version == 4 ? "?version=4" : "")
+        Thread.detachNewThread { [self] in
+            while !stopping.withLock({ $0 }) {
+                let start = Monotonic.now()
+                let r = try? lab.on("client", ["nfs-cat", url], timeout: 3, check: false)
+                let ok = r.map { $0.succeeded && $0.stdoutText == expect } ?? false
+                reads.withLock { $0.append(Read(start: start, end: Monotonic.now(), ok: ok)) }
+                usleep(50_000)
+            }
+            done.signal()
+        }
+    }
+
+    /// Ends the reading (once; later calls return at once).
+    func stop() {
+        let first = stopping.withLock { was in
+            defer { was = true }
+            return !was
+        }
+        if first { done.wait() }
+    }
+
+    var all: [Read] { reads.withLock { $0 } }
+
+    /// Whether a read that started after `time` has succeeded.
+    func succeeded(after time: Double) -> Bool { all.contains { $0.ok && $0.start >= time } }
+
+    /// The outage in `from...to` as the client saw it: the longest time
+    /// between two good reads (from the end of one to the end of the next)
+    /// that overlaps it. A read the client's retransmissions carried over
+    /// the failover counts as late, not as failed. Reads follow each other
+    /// every 50 ms plus a read's own time: that is the resolution.
+    func outage(from: Double, to: Double) -> (lastBefore: Double, firstAfter: Double)? {
+        let ends = all.filter(\.ok).map(\.end).sorted()
+        var worst: (Double, Double)?
+        for (a, b) in zip(ends, ends.dropFirst()) where b >= from && a <= to {
+            if worst == nil || b - a > worst!.1 - worst!.0 { worst = (a, b) }
+        }
+        return worst.map { (lastBefore: $0.0, firstAfter: $0.1) }
+    }
+
+    /// Reads that failed outright (an error, not a late answer) in `from...to`.
+    func failures(from: Double, to: Double) -> Int { all.filter { !$0.ok && $0.end >= from && $0.start <= to }.count }
+}
+
+/// What one failover took.
+public struct FailoverReport: Sendable {
+    public var from: String
+    public var to: String
+    public var stop: Double
+    public var start: Double
+    /// The client's outage per NFS version: from its last good read before
+    /// to its first good read after (0 when no read failed).
+    public var outage: [Int: Double]
+    /// Reads that failed outright per NFS version (NFSv4: refused in the grace period).
+    public var failedReads: [Int: Int]
+    /// The steps of the stop and the start: offset from the failover's start, title.
+    public var steps: [(offset: Double, action: String, title: String)]
+    /// The file handles the client had before, used after: what they gave.
+    public var handles: String = ""
+    /// The client's NLM lock, taken before, reclaimed after.
+    public var lock: String = ""
+    /// Seconds from the failover's start to the client's statd receiving SM_NOTIFY from the package.
+    public var notified: Double?
+}
+
+extension TwoNodeLab {
+    /// Does what a cluster manager does when the package must move: stop on
+    /// the node that runs it, start on the other. A client reads all along.
+    public func failover(log: (String) -> Void) throws -> FailoverReport {
+        guard isUp else { throw LabError("the lab is not up: hanfs lab up first") }
+        guard let from = runningOn() else { throw LabError("package \(Self.package) runs on no node: see hanfs lab status") }
+        let to = Self.nodes.first { $0 != from }!
+        let expect = (try? String(contentsOfFile: "\(dir)/hello.txt", encoding: .utf8)) ?? ""
+        let readers = [3, 4].map { ClientReader(lab: self, version: $0, file: "hello.txt", expect: expect) }
+        defer { readers.forEach { $0.stop() } }
+
+        // Steady first: both readers reading (NFSv4 waits out a grace period after a start).
+        let settle = Monotonic.now()
+        while !readers.allSatisfy({ $0.succeeded(after: settle) }) {
+            guard Monotonic.now() < settle + Double(grace) + 15 else {
+                throw LabError("the client cannot read \(exportURL)/hello.txt before the failover")
+            }
+            usleep(50_000)
+        }
+        // What a real client holds: file handles, and an NLM lock (its server's statd then monitors it).
+        let handles = try client(["handles"]).split(separator: "\n").reduce(into: [String: String]()) {
+            let f = $1.split(separator: " ")
+            if f.count == 2 { $0[String(f[0])] = String(f[1]) }
+        }
+        guard let v3 = handles["v3"], let v4 = handles["v4"] else { throw LabError("the client got no file handles") }
+        try retry("lock", within: Double(grace) + 10, until: { $0 == "granted" }) { try self.client(["lock", "--v3", v3]) }
+        let notifications = { self.notifications() }
+        let notifiedBefore = notifications()
+
+        let wall = Date()
+        let t0 = Monotonic.now()
+        let stop = try hanfs(from, "stop", check: false)
+        guard stop.succeeded else { throw LabError("stop on \(from) failed: \(stop.stderrTail())") }
+        let t1 = Monotonic.now()
+        let start = try hanfs(to, "start", check: false)
+        guard start.succeeded else { throw LabError("start on \(to) failed: \(start.stderrTail())") }
+        let t2 = Monotonic.now()
+        // The handles from before still name the file; the lock is reclaimed in the grace period;
+        // the client's statd hears from the package.
+        let checked = try retry("the handles from before", within: 10, until: { _ in true }) {
+            try self.client(["check", "--v3", v3, "--v4", v4])
+        }
+        // As a client does: its statd hears from the package, then it reclaims its lock in the grace period.
+        var notified: Double?
+        let waitUntil = Monotonic.now() + 10
+        while notified == nil && Monotonic.now() < waitUntil {
+            if notifications() > notifiedBefore { notified = Monotonic.now() - t0 } else { usleep(20_000) }
+        }
+        let reclaimed = (try? retry("lock reclaim", within: Double(grace), until: { $0 == "granted" }) {
+            try self.client(["lock", "--v3", v3, "--reclaim"])
+        }) ?? ((try? client(["lock", "--v3", v3, "--reclaim"])) ?? "no answer")
+        // Until the client reads again, each way (NFSv4 after the grace period).
+        while !readers.allSatisfy({ $0.succeeded(after: t2) }) {
+            guard Monotonic.now() < t2 + Double(grace) + 30 else {
+                throw LabError("the client did not read again within \(grace + 30) s of the start on \(to)")
+            }
+            usleep(50_000)
+        }
+        readers.forEach { $0.stop() }
+
+        var outage: [Int: Double] = [:]
+        var failures: [Int: Int] = [:]
+        let t3 = Monotonic.now()
+        for r in readers {
+            outage[r.version] = r.outage(from: t0, to: t3).map { $0.firstAfter - $0.lastBefore } ?? 0
+            failures[r.version] = r.failures(from: t0, to: t3)
+        }
+        let steps = stepsFromLogs(since: wall, nodes: [from, to])
+        var report = FailoverReport(
+            from: from, to: to, stop: t1 - t0, start: t2 - t1, outage: outage, failedReads: failures, steps: steps)
+        report.handles = checked.replacingOccurrences(of: "\n", with: "; ")
+        report.lock = "taken before; reclaim after: \(reclaimed)"
+        report.notified = notified
+        log(report.timeline(grace: grace))
+        return report
+    }
+
+    /// A `hanfs lab-client` command in the client; its output, or why it failed.
+    func client(_ arguments: [String]) throws -> String {
+        let r = try on("client", [hanfs, "lab-client"] + arguments, timeout: 30, check: false)
+        guard r.succeeded else { throw LabError(r.stderrText.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        return r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs `body` until `done` says its output will do, or `within` seconds pass.
+    @discardableResult
+    func retry(_ what: String, within: Double, until done: (String) -> Bool, _ body: () throws -> String) throws -> String {
+        let until = Monotonic.now() + within
+        var last = ""
+        while Monotonic.now() < until {
+            do {
+                last = try body()
+                if done(last) { return last }
+            } catch {
+                last = "\(error)"
+            }
+            usleep(200_000)
+        }
+        throw LabError("\(what): \(last)")
+    }
+
+    /// How many crash notifications from the package the client's statd has logged.
+    public func notifications() -> Int {
+        ((try? String(contentsOfFile: clientStatdLog, encoding: .utf8)) ?? "")
+            .components(separatedBy: "Received SM_NOTIFY from \(Self.package)").count - 1
+    }
+
+    /// The steps of the package logs since `since` (their times are wall-clock).
+    func stepsFromLogs(since: Date, nodes: [String]) -> [(offset: Double, action: String, title: String)] {
+        var steps: [(offset: Double, action: String, title: String)] = []
+        let parser = ISO8601DateFormatter()
+        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for node in nodes {
+            let text = (try? String(contentsOfFile: "\(dir)/log/\(node)/\(Self.package).log", encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") where line.contains(" step: ") {
+                let fields = line.split(separator: " ", maxSplits: 2)
+                guard fields.count == 3, let time = parser.date(from: String(fields[0])), time >= since,
+                    let title = line.range(of: " step: ").map({ String(line[$0.upperBound...]) })
+                else { continue }
+                steps.append((time.timeIntervalSince(since), "\(fields[1]) on \(node)", title))
+            }
+        }
+        return steps.sorted { $0.offset < $1.offset }
+    }
+}
+
+extension FailoverReport {
+    public func timeline(grace: Int) -> String {
+        func ms(_ s: Double) -> String { String(format: "%7.0f ms", s * 1000) }
+        var text = "failover of \(TwoNodeLab.package): \(from) -> \(to)\n"
+        for (i, s) in steps.enumerated() {
+            // A step lasts until the next of its action, the last one until its action ends.
+            let actionEnd = s.action.hasPrefix("stop") ? stop : stop + start
+            let next = i + 1 < steps.count && steps[i + 1].action == s.action ? steps[i + 1].offset : actionEnd
+            text += "  +\(ms(s.offset))  \(s.action.padding(toLength: 14, withPad: " ", startingAt: 0)) \(s.title)  (\(String(format: "%.0f", (next - s.offset) * 1000)) ms)\n"
+        }
+        text += "  stop on \(from): \(ms(stop)); start on \(to): \(ms(start))\n"
+        for v in outage.keys.sorted() {
+            text += "  client, NFSv\(v): outage \(ms(outage[v]!)) from the last good read before to the first after"
+            text += " (\(failedReads[v] ?? 0) read(s) failed outright)\n"
+        }
+        text += "  client, file handles from before: \(handles) (none stale)\n"
+        text += "  client, NLM lock: \(lock)\n"
+        text += "  client1's rpc.statd: " + (notified.map { "SM_NOTIFY from \(TwoNodeLab.package) at +\(ms($0))" } ?? "no SM_NOTIFY from \(TwoNodeLab.package)") + "\n"
+        text += "  (NFS-Ganesha's grace period: \(grace) s; NFSv4 opens wait it out, NFSv3 reads do not)\n"
+        return text
+    }
+}

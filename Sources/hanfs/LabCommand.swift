@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import HostBindings
+import Lab
+import Primitives
+
+/// `hanfs lab`: two cluster nodes and a client on this machine, as root,
+/// and the failover between them as a cluster manager would do it.
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Two nodes and a client on this machine: up, failover, status, down.",
+        discussion: """
+            up builds two cluster nodes and a client, each a network namespace with \
+            its own mount namespace, joined by a bridge in a namespace of its own \
+            (192.0.2.0/24 only inside); a loop-backed shared disk with LVM metadata \
+            and an ext4 file system; rpcbind and rpc.statd on each host; a package \
+            with NFS-Ganesha, one export, the address 192.0.2.10 and lock migration; \
+            and starts it on node1. failover stops it where it runs and starts it on \
+            the other node while the client reads over NFSv3 and NFSv4, and prints a \
+            timeline: each step, and the outage as the client saw it. down removes \
+            everything, also after a crash half-way. Files: $HANFS_LAB_DIR \
+            (/var/tmp/hanfs-lab).
+            """)
+
+    @Argument(help: "up, failover, status or down.") var action: String
+    @Option(help: "NFS-Ganesha's grace period and lease, in seconds (up).") var grace: Int = 5
+    @Option(help: "Failovers in a row (failover).") var count: Int = 1
+
+    func run() throws {
+        guard getuid() == 0 else { throw ValidationError("the lab needs root (namespaces, loop devices, mounts)") }
+        let lab = TwoNodeLab(hanfs: ScriptHost.hanfsBinary, grace: grace)
+        let say = { (line: String) in Console.write(line.hasSuffix("\n") ? line : line + "\n", to: .standardOutput) }
+        do {
+            switch action {
+            case "up": try lab.up(log: say)
+            case "failover":
+                for _ in 0..<max(1, count) { _ = try lab.failover(log: say) }
+            case "status":
+                guard let node = lab.runningOn() else {
+                    say("package \(TwoNodeLab.package) runs on no node\(FileManager.default.fileExists(atPath: lab.dir) ? "" : " (the lab is down)")")
+                    return
+                }
+                say("package \(TwoNodeLab.package) runs on \(node)")
+                say(try lab.hanfs(node, "status").stdoutText)
+            case "down": lab.down(log: say)
+            default: throw ValidationError("\(action): up, failover, status or down")
+            }
+        } catch let error as LabError {
+            Console.write("hanfs lab: \(error)\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+}
+
+/// The lab's client, run in the client's namespaces by `hanfs lab
+/// failover`: file handles kept across the failover, and an NLM lock.
+struct LabClient: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab-client", abstract: "The lab's NFS client (used by hanfs lab).", shouldDisplay: false)
+
+    @Argument(help: "handles, check or lock.") var action: String
+    @Option var server = "192.0.2.10"
+    @Option var name = "client1"
+    @Option var export = "/srv/nfs/share"
+    @Option var file = "hello.txt"
+    @Option var v3: String?
+    @Option var v4: String?
+    @Flag var reclaim = false
+
+    func run() throws {
+        let client = NFSClient(server: server, name: name)
+        do {
+            switch action {
+            case "handles":
+                let v3 = try client.lookup3(try client.mount(export), file)
+                let v4 = try client.handle4("\(export)/\(file)")
+                print("v3 \(v3.hex)\nv4 \(v4.hex)")
+            case "check":
+                guard let v3 = v3.flatMap([UInt8].init(hex:)), let v4 = v4.flatMap([UInt8].init(hex:)) else {
+                    throw ValidationError("--v3 and --v4: the handles, in hex")
+                }
+                let data = try client.read3(v3)
+                print("v3 read \(data.count) bytes: \(String(decoding: data, as: UTF8.self).split(separator: "\n").first ?? "")")
+                print("v4 size \(try client.getattr4(v4))")
+            case "lock":
+                guard let v3 = v3.flatMap([UInt8].init(hex:)) else { throw ValidationError("--v3: the handle, in hex") }
+                print(NFSClient.nlmStatus(try client.lock(v3, reclaim: reclaim)))
+            default: throw ValidationError("\(action): handles, check or lock")
+            }
+        } catch let e as NFSClient.Failure {
+            Console.write("hanfs lab-client: \(e)\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        } catch let e as RPCPing.Failure {
+            Console.write("hanfs lab-client: \(e)\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+}

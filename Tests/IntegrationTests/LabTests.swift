@@ -1,0 +1,71 @@
+import Foundation
+import Lab
+import Primitives
+import TestSupport
+import Testing
+
+/// The end-to-end failover, as the README's main command runs it: `hanfs lab
+/// up`, `failover` twice, `down`, with a real client in its own namespaces.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: namespaces, loop devices, daemons"))
+struct LabFailover {
+    @Test func theClientKeepsItsDataHandlesAndLocksAcrossTwoFailovers() throws {
+        let dir = "/tmp/hanfs-e2e-\(getpid())"
+        let env = ["HANFS_LAB_DIR": dir]
+        let hanfsLab = { (arguments: [String]) in try output([hanfsBinary, "lab"] + arguments, environment: env, timeout: 240) }
+        defer { _ = try? hanfsLab(["down"]) }
+        let lab = TwoNodeLab(dir: dir, hanfs: hanfsBinary)
+
+        let up = try hanfsLab(["up"])
+        try #require(up.status == 0, "\(up.stdout)\(up.stderr)")
+        #expect(up.stdout.contains("package nfspkg started on node1"))
+        #expect(try hanfsLab(["status"]).stdout.contains("package nfspkg runs on node1"))
+
+        // The client writes a file through the package address before the failover.
+        let content = (0..<200).map { "line \($0) written by client1 before the failover\n" }.joined()
+        try content.write(toFile: "\(dir)/written.txt", atomically: true, encoding: .utf8)
+        // In the grace period after a start NFS-Ganesha answers a create with "try again later"
+        // (NFS3ERR_JUKEBOX), which a kernel client retries and libnfs's nfs-cp does not: wait it out.
+        var open4 = try lab.on("client", ["nfs-cat", "\(lab.exportURL)/hello.txt?version=4"], check: false)
+        for _ in 0..<80 where !open4.succeeded {
+            usleep(250_000)
+            open4 = try lab.on("client", ["nfs-cat", "\(lab.exportURL)/hello.txt?version=4"], check: false)
+        }
+        try lab.on("client", ["nfs-cp", "\(dir)/written.txt", "\(lab.exportURL)/written.txt"])
+
+        let first = try hanfsLab(["failover"])
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+        for line in ["failover of nfspkg: node1 -> node2", "start on node2 start NFS-Ganesha with 1 export(s)",
+                     "client, NFSv3: outage", "client, NFSv4: outage", "(none stale)", "reclaim after: granted",
+                     "client1's rpc.statd: SM_NOTIFY from nfspkg at +"] {
+            #expect(first.stdout.contains(line), "\(line) in:\n\(first.stdout)")
+        }
+        // It reads back identical, over NFSv3 and NFSv4, from node2.
+        #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt"]).stdoutText == content)
+        #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt?version=4"], check: false).stdoutText == content)
+        #expect(lab.runningOn() == "node2")
+
+        // And back.
+        let second = try hanfsLab(["failover"])
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        #expect(second.stdout.contains("failover of nfspkg: node2 -> node1"))
+        #expect(second.stdout.contains("client1's rpc.statd: SM_NOTIFY from nfspkg at +"), "\(second.stdout)")
+        #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt"]).stdoutText == content)
+
+        // A stop while the client reads a large file does not hang.
+        try lab.on("node1", ["dd", "if=/dev/zero", "of=/srv/nfs/share/big", "bs=1M", "count=24", "status=none"])
+        let reading = Thread.detachedResult {
+            (0..<5).map { _ in (try? lab.on("client", ["nfs-cat", "\(lab.exportURL)/big"], timeout: 20, check: false))?.stdout.count ?? 0 }
+        }
+        usleep(300_000)
+        let stop = try lab.hanfs("node1", "stop", check: false)
+        #expect(stop.succeeded, "\(stop.stderrText)")
+        #expect(stop.duration < 15, "stop took \(stop.duration) s")
+        _ = try reading.value()
+        #expect(lab.runningOn() == nil)
+
+        let down = try hanfsLab(["down"])
+        #expect(down.status == 0)
+        #expect(try !output(["ip", "netns", "list"]).stdout.contains(lab.netns("node1")))
+        #expect(!FileManager.default.fileExists(atPath: dir))
+    }
+}
