@@ -85,7 +85,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "hanfs-bench",
-            dependencies: ["HostBindings", "LuaRuntime", "Primitives", "TestSupport"],
+            dependencies: ["HostBindings", "LuaRuntime", "Primitives", "TestSupport", "Lab"],
             path: "Benchmarks/HanfsBench"
         ),
         .target(

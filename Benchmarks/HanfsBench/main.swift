@@ -4,7 +4,7 @@
 // noisy machine affects both sides alike; the figures that matter are ratios
 // and differences. Paste the output into BENCHMARKS.md.
 //
-//   hanfs-bench [host] [package] [sync] [monitor]   only these sections
+//   hanfs-bench [host] [package] [sync] [monitor] [lab]   only these sections
 import Foundation
 import LuaRuntime
 import Primitives
@@ -120,3 +120,7 @@ if wanted("sync") { try syncBenchmarks(hanfs: hanfs) }
 // MARK: 5. The monitor
 
 if wanted("monitor") { try monitorBenchmarks() }
+
+// MARK: 6. The end-to-end failover in the two-node lab
+
+if wanted("lab") { try labBenchmarks(hanfs: hanfs) }

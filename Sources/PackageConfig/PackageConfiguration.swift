@@ -261,7 +261,7 @@ public struct GaneshaSettings: Sendable, Equatable {
     /// shutdown ("Removing all exports") until killed. What must survive is on
     /// the package's storage either way (the NFSv4 recovery records, the SM
     /// entries), as after a crash, which is what takeover is made for.
-    public var stopTimeout = 1.0
+    public var stopTimeout = 0.3
     /// NFSv4 client records (RecoveryRoot); empty: `.ganesha` at the top
     /// of the package's first file system. It must move with the package.
     public var recoveryDirectory = ""
