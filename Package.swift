@@ -90,7 +90,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Primitives"],
+            dependencies: ["Primitives", "PackageConfig"],
             path: "Tests/TestSupport"
         ),
         .testTarget(

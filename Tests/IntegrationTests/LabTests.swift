@@ -68,4 +68,24 @@ struct LabFailover {
         #expect(try !output(["ip", "netns", "list"]).stdout.contains(lab.netns("node1")))
         #expect(!FileManager.default.fileExists(atPath: dir))
     }
+
+    /// `up` killed half-way leaves namespaces, loop devices, mounts and
+    /// daemons behind; `down` removes them all, from their names alone.
+    @Test func downAfterACrashHalfWay() throws {
+        let dir = "/tmp/hanfs-e2e-crash-\(getpid())"
+        let lab = TwoNodeLab(dir: dir, hanfs: hanfsBinary)
+        defer { lab.down(log: { _ in }) }
+        // Killed 0.7 s in: the network and the disks are there, the package is on its way.
+        let up = try output(["timeout", "-s", "KILL", "0.7", hanfsBinary, "lab", "up"], environment: ["HANFS_LAB_DIR": dir])
+        #expect(up.status == 128 + SIGKILL)
+        #expect(try output(["ip", "netns", "list"]).stdout.contains(lab.netns("node1")), "the crash left the lab half-built")
+
+        let down = try output([hanfsBinary, "lab", "down"], environment: ["HANFS_LAB_DIR": dir])
+        #expect(down.status == 0, "\(down.stderr)")
+        #expect(try !output(["ip", "netns", "list"]).stdout.contains(lab.netns("")))
+        #expect(try output(["losetup", "-j", "\(dir)/disk.img"]).stdout.isEmpty)
+        #expect(try output(["losetup", "-j", "\(dir)/pv.img"]).stdout.isEmpty)
+        #expect(try !output(["cat", "/proc/self/mountinfo"]).stdout.contains(dir))
+        #expect(!FileManager.default.fileExists(atPath: dir))
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import PackageConfig
 import Primitives
 import Synchronization
 
@@ -167,21 +168,17 @@ public final class Lab: @unchecked Sendable {
     /// file it logs to.
     @discardableResult
     public func startGanesha(exports: [String]) throws -> String {
-        let blocks = exports.enumerated().map { i, path in
-            """
-            EXPORT { Export_Id = \(i + 1); Path = \(path); Pseudo = \(path); Protocols = 3, 4; Transports = UDP, TCP;
-              Access_Type = RW; Squash = No_Root_Squash; SecType = sys; FSAL { Name = VFS; } }
-            """
+        // The configuration hanfs's own Ganesha backend writes, for a package of these exports.
+        var package = PackageConfiguration()
+        package.name = "lab"
+        package.file = "the test lab"
+        package.ganesha.gracePeriod = 5
+        package.ganesha.leaseLifetime = 5
+        package.ganesha.recoveryDirectory = "/var/lib/nfs/ganesha"
+        let list = exports.enumerated().map { i, path in
+            Export(directory: path, clients: "*", options: ["rw", "no_root_squash"], fsid: String(i + 1), source: Source(file: "", line: 0))
         }
-        let conf = """
-            NFS_CORE_PARAM { Protocols = 3, 4; Enable_NLM = true; Enable_RQUOTA = false; }
-            NFS_KRB5 { Active_krb5 = false; }
-            NFSV4 { RecoveryBackend = fs; Grace_Period = 5; Lease_Lifetime = 5; }
-            LOG { Default_Log_Level = EVENT; }
-            \(blocks.joined(separator: "\n"))
-
-            """
-        try conf.write(toFile: "\(dir)/ganesha.conf", atomically: true, encoding: .utf8)
+        try Ganesha.render(package, list).write(toFile: "\(dir)/ganesha.conf", atomically: true, encoding: .utf8)
         try inNode(["mkdir", "-p", "/var/lib/nfs/ganesha"])
         var log = ""
         // A second try when the first dies early (one killed just before may still hold its port).
