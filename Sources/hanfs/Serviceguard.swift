@@ -70,8 +70,7 @@ struct Serviceguard: ParsableCommand {
         let (name, arguments) = split(action)
         let script: String
         switch name {
-        case "start", "stop", "validate", "monitor": script = name
-        case "lock_migration": script = "lock_migration"
+        case "start", "stop", "validate", "monitor", "lock_migration": script = name
         default:
             Console.write("hanfs: serviceguard: unknown action \(action): start, stop, validate, lock_migration[:NAME] or monitor\n", to: .standardError)
             throw ExitCode(Status.halt)

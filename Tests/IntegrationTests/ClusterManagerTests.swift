@@ -61,6 +61,9 @@ struct ServiceguardEntryPoints {
         let valid = try sg(lab, ["validate", "--config", config], ["SG_PACKAGE_NAME=labpkg"])
         #expect(valid.status == 0, "\(valid.stderr)")
         #expect(valid.stdout.contains("node node1 can run package labpkg"))
+        // The node is the one Serviceguard names, whatever else the environment says.
+        let named = try sg(lab, ["validate", "--config", config], ["SG_PACKAGE_NAME=labpkg", "SG_NODE=sgnode7"])
+        #expect(named.stdout.contains("node sgnode7 can run package labpkg"), "\(named.stdout)")
 
         let start = try sg(lab, ["start", "--config", config])
         #expect(start.status == 0, "\(start.stderr)")
