@@ -92,9 +92,12 @@ public final class VolumeGroups: Sendable {
                 try lvm(["vgchange", "--deltag", tag, name], timeout: timeout)
             }
             if !vg.tags.contains(me) { try lvm(["vgchange", "--addtag", me, name], timeout: timeout) }
-            // Only a VG carrying this node's tag may be activated here.
-            try lvm(
-                ["vgchange", "--config", "activation { volume_list = [ \"@\(me)\" ] }", "-a", "y", name], timeout: timeout)
+            // Only a VG carrying this node's tag may be activated here. (Where LVM
+            // does not activate at all, there is nothing to run; verifyOwned says so.)
+            if vg.activeVolumes != nil {
+                try lvm(
+                    ["vgchange", "--config", "activation { volume_list = [ \"@\(me)\" ] }", "-a", "y", name], timeout: timeout)
+            }
         case .systemID:
             me = try localSystemID(timeout: timeout)
             guard !me.isEmpty else {
@@ -110,7 +113,7 @@ public final class VolumeGroups: Sendable {
                 if !vg.systemID.isEmpty { argv += ["--config", "local/extra_system_ids=[\"\(vg.systemID)\"]"] }
                 try lvm(argv + ["--systemid", me, name], timeout: timeout)
             }
-            try lvm(["vgchange", "-a", "y", name], timeout: timeout)
+            if vg.activeVolumes != nil { try lvm(["vgchange", "-a", "y", name], timeout: timeout) }
         }
         guard !node.planning else { return .done }
         try verifyOwned(name, by: me, ownership: ownership, timeout: timeout)
@@ -146,7 +149,8 @@ public final class VolumeGroups: Sendable {
             return .already
         }
         let tagged = ownership == .tags && vg.tags.contains(me)
-        let active = vg.activeVolumes.map { $0 > 0 } ?? tagged
+        // No LV is active where LVM does not activate (activeVolumes is nil there).
+        let active = vg.activeVolumes.map { $0 > 0 } ?? false
         guard active || tagged else { return .already }
         if active { try lvm(["vgchange", "-a", "n", name], timeout: timeout) }
         if tagged { try lvm(["vgchange", "--deltag", me, name], timeout: timeout) }
