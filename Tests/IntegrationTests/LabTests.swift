@@ -43,6 +43,14 @@ struct LabFailover {
         #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt"]).stdoutText == content)
         #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt?version=4"], check: false).stdoutText == content)
         #expect(lab.runningOn() == "node2")
+        // node2's NFS-Ganesha found the NFSv4 clients node1 had recorded on the shared
+        // storage, and waits for them to reclaim: the recovery directory moved with the package.
+        let ganeshaLog = try String(contentsOfFile: "\(dir)/log/node2/nfspkg.ganesha.log", encoding: .utf8)
+        let counts = ganeshaLog.split(separator: "\n").compactMap { line -> Int? in
+            guard let r = line.range(of: "clid count(") else { return nil }
+            return Int(line[r.upperBound...].prefix { $0.isNumber })
+        }
+        #expect((counts.first ?? 0) > 0, "NFS-Ganesha on node2 found no NFSv4 client records")
 
         // And back.
         let second = try hanfsLab(["failover"])
