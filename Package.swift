@@ -90,7 +90,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
-            dependencies: ["Primitives", "PackageConfig"],
+            dependencies: ["Primitives", "PackageConfig", "Lab"],
             path: "Tests/TestSupport"
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import Lab
 import PackageConfig
 import Primitives
 import Synchronization
@@ -40,7 +41,11 @@ public final class Lab: @unchecked Sendable {
     /// `fileSystems`: the types of the file systems to make (one loop device each).
     public init(volumeGroups: [String] = ["vglab"], fileSystems: [String] = ["ext4"], nodeName: String = "node1",
                 systemID: String? = nil) throws {
-        let n = Self.counter.withLock { $0 += 1; return $0 }
+        let n = Self.counter.withLock { count in
+            if count == 0 { Self.sweepLeftovers() }
+            count += 1
+            return count
+        }
         id = "\(getpid() % 100000)x\(n)"
         dir = "/tmp/hanfs-lab-\(id)"
         nodeNS = "hanfs-n\(id)"
@@ -292,6 +297,48 @@ public final class Lab: @unchecked Sendable {
 
     /// Kills what runs in the node, drops the namespaces (and with the mount
     /// namespace every mount in it), detaches the loop devices, removes the files.
+    /// What labs of test processes that are gone left behind: a test that
+    /// crashed (a Swift trap ends the whole process) never ran its teardown,
+    /// and its namespaces, loop devices and mounts would break the next run.
+    /// Each lab's names carry its process's pid; a lab whose process is gone is removed.
+    static func sweepLeftovers() {
+        let fm = FileManager.default
+        let names = (try? fm.contentsOfDirectory(atPath: "/tmp")) ?? []
+        for name in names {
+            var pid: Int32?
+            if name.hasPrefix("hanfs-lab-"), let x = name.dropFirst("hanfs-lab-".count).firstIndex(of: "x") {
+                pid = Int32(name.dropFirst("hanfs-lab-".count)[..<x])
+            } else if name.hasPrefix("hanfs-e2e-") {
+                pid = Int32(name.split(separator: "-").last ?? "")
+            }
+            guard let pid, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let dir = "/tmp/\(name)"
+            if name.hasPrefix("hanfs-e2e-") {
+                TwoNodeLab(dir: dir, hanfs: hanfsBinary).down(log: { _ in })
+                continue
+            }
+            let id = String(name.dropFirst("hanfs-lab-".count))
+            for ns in ["hanfs-n\(id)", "hanfs-c\(id)"] {
+                let pids = (try? output(["ip", "netns", "pids", ns]))?.stdout.split(separator: "\n").compactMap { Int32($0) } ?? []
+                for p in pids { kill(p, SIGKILL) }
+            }
+            for file in ["\(dir)/ns/mnt", "\(dir)/ns/client"] {
+                for p in ProcessTable.inMountNamespace(boundTo: file) { kill(p, SIGKILL) }
+            }
+            usleep(100_000)
+            for target in ["\(dir)/ns/mnt", "\(dir)/ns/client", "\(dir)/ns"] { _ = try? output(["umount", target]) }
+            for ns in ["hanfs-n\(id)", "hanfs-c\(id)"] { _ = try? output(["ip", "netns", "del", ns]) }
+            let images = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".img") }
+            for image in images {
+                let attached = (try? output(["losetup", "-j", "\(dir)/\(image)"]))?.stdout ?? ""
+                for line in attached.split(separator: "\n") {
+                    if let dev = line.split(separator: ":").first { _ = try? output(["losetup", "-d", String(dev)]) }
+                }
+            }
+            try? fm.removeItem(atPath: dir)
+        }
+    }
+
     public func teardown() {
         for pid in processesInNode() + (clientNamespaceMade ? processes(inMountNamespace: clientMountNS) : []) {
             kill(pid, SIGKILL)
