@@ -114,3 +114,25 @@ struct StoppedStartRollsBack {
         try StartStop.expectClean(lab)
     }
 }
+
+/// What a crashed test run left (a lab whose process is gone) is swept.
+@Suite(.serialized, .enabled(if: isRoot, "needs root: namespaces, loop devices"))
+struct LeftoversOfDeadRuns {
+    @Test func aDeadRunsLabIsRemoved() throws {
+        // A pid no process has.
+        let pid = try #require((2..<32768).reversed().first { kill(Int32($0), 0) != 0 && errno == ESRCH })
+        let id = "\(pid)x1"
+        let dir = "/tmp/hanfs-lab-\(id)"
+        try FileManager.default.createDirectory(atPath: dir + "/ns", withIntermediateDirectories: true)
+        _ = try output(["truncate", "-s", "8M", "\(dir)/fs0.img"])
+        _ = try output(["losetup", "-f", "--show", "\(dir)/fs0.img"])
+        _ = try output(["ip", "netns", "add", "hanfs-n\(id)"])
+        _ = try output(["ip", "netns", "add", "hanfs-c\(id)"])
+
+        Lab.sweepLeftovers()
+
+        #expect(try !output(["ip", "netns", "list"]).stdout.contains(id))
+        #expect(try !output(["losetup", "-a"]).stdout.contains(dir))
+        #expect(!FileManager.default.fileExists(atPath: dir))
+    }
+}

@@ -301,7 +301,7 @@ public final class Lab: @unchecked Sendable {
     /// crashed (a Swift trap ends the whole process) never ran its teardown,
     /// and its namespaces, loop devices and mounts would break the next run.
     /// Each lab's names carry its process's pid; a lab whose process is gone is removed.
-    static func sweepLeftovers() {
+    public static func sweepLeftovers() {
         let fm = FileManager.default
         let names = (try? fm.contentsOfDirectory(atPath: "/tmp")) ?? []
         for name in names {
