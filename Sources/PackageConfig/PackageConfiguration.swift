@@ -256,12 +256,12 @@ public struct GaneshaSettings: Sendable, Equatable {
     /// Seconds of NFSv4 (and NLM) grace after a start; at least the lease.
     public var gracePeriod = 90.0
     public var leaseLifetime = 60.0
-    /// Seconds stop gives it after TERM before KILL. Without clients it ends
-    /// in milliseconds; with an NLM lock granted, NFS-Ganesha 4.3 hangs in its
+    /// Seconds stop gives it after TERM before KILL. Without NLM locks it ends
+    /// in 25 ms or so; with an NLM lock granted, NFS-Ganesha 4.3 hangs in its
     /// shutdown ("Removing all exports") until killed. What must survive is on
     /// the package's storage either way (the NFSv4 recovery records, the SM
     /// entries), as after a crash, which is what takeover is made for.
-    public var stopTimeout = 0.3
+    public var stopTimeout = 0.1
     /// NFSv4 client records (RecoveryRoot); empty: `.ganesha` at the top
     /// of the package's first file system. It must move with the package.
     public var recoveryDirectory = ""
