@@ -7,8 +7,10 @@
 --
 -- start: restore the SM entries the last node left in the holding directory,
 -- take a fresh NSM state number, restart rpc.statd as the package (hanfs as
--- its callout, so each new client reaches the holding directory at once),
--- start the sync that keeps the holding directory a copy, and send every
+-- its callout, so each new client reaches the holding directory at once; not
+-- under NFS-Ganesha, whose NLM keeps the connection to statd it made at its
+-- start; with restart = "lockd", lockd instead), start the sync that keeps
+-- the holding directory a copy, and send every
 -- client a crash notification as each package address, so that they reclaim
 -- their locks here. Clients are told only now, with exports and addresses up.
 -- lockmigration.check() is the monitor's check that they were told by the
