@@ -1,14 +1,14 @@
 import Foundation
 import Lab
 import Primitives
-
+import TestSupport
 
 /// The end-to-end failover in the two-node lab, 10 times: the outage the
 /// client saw (NFSv3 and NFSv4), and the stop and start durations; then, in
 /// the same lab and run, the storage and address steps alone done by
 /// Pacemaker's Filesystem and IPaddr2 agents, moved between the same nodes.
 func labBenchmarks(hanfs: String) throws {
-    guard getuid() == 0 else {
+    guard isRoot else {
         print("\n## The lab failover: skipped (needs root)")
         return
     }

@@ -25,8 +25,8 @@ public final class FileSystemProbe: Sendable {
         }
         let started = Monotonic.now()
         hanging.withLock { $0[directory] = started }
-        final class Outcome: Sendable { let value = Mutex<Result<Void, PrimitiveError>?>(nil) }
-        let result = Outcome()
+        final class Answer: Sendable { let value = Mutex<Result<Void, PrimitiveError>?>(nil) }
+        let result = Answer()
         let done = DispatchSemaphore(value: 0)
         let thread = Thread { [self] in
             let r: Result<Void, PrimitiveError>

@@ -1,5 +1,7 @@
 import Foundation
 import Lab
+// A lab that cannot be set up: the two-node lab's own error, one type for both labs.
+@_exported import struct Lab.LabError
 import PackageConfig
 import Primitives
 import Synchronization
@@ -368,11 +370,6 @@ public final class Lab: @unchecked Sendable {
         loops = []
         try? FileManager.default.removeItem(atPath: dir)
     }
-}
-
-public struct LabError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }
 
 /// Whether the integration tests can run: they need root.
