@@ -7,6 +7,8 @@
 //   LuaBoundary       C: the one place that raises Lua errors (trampoline,
 //                     message handler, hooks, sandbox, protected setup)
 //   LineEditing       C: the REPL's line editing, history and completion (libedit)
+//   SafeFiles         Swift: reading files and working in directories that
+//                     cannot be redirected (no links, no swapped directories)
 //   LuaRuntime        Swift: a Lua state, values, host functions, script runs
 //   PackageConfig     Swift: the package model, its text formats, validation
 //   Primitives        Swift: the commands hanfs runs; knows nothing of Lua
@@ -48,17 +50,22 @@ let package = Package(
             path: "Sources/LineEditing"
         ),
         .target(
+            name: "SafeFiles",
+            path: "Sources/SafeFiles"
+        ),
+        .target(
             name: "LuaRuntime",
-            dependencies: ["LuaBoundary"],
+            dependencies: ["LuaBoundary", "SafeFiles"],
             path: "Sources/LuaRuntime"
         ),
         .target(
             name: "PackageConfig",
+            dependencies: ["SafeFiles"],
             path: "Sources/PackageConfig"
         ),
         .target(
             name: "Primitives",
-            dependencies: ["PackageConfig", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PackageConfig", "SafeFiles", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Primitives"
         ),
         .target(
@@ -77,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "hanfs",
             dependencies: [
-                "HostBindings", "LuaRuntime", "Primitives", "LineEditing", "Lab",
+                "HostBindings", "LuaRuntime", "Primitives", "LineEditing", "Lab", "SafeFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

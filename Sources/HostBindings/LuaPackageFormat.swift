@@ -113,7 +113,7 @@ enum LuaPackageFormat {
         }
 
         func table(_ call: LuaCall, _ what: String) throws -> LuaTable {
-            guard call.count == 1, case .table(let t) = call.value(1) else {
+            guard call.count == 1, case .table(let t) = try call.value(1) else {
                 throw HostError("\(what) takes one table: \(what) { field = value, ... }")
             }
             return t
@@ -197,6 +197,8 @@ enum LuaPackageFormat {
         let reader = Reader(file: path)
         do {
             let lua = try LuaState()
+            // A package file has no business with finalizers: they get little time.
+            lua.closeDeadline = 2
             lua.setModuleDirectories(installation.moduleDirectories)
             reader.register(in: lua)
             try lua.runFile(path, chunkName: path, limits: RunLimits(deadline: 10, memory: 64 << 20))

@@ -21,7 +21,7 @@ struct PrimitiveOptions {
 
     func number(_ key: String, _ fallback: Double, minimum: Double = 0) throws -> Double {
         guard let t = view else { return fallback }
-        switch t[key] {
+        switch try t[key] {
         case .nil: return fallback
         case .integer(let i) where Double(i) >= minimum: return Double(i)
         case .number(let d) where d >= minimum && d.isFinite: return d
@@ -31,7 +31,7 @@ struct PrimitiveOptions {
 
     func integer(_ key: String, _ fallback: Int, minimum: Int = 0) throws -> Int {
         guard let t = view else { return fallback }
-        switch t[key] {
+        switch try t[key] {
         case .nil: return fallback
         case .integer(let i) where i >= minimum: return Int(i)
         case let v: throw t.badField(key, "a whole number of at least \(minimum) expected, got \(v.typeName)")
@@ -40,7 +40,7 @@ struct PrimitiveOptions {
 
     func boolean(_ key: String, _ fallback: Bool) throws -> Bool {
         guard let t = view else { return fallback }
-        switch t[key] {
+        switch try t[key] {
         case .nil: return fallback
         case .boolean(let b): return b
         case let v: throw t.badField(key, "boolean expected, got \(v.typeName)")
@@ -49,7 +49,7 @@ struct PrimitiveOptions {
 
     func string(_ key: String) throws -> String? {
         guard let t = view else { return nil }
-        switch t[key] {
+        switch try t[key] {
         case .nil: return nil
         case .string(let s): return s
         case let v: throw t.badField(key, "string expected, got \(v.typeName)")
@@ -81,7 +81,7 @@ extension ScriptHost {
             let name = try call.string(1)
             let o = try PrimitiveOptions(call, 2, known: ["force", "ownership", "timeout"])
             let mode = try ownership(o)
-            return call.push(try wrap {
+            return try call.push(try wrap {
                 outcome(try vgs.activate(name, ownership: mode, force: o.boolean("force", false), timeout: o.number("timeout", c.timeouts.vg)))
             })
         }
@@ -89,7 +89,7 @@ extension ScriptHost {
             let name = try call.string(1)
             let o = try PrimitiveOptions(call, 2, known: ["ownership", "timeout"])
             let mode = try ownership(o)
-            return call.push(try wrap { outcome(try vgs.deactivate(name, ownership: mode, timeout: o.number("timeout", c.timeouts.vg))) })
+            return try call.push(try wrap { outcome(try vgs.deactivate(name, ownership: mode, timeout: o.number("timeout", c.timeouts.vg))) })
         }
         func policy(_ o: PrimitiveOptions, _ fallback: FsckPolicy) throws -> FsckPolicy {
             guard let s = try o.string("run_fsck") else { return fallback }
@@ -101,19 +101,19 @@ extension ScriptHost {
             let o = try PrimitiveOptions(call, 2, known: ["timeout", "run_fsck"])
             // Called by name, it checks: that is what was asked.
             let p = try policy(o, .force)
-            return call.push(try wrap { outcome(try fss.fsck(fs, policy: p, timeout: o.number("timeout", c.timeouts.fsck))) })
+            return try call.push(try wrap { outcome(try fss.fsck(fs, policy: p, timeout: o.number("timeout", c.timeouts.fsck))) })
         }
         lua.register("mount") { call in
             let fs = try PackageTable.fileSystem(try call.table(1))
             let o = try PrimitiveOptions(call, 2, known: ["timeout", "retries"])
-            return call.push(try wrap {
+            return try call.push(try wrap {
                 outcome(try fss.mount(fs, timeout: o.number("timeout", c.timeouts.mount), retries: o.integer("retries", c.mountRetries)))
             })
         }
         lua.register("umount") { call in
             let fs = try PackageTable.fileSystem(try call.table(1))
             let o = try PrimitiveOptions(call, 2, known: ["timeout", "retries"])
-            return call.push(try wrap {
+            return try call.push(try wrap {
                 outcome(try fss.umount(fs, timeout: o.number("timeout", c.timeouts.umount), retries: o.integer("retries", c.umountRetries)))
             })
         }
@@ -142,7 +142,7 @@ extension ScriptHost {
             let umountTimeout = try o.number("umount_timeout", c.timeouts.umount)
             let retries = try o.integer("retries", c.mountRetries)
             let list = try fileSystems(call)
-            return call.push(try wrap {
+            return try call.push(try wrap {
                 results(try fss.mountAll(
                     list, fsckPolicy: fsckPolicy, fsckLimit: fsckLimit, mountLimit: mountLimit, fsckTimeout: fsckTimeout, mountTimeout: mountTimeout,
                     umountTimeout: umountTimeout, retries: retries))
@@ -154,7 +154,7 @@ extension ScriptHost {
             let timeout = try o.number("timeout", c.timeouts.umount)
             let retries = try o.integer("retries", c.umountRetries)
             let list = try fileSystems(call)
-            return call.push(try wrap { results(try fss.umountAll(list, limit: limit, timeout: timeout, retries: retries)) })
+            return try call.push(try wrap { results(try fss.umountAll(list, limit: limit, timeout: timeout, retries: retries)) })
         }
         // The package's NFS server: the kernel's (exportfs), or NFS-Ganesha run for the package.
         let ganesha = Ganesha(node, package: c, runtime: PackageRuntime(package: c.name), log: c.ganeshaLogPath)
@@ -162,7 +162,7 @@ extension ScriptHost {
             let e = try PackageTable.export(try call.table(1))
             let o = try PrimitiveOptions(call, 2, known: ["timeout"])
             let timeout = try o.number("timeout", c.timeouts.export)
-            return call.push(try wrap {
+            return try call.push(try wrap {
                 outcome(c.nfsServer == .ganesha ? try ganesha.export(e, timeout: timeout) : try exports.export(e, timeout: timeout))
             })
         }
@@ -170,21 +170,21 @@ extension ScriptHost {
             let e = try PackageTable.export(try call.table(1))
             let o = try PrimitiveOptions(call, 2, known: ["timeout"])
             let timeout = try o.number("timeout", c.timeouts.export)
-            return call.push(try wrap {
+            return try call.push(try wrap {
                 outcome(c.nfsServer == .ganesha ? try ganesha.unexport(e, timeout: timeout) : try exports.unexport(e, timeout: timeout))
             })
         }
         lua.register("nfs_server_start") { call in
             let o = try PrimitiveOptions(call, 1, known: ["timeout"])
             let timeout = try o.number("timeout", c.timeouts.export)
-            return call.push(try wrap { outcome(try ganesha.start(c.exports, timeout: timeout)) })
+            return try call.push(try wrap { outcome(try ganesha.start(c.exports, timeout: timeout)) })
         }
         lua.register("nfs_server_stop") { call in
             let o = try PrimitiveOptions(call, 1, known: ["timeout"])
-            return call.push(outcome(ganesha.stop(timeout: try o.number("timeout", c.ganesha.stopTimeout))))
+            return try call.push(outcome(ganesha.stop(timeout: try o.number("timeout", c.ganesha.stopTimeout))))
         }
         lua.register("nfs_server_running") { call in
-            call.push(.boolean(ganesha.isRunning))
+            try call.push(.boolean(ganesha.isRunning))
         }
         lua.register("ip_add") { call in
             let a = try PackageTable.address(try call.table(1))
@@ -193,14 +193,14 @@ extension ScriptHost {
             let interval = try o.number("arp_interval", c.arpInterval)
             let dad = try o.number("dad_timeout", c.dadTimeout)
             let timeout = try o.number("timeout", c.timeouts.ip)
-            return call.push(try wrap {
+            return try call.push(try wrap {
                 outcome(try addresses.add(a, arpCount: count, arpInterval: interval, dadTimeout: dad, timeout: timeout))
             })
         }
         lua.register("ip_remove") { call in
             let a = try PackageTable.address(try call.table(1))
             let o = try PrimitiveOptions(call, 2, known: ["timeout"])
-            return call.push(try wrap { outcome(try addresses.remove(a, timeout: o.number("timeout", c.timeouts.ip))) })
+            return try call.push(try wrap { outcome(try addresses.remove(a, timeout: o.number("timeout", c.timeouts.ip))) })
         }
 
         // Lock migration (issue #4): the status monitor's entries.
@@ -210,7 +210,7 @@ extension ScriptHost {
             guard let sm = try o.string("sm_dir") ?? StatusMonitor.detectDirectory() else {
                 throw HostError("no SM directory found (\(StatusMonitor.knownDirectories.joined(separator: ", "))): give sm_dir")
             }
-            return call.push(try wrap {
+            return try call.push(try wrap {
                 let r = try StatusMonitor.restore(holding: holding, into: sm, planning: node.planning)
                 for name in r.skipped { node.logger.warning("\(holding)/\(name) is not a regular file: skipped") }
                 let kept = r.keptNewer.isEmpty ? "" : "; \(r.keptNewer.count) newer there kept"
@@ -228,7 +228,7 @@ extension ScriptHost {
             let o = try PrimitiveOptions(call, 1, known: ["as", "state_dir", "retry_minutes", "timeout"])
             guard let t = o.view else { throw HostError("takes a table: sm_notify{as = \"nfspkg\", state_dir = ...}") }
             var names: [String] = []
-            switch t["as"] {
+            switch try t["as"] {
             case .string(let s): names = [s]
             case .table(let list) where list.fields.isEmpty && !list.array.isEmpty:
                 names = list.array.compactMap(\.stringValue)
@@ -240,7 +240,7 @@ extension ScriptHost {
             guard let state else { throw HostError("no SM directory found: give state_dir") }
             let minutes = try o.integer("retry_minutes", 15)
             let timeout = try o.number("timeout", 30)
-            return call.push(try wrap {
+            return try call.push(try wrap {
                 PackageTable.strings(try notification.send(as: names, stateDirectory: state, retryMinutes: minutes, timeout: timeout))
             })
         }
@@ -255,7 +255,7 @@ extension ScriptHost {
             guard let sm = try o.string("sm_dir") ?? StatusMonitor.detectDirectory() else {
                 throw HostError("no SM directory found: give sm_dir")
             }
-            if !sync(holding).processes.isEmpty { return call.push("already") }
+            if !sync(holding).processes.isEmpty { return try call.push("already") }
             try wrap {
                 try StatusMonitor.requireDirectory(holding, "the holding directory")
                 try StatusMonitor.requireDirectory(sm, "the SM directory")
@@ -265,12 +265,12 @@ extension ScriptHost {
             if let log = try o.string("log") { argv += ["--log", log] }
             // Started once its worker watches the SM directory: from then on
             // no entry is missed (what came before, its first full comparison copies).
-            return call.push(outcome(try wrap { try sync(holding, argv: argv).start(node) { ProcessTable.isWatching($0) } }))
+            return try call.push(outcome(try wrap { try sync(holding, argv: argv).start(node) { ProcessTable.isWatching($0) } }))
         }
         lua.register("flm_stop") { call in
             let o = try PrimitiveOptions(call, 1, known: ["holding_dir", "timeout"])
             guard let holding = try o.string("holding_dir") else { throw HostError("flm_stop: holding_dir missing") }
-            return call.push(outcome(sync(holding).stop(node, timeout: try o.number("timeout", 10))))
+            return try call.push(outcome(sync(holding).stop(node, timeout: try o.number("timeout", 10))))
         }
 
         // The package's monitor, when hanfs rather than the cluster manager runs it.
@@ -288,13 +288,13 @@ extension ScriptHost {
         lua.register("monitor_start") { call in
             try requirePackageFile()
             if !c.monitor.serviceName.isEmpty, let cmrunserv = serviceguard("cmrunserv") {
-                if !monitor.processes.isEmpty { return call.push("already") }
+                if !monitor.processes.isEmpty { return try call.push("already") }
                 // One command line, as Serviceguard keeps a service's (it runs it with its shell).
                 let line = Command(monitor.argv, timeout: 1).description
                 _ = try wrap { try node.run([cmrunserv, c.monitor.serviceName, line], timeout: 30) }
-                return call.push("done")
+                return try call.push("done")
             }
-            return call.push(outcome(try wrap { try monitor.start(node) }))
+            return try call.push(outcome(try wrap { try monitor.start(node) }))
         }
         lua.register("monitor_stop") { call in
             try requirePackageFile()
@@ -302,15 +302,15 @@ extension ScriptHost {
             if !c.monitor.serviceName.isEmpty, !monitor.processes.isEmpty, let cmhaltserv = serviceguard("cmhaltserv") {
                 _ = try wrap { try node.run([cmhaltserv, c.monitor.serviceName], timeout: 30, check: false) }
             }
-            return call.push(outcome(monitor.stop(node, timeout: try o.number("timeout", 10))))
+            return try call.push(outcome(monitor.stop(node, timeout: try o.number("timeout", 10))))
         }
         lua.register("monitor_running") { call in
-            call.push(.boolean(!configFile.isEmpty && !monitor.processes.isEmpty))
+            try call.push(.boolean(!configFile.isEmpty && !monitor.processes.isEmpty))
         }
 
         lua.register("sm_notify_stop") { call in
             let state = try call.string(1)
-            return call.push(.integer(Int64(notification.stopAll(stateDirectory: state))))
+            return try call.push(.integer(Int64(notification.stopAll(stateDirectory: state))))
         }
         let statd = StatusDaemon(node)
         lua.register("statd_restart") { call in
@@ -321,24 +321,24 @@ extension ScriptHost {
             guard let state else { throw HostError("no SM directory found: give state_dir") }
             let holding = try o.string("holding_dir")
             let timeout = try o.number("timeout", c.lockMigration.statmonWaitTime)
-            return call.push(try wrap {
+            return try call.push(try wrap {
                 try statd.restart(name: name, stateDirectory: state, holding: holding, hanfs: hanfs, timeout: timeout)
                 return "done"
             })
         }
         lua.register("statd_pid") { call in
-            call.push(StatusDaemon.daemon.processes.first.map { .integer(Int64($0)) } ?? .nil)
+            try call.push(StatusDaemon.daemon.processes.first.map { .integer(Int64($0)) } ?? .nil)
         }
         lua.register("lockd_restart") { call in
-            call.push(.boolean(statd.restartLockd()))
+            try call.push(.boolean(statd.restartLockd()))
         }
         lua.register("nsm_state_new") { call in
             let state = try call.string(1)
             if node.planning {
                 node.logger.info("would write a fresh NSM state number to \(state)/state")
-                return call.push(.nil)
+                return try call.push(.nil)
             }
-            return call.push(try wrap { .integer(Int64(try StatusDaemon.freshState(state))) })
+            return try call.push(try wrap { .integer(Int64(try StatusDaemon.freshState(state))) })
         }
 
         // Checks for the monitor: answers, never raises.
@@ -353,10 +353,10 @@ extension ScriptHost {
             let timeout = try o.number("timeout", 2)
             do {
                 try RPCPing.ping(host: host, program: UInt32(program), version: UInt32(version), transport: transport, timeout: timeout)
-                return call.push(true)
+                return try call.push(true)
             } catch {
-                call.push(false)
-                return call.push(.string("\(error)")) + 1
+                try call.push(false)
+                return try call.push(.string("\(error)")) + 1
             }
         }
 
@@ -364,21 +364,21 @@ extension ScriptHost {
             let address = try call.string(1)
             let interface = call.optionalString(2, converting: false)
             let normal = IPAddress(address)?.description ?? address
-            return call.push(.boolean(Addresses.present().contains {
+            return try call.push(.boolean(Addresses.present().contains {
                 $0.address == normal && (interface == nil || $0.interface == interface)
             }))
         }
         lua.register("fs_mounted") { call in
             let fs = try PackageTable.fileSystem(try call.table(1))
             guard let m = (try? MountTable.read())?.mount(at: fs.directory) else {
-                call.push(false)
-                return call.push(.string("\(fs.directory) is not mounted")) + 1
+                try call.push(false)
+                return try call.push(.string("\(fs.directory) is not mounted")) + 1
             }
             guard fss.sameDevice(m, fs) else {
-                call.push(false)
-                return call.push(.string("\(fs.directory) has \(m.source) mounted, not \(fs.device)")) + 1
+                try call.push(false)
+                return try call.push(.string("\(fs.directory) has \(m.source) mounted, not \(fs.device)")) + 1
             }
-            return call.push(true)
+            return try call.push(true)
         }
         let probe = FileSystemProbe()
         lua.register("fs_probe") { call in
@@ -386,14 +386,14 @@ extension ScriptHost {
             let o = try PrimitiveOptions(call, 2, known: ["timeout"])
             do {
                 try probe.probe(device: fs.device, directory: fs.directory, timeout: try o.number("timeout", 5))
-                return call.push(true)
+                return try call.push(true)
             } catch let e as PrimitiveError {
-                call.push(false)
-                return call.push(.string(e.description)) + 1
+                try call.push(false)
+                return try call.push(.string(e.description)) + 1
             }
         }
         lua.register("flm_running") { call in
-            call.push(.boolean(!sync(try call.string(1)).processes.isEmpty))
+            try call.push(.boolean(!sync(try call.string(1)).processes.isEmpty))
         }
         lua.register("sleep") { call in
             // In short naps, so that a stop (deadline, Ctrl-C, SIGTERM) ends it at once.
@@ -403,13 +403,13 @@ extension ScriptHost {
         }
         lua.register("file_exists") { call in
             var st = stat()
-            return call.push(.boolean(lstat(try call.string(1), &st) == 0))
+            return try call.push(.boolean(lstat(try call.string(1), &st) == 0))
         }
 
         // Inspection: what is there now, for `hanfs status` and the REPL.
         lua.register("vg_status") { call in
             let name = try call.string(1)
-            return call.push(try wrap {
+            return try call.push(try wrap {
                 guard let vg = try vgs.inspect(name) else { return .nil }
                 var t = LuaTable(fields: [
                     "name": .string(vg.name), "tags": PackageTable.strings(vg.tags), "system_id": .string(vg.systemID),
@@ -420,7 +420,7 @@ extension ScriptHost {
             })
         }
         lua.register("mounts") { call in
-            call.push(try wrap {
+            try call.push(try wrap {
                 .table(LuaTable(array: try MountTable.read().entries.map { m in
                     .table(LuaTable(fields: [
                         "directory": .string(m.mountPoint), "device": .string(m.device), "type": .string(m.type),
@@ -430,7 +430,7 @@ extension ScriptHost {
             })
         }
         lua.register("exports") { call in
-            call.push(try wrap {
+            try call.push(try wrap {
                 .table(LuaTable(array: try exports.list().map { e in
                     .table(LuaTable(fields: [
                         "directory": .string(e.directory), "clients": .string(e.clients),
@@ -440,7 +440,7 @@ extension ScriptHost {
             })
         }
         lua.register("addresses") { call in
-            call.push(try wrap {
+            try call.push(try wrap {
                 .table(LuaTable(array: try addresses.list().map { a in
                     .table(LuaTable(fields: [
                         "interface": .string(a.interface), "address": .string(a.address), "prefix": .integer(Int64(a.prefix)),
@@ -452,10 +452,10 @@ extension ScriptHost {
         lua.register("users") { call in
             let path = try call.string(1)
             let device = (try? MountTable.read())?.mount(at: path)?.device
-            return call.push(.table(LuaTable(array: ProcessUsers.find(mountPoint: path, device: device).map { u in
+            return try call.push(.table(LuaTable(array: ProcessUsers.find(mountPoint: path, device: device).map { u in
                 .table(LuaTable(fields: ["pid": .integer(Int64(u.pid)), "command": .string(u.command), "holds": PackageTable.strings(u.holds)]))
             })))
         }
-        lua.register("node_name") { call in call.push(.string(node.nodeName)) }
+        lua.register("node_name") { call in try call.push(.string(node.nodeName)) }
     }
 }

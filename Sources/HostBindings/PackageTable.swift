@@ -82,7 +82,7 @@ enum PackageTable {
     // MARK: the way back, checked as a package file is
 
     static func string(_ t: LuaTableView, _ key: String, required: Bool = false) throws -> String? {
-        switch t[key] {
+        switch try t[key] {
         case .nil:
             if required { throw t.badField(key, "missing") }
             return nil
@@ -94,7 +94,7 @@ enum PackageTable {
 
     /// A list of words: a table of strings, or one string split on spaces.
     static func words(_ t: LuaTableView, _ key: String) throws -> String? {
-        switch t[key] {
+        switch try t[key] {
         case .nil: return nil
         case .string(let s): return s
         case .table(let list) where list.fields.isEmpty:
@@ -147,7 +147,7 @@ enum PackageTable {
 
     static func address(_ t: LuaTableView) throws -> PackageAddress {
         var address = try string(t, "address", required: true)!
-        if let p = t["prefix"].integerValue, !address.contains("/") { address += "/\(p)" }
+        if let p = try t["prefix"].integerValue, !address.contains("/") { address += "/\(p)" }
         let interface = try string(t, "interface")
         let subnet = try string(t, "subnet")
         return try checked(t, { b in

@@ -54,7 +54,7 @@ public final class ScriptHost {
         registerBasics()
         registerPackagePrimitives(defaults: package ?? PackageConfiguration(), hanfs: hanfs)
         if let package {
-            lua.set("pkg", PackageTable.table(package))
+            try lua.set("pkg", PackageTable.table(package))
             leaveToClusterManager(storage: false, addresses: false)
         }
         let steps = self.steps
@@ -73,10 +73,10 @@ public final class ScriptHost {
             steps.undoFailed(try call.string(1))
             return 0
         }
-        lua.register("stopping") { call in call.push(.boolean(stop.isSet)) }
+        lua.register("stopping") { call in try call.push(.boolean(stop.isSet)) }
         lua.register("package_started") { call in
             guard let package else { throw HostError("no package loaded (--config)") }
-            return call.push(PackageRuntime(package: package.name).marker.map { .string($0) } ?? .boolean(false))
+            return try call.push(PackageRuntime(package: package.name).marker.map { .string($0) } ?? .boolean(false))
         }
         // The package's notes on this node (PackageRuntime): runtime_read(key), runtime_write(key, value or nil).
         func runtime(_ call: LuaCall) throws -> (PackageRuntime, String) {
@@ -89,7 +89,7 @@ public final class ScriptHost {
         }
         lua.register("runtime_read") { call in
             let (runtime, key) = try runtime(call)
-            return call.push(runtime.read(key).map { .string($0) } ?? .nil)
+            return try call.push(runtime.read(key).map { .string($0) } ?? .nil)
         }
         let node = self.node
         lua.register("runtime_write") { call in
@@ -110,7 +110,7 @@ public final class ScriptHost {
     /// runs, and takes them down after): `parts.storage` and
     /// `parts.addresses` are false for those.
     public func leaveToClusterManager(storage: Bool, addresses: Bool) {
-        lua.set("parts", .table(LuaTable(fields: ["storage": .boolean(!storage), "addresses": .boolean(!addresses)])))
+        try? lua.set("parts", .table(LuaTable(fields: ["storage": .boolean(!storage), "addresses": .boolean(!addresses)])))
     }
 
     /// After a run was stopped from outside (deadline, Ctrl-C, SIGTERM):
@@ -150,13 +150,13 @@ public final class ScriptHost {
                 result = try runner.run(options.command)
             } catch let error as CommandError where !options.check && error != .interrupted(options.command.argv[0]) {
                 // check=false: "tell me, do not raise", also for a program that is not there.
-                return call.push(.table(LuaTable(fields: ["ok": false, "error": .string("\(error)")])))
+                return try call.push(.table(LuaTable(fields: ["ok": false, "error": .string("\(error)")])))
             }
             if options.check && !result.succeeded {
                 let tail = result.stderrTail()
                 throw HostError("\(options.command.argv[0]) \(result.summary)" + (tail.isEmpty ? "" : ": \(tail)"))
             }
-            return call.push(.table(Self.table(result)))
+            return try call.push(.table(Self.table(result)))
         }
 
         let levels: [(String, Logger.Level)] = [("debug", .debug), ("info", .info), ("warn", .warning), ("error", .error)]
@@ -213,33 +213,33 @@ struct RunOptions {
         guard t.count > 0 else { throw HostError("no program given") }
         var argv: [String] = []
         for i in 1...t.count {
-            switch t[i] {
-            case .string(let s) where !s.contains("\0"): argv.append(s)
+            switch try t[i] {
+            case .string(let s): argv.append(s)
             case .integer(let n): argv.append(String(n))
             case .number(let d): argv.append(String(d))
             case let v: throw ArgumentError(position: 1, "argv[\(i)]: string expected, got \(v.typeName)")
             }
         }
         var timeout = defaultTimeout
-        switch t["timeout"] {
+        switch try t["timeout"] {
         case .nil: break
         case .integer(let n) where n > 0: timeout = Double(n)
         case .number(let d) where d > 0 && d.isFinite: timeout = d
         case let v: throw t.badField("timeout", "positive number of seconds expected, got \(v.typeName)")
         }
-        switch t["check"] {
+        switch try t["check"] {
         case .nil: check = true
         case .boolean(let b): check = b
         case let v: throw t.badField("check", "boolean expected, got \(v.typeName)")
         }
         var input: [UInt8]?
-        switch t["input"] {
+        switch try t["input"] {
         case .nil: break
         case .string(let s): input = Array(s.utf8)
         case let v: throw t.badField("input", "string expected, got \(v.typeName)")
         }
         var environment: [String: String] = [:]
-        switch t["env"] {
+        switch try t["env"] {
         case .nil: break
         case .table(let e) where e.array.isEmpty:
             for (k, v) in e.fields {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 // ---- per-state context ---------------------------------------------------------
 //
@@ -16,14 +17,34 @@
 // the main thread, so the hook finds it in any thread of the state.
 
 typedef struct lb_context {
+    // Written by the state's thread under `mu`; read by the watchdog under `mu`.
     double deadline;          // CLOCK_MONOTONIC seconds; 0 = none
     double budget;            // the deadline's length, for the message
+    int armed;                // a run (or lb_close) is under way
+    const char *phase;        // what is running, for the watchdog's message
+    // The state's thread only.
     size_t memory_limit;      // bytes; 0 = none
-    atomic_int cancel;        // set from any thread
+    size_t memory_used;       // bytes, counted by the allocator
+    int limiting;             // inside lb_pcall's protected call: an allocation may fail
     int stop;                 // lb_stop_reason once the hook has fired
+    // Any thread.
+    atomic_int cancel;        // set from any thread
+    atomic_int in_host;       // > 0 while a Swift host function runs
+    // The watchdog: ends the process when a stop is due and the VM does not
+    // get back to the hook (a long C call such as string.find, a __gc).
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    pthread_t watchdog;
+    int watching;             // the watchdog thread exists
+    int closing;              // the watchdog thread should end
 } lb_context;
 
 static lb_context *ctx(lua_State *L) { return *(lb_context **)lua_getextraspace(L); }
+
+/// Seconds a stop may be overdue, outside a host function, before the
+/// watchdog ends the process.
+static double watchdog_grace = 1.0;
+static int watchdog_status = 1;
 
 static double monotonic_now(void) {
     struct timespec ts;
@@ -35,19 +56,29 @@ static volatile sig_atomic_t pending_signal = 0;
 
 // ---- allocation and panic ------------------------------------------------------
 
+// The memory limit is enforced here, where a failed allocation becomes Lua's
+// "not enough memory" error, which pcall can catch. It may fail only inside
+// lb_pcall's protected call and outside a host function: a LUA_ERRMEM raised
+// from a push made by Swift would unwind through the Swift frame. Lua never
+// expects a shrinking block to fail.
 static void *lb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    (void)ud;
-    (void)osize;
+    lb_context *c = ud;
+    size_t old = ptr ? osize : 0;
     if (nsize == 0) {
         free(ptr);
+        c->memory_used -= old;
         return NULL;
     }
+    int may_fail = c->limiting && atomic_load(&c->in_host) == 0 && nsize > old;
+    if (may_fail && c->memory_limit > 0 && c->memory_used - old + nsize > c->memory_limit) return NULL;
     void *p = realloc(ptr, nsize);
     if (p == NULL) {
-        // No LUA_ERRMEM may unwind through Swift: out of memory is fatal, as in Swift.
+        if (may_fail) return NULL;
+        // Inside a Swift frame no LUA_ERRMEM may unwind: fatal, as in Swift itself.
         fputs("hanfs: out of memory in the Lua allocator\n", stderr);
         abort();
     }
+    c->memory_used = c->memory_used - old + nsize;
     return p;
 }
 
@@ -82,7 +113,18 @@ void lb_install_host(lb_host_dispatch dispatch, lb_host_release release) {
 
 static int lb_trampoline(lua_State *L) {
     void **slot = (void **)lua_touserdata(L, lua_upvalueindex(1));
+    // A finalizer can keep the function reachable after its own __gc ran and
+    // released the Swift side: calling it then is an error, not a crash.
+    if (*slot == NULL) return luaL_error(L, "a host function was called after Lua finalized it");
+    lb_context *c = ctx(L);
+    // No collection while Swift runs: a collection runs finalizers, Lua code
+    // that would then run inside the Swift frame, out of the watchdog's sight.
+    int collecting = lua_gc(L, LUA_GCISRUNNING) == 1;
+    if (collecting) lua_gc(L, LUA_GCSTOP);
+    atomic_fetch_add(&c->in_host, 1);
     int n = host_dispatch(L, *slot);
+    atomic_fetch_sub(&c->in_host, 1);
+    if (collecting) lua_gc(L, LUA_GCRESTART);
     if (n >= 0) return n;
     // The Swift frame has returned: raising here unwinds only C and Lua frames.
     // Prefix the caller's position, as luaL_error would.
@@ -135,7 +177,11 @@ int lb_pcall(lua_State *L, int nargs, int nresults) {
     lua_setfield(L, LUA_REGISTRYINDEX, TRACEBACK_KEY);
     lua_pushcfunction(L, lb_msghandler);
     lua_insert(L, base);
+    lb_context *c = ctx(L);
+    int limiting = c->limiting;
+    c->limiting = 1;
     int status = lua_pcall(L, nargs, nresults, base);
+    c->limiting = limiting;
     lua_remove(L, base);
     return status;
 }
@@ -151,7 +197,13 @@ void lb_push_tostring(lua_State *L, int idx) {
     idx = lua_absindex(L, idx);
     lua_pushcfunction(L, tostring_p);
     lua_pushvalue(L, idx);
-    if (lua_pcall(L, 1, 1, 0) != LUA_OK && lua_type(L, -1) != LUA_TSTRING) {
+    // A __tostring is Lua code: while it runs, the watchdog watches it, even
+    // though a host function called it.
+    lb_context *c = ctx(L);
+    int in_host = atomic_exchange(&c->in_host, 0);
+    int status = lua_pcall(L, 1, 1, 0);
+    atomic_store(&c->in_host, in_host);
+    if (status != LUA_OK && lua_type(L, -1) != LUA_TSTRING) {
         lua_pop(L, 1);
         lua_pushliteral(L, "(error in __tostring)");
     }
@@ -164,25 +216,21 @@ int lb_position(lua_State *L, int level, char *buf, size_t len) {
     return 1;
 }
 
-// ---- limits: deadline, cancellation, signals, memory ---------------------------
+// ---- limits: deadline, cancellation, signals, memory, the watchdog --------------
 
 static void lb_hook(lua_State *L, lua_Debug *ar);
 
-static int stop_reason_now(lua_State *L, lb_context *c) {
+static int stop_reason_now(lb_context *c) {
     if (c->stop) return c->stop;
     if (atomic_load(&c->cancel) || pending_signal) return LB_STOP_INTERRUPT;
     if (c->deadline > 0 && monotonic_now() > c->deadline) return LB_STOP_DEADLINE;
-    if (c->memory_limit > 0) {
-        size_t bytes = (size_t)lua_gc(L, LUA_GCCOUNT, 0) * 1024u + (size_t)lua_gc(L, LUA_GCCOUNTB, 0);
-        if (bytes > c->memory_limit) return LB_STOP_MEMORY;
-    }
     return LB_STOP_NONE;
 }
 
 static void lb_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     lb_context *c = ctx(L);
-    int reason = stop_reason_now(L, c);
+    int reason = stop_reason_now(c);
     if (reason == LB_STOP_NONE) return;
     c->stop = reason;
     // From now on fire on every line and instruction: a pcall that catches the
@@ -194,9 +242,6 @@ static void lb_hook(lua_State *L, lua_Debug *ar) {
     case LB_STOP_DEADLINE:
         lua_pushfstring(L, "deadline of %f s exceeded", c->budget);
         break;
-    case LB_STOP_MEMORY:
-        lua_pushfstring(L, "memory limit of %d KiB exceeded", (int)(c->memory_limit / 1024));
-        break;
     default:
         lua_pushliteral(L, "interrupted");
         break;
@@ -205,10 +250,76 @@ static void lb_hook(lua_State *L, lua_Debug *ar) {
     lua_error(L);
 }
 
-void lb_arm(lua_State *L, double seconds, size_t memory_limit) {
-    lb_context *c = ctx(L);
+// The hook cannot stop what does not return to the VM: one long C call (a
+// backtracking string.find, string.rep), or a finalizer (hooks are off while
+// a __gc runs, also when lua_close runs them). When a stop has been due for
+// `watchdog_grace` seconds outside a host function (host functions poll the
+// stop themselves), the watchdog says so and ends the process: nothing else
+// can take the thread back. The package's start marker stays, so the next
+// run undoes what this one started.
+static void *watchdog_main(void *arg) {
+    lb_context *c = arg;
+    double due_since = 0;
+    pthread_mutex_lock(&c->mu);
+    while (!c->closing) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec += 1;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&c->wake, &c->mu, &until);
+        if (c->closing) break;
+        double now = monotonic_now();
+        int overdue = c->deadline > 0 && now > c->deadline;
+        int due = c->armed && atomic_load(&c->in_host) == 0 &&
+                  (overdue || atomic_load(&c->cancel) || pending_signal);
+        if (!due) {
+            due_since = 0;
+            continue;
+        }
+        if (due_since == 0) due_since = overdue ? c->deadline : now;
+        if (now - due_since < watchdog_grace) continue;
+        char msg[256];
+        if (overdue)
+            snprintf(msg, sizeof msg,
+                     "hanfs: %s is still running %.1f s past its deadline of %g s, in a C function "
+                     "or a finalizer that never returns to the hook: ending the process "
+                     "(the next start or stop undoes what was started)\n",
+                     c->phase, now - c->deadline, c->budget);
+        else
+            snprintf(msg, sizeof msg,
+                     "hanfs: %s did not stop within %g s of being interrupted, in a C function or "
+                     "a finalizer that never returns to the hook: ending the process "
+                     "(the next start or stop undoes what was started)\n",
+                     c->phase, watchdog_grace);
+        ssize_t ignored = write(2, msg, strlen(msg));
+        (void)ignored;
+        _exit(watchdog_status);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+static void watch(lb_context *c, double seconds, const char *phase) {
+    pthread_mutex_lock(&c->mu);
     c->budget = seconds > 0 ? seconds : 0;
     c->deadline = seconds > 0 ? monotonic_now() + seconds : 0;
+    c->armed = 1;
+    c->phase = phase;
+    if (!c->watching && pthread_create(&c->watchdog, NULL, watchdog_main, c) == 0) c->watching = 1;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void lb_set_watchdog(double grace, int status) {
+    if (grace > 0) watchdog_grace = grace;
+    watchdog_status = status;
+}
+
+void lb_arm(lua_State *L, double seconds, size_t memory_limit) {
+    lb_context *c = ctx(L);
+    watch(c, seconds, "the script");
     c->memory_limit = memory_limit;
     c->stop = LB_STOP_NONE;
     atomic_store(&c->cancel, 0);
@@ -219,21 +330,27 @@ void lb_arm(lua_State *L, double seconds, size_t memory_limit) {
 void lb_disarm(lua_State *L) {
     lua_sethook(L, NULL, 0, 0);
     lb_context *c = ctx(L);
+    pthread_mutex_lock(&c->mu);
+    c->armed = 0;
     c->deadline = 0;
+    pthread_mutex_unlock(&c->mu);
     c->memory_limit = 0;
 }
 
 /* Why the run stopped: the hook's reason, or, when a host function gave up
    because of the stop (an interrupted command) before the hook fired, the
    stop that holds now. */
-lb_stop_reason lb_stop_reason_of(lua_State *L) { return (lb_stop_reason)stop_reason_now(L, ctx(L)); }
+lb_stop_reason lb_stop_reason_of(lua_State *L) { return (lb_stop_reason)stop_reason_now(ctx(L)); }
 
 void lb_cancel(lua_State *L) { atomic_store(&ctx(L)->cancel, 1); }
 
 int lb_should_stop(lua_State *L) {
     lb_context *c = ctx(L);
     if (c->stop || atomic_load(&c->cancel) || pending_signal) return 1;
-    return c->deadline > 0 && monotonic_now() > c->deadline;
+    pthread_mutex_lock(&c->mu);
+    int overdue = c->deadline > 0 && monotonic_now() > c->deadline;
+    pthread_mutex_unlock(&c->mu);
+    return overdue;
 }
 
 static struct sigaction saved_int, saved_term;
@@ -412,32 +529,47 @@ static int setup_environment(lua_State *L) {
 }
 
 lua_State *lb_open(char *err, size_t errlen) {
-    lua_State *L = lua_newstate(lb_alloc, NULL);
+    lb_context *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->wake, NULL);
+    c->phase = "the script";
+    lua_State *L = lua_newstate(lb_alloc, c);
     if (L == NULL) {
+        free(c);
         snprintf(err, errlen, "cannot create a Lua state");
         return NULL;
     }
     lua_atpanic(L, lb_panic);
     lua_setwarnf(L, lb_warn, NULL);
-    lb_context *c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        lua_close(L);
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
     *(lb_context **)lua_getextraspace(L) = c;
     lua_pushcfunction(L, setup_environment);
     if (lb_pcall(L, 0, 0) != LUA_OK) {
         snprintf(err, errlen, "setting up the Lua environment: %s", lua_tostring(L, -1));
-        lb_close(L);
+        lb_close(L, 0);
         return NULL;
     }
     return L;
 }
 
-void lb_close(lua_State *L) {
+void lb_close(lua_State *L, double seconds) {
     if (L == NULL) return;
     lb_context *c = ctx(L);
+    // Closing runs every __gc left, the script's own among them: under a
+    // deadline too, watched as a run is.
+    if (seconds > 0) watch(c, seconds, "closing the Lua state (a __gc finalizer)");
     lua_close(L);  // runs every __gc, which releases the Swift boxes
+    pthread_mutex_lock(&c->mu);
+    c->closing = 1;
+    c->armed = 0;
+    pthread_cond_signal(&c->wake);
+    int watching = c->watching;
+    pthread_mutex_unlock(&c->mu);
+    if (watching) pthread_join(c->watchdog, NULL);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->wake);
     free(c);
 }

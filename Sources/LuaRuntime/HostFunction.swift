@@ -18,7 +18,10 @@ public struct LuaCall {
     public func isNil(_ i: Int32) -> Bool { lua_type(L, i) <= LUA_TNIL }
     public func typeName(_ i: Int32) -> String { Stack.typeName(at: i, L) }
 
-    public func value(_ i: Int32) -> LuaValue { Stack.value(at: i, L) }
+    /// The argument, copied (tables to `Stack.maximumDepth` levels).
+    public func value(_ i: Int32) throws -> LuaValue {
+        do { return try Stack.value(at: i, L) } catch { throw ArgumentError(position: Int(i), error.problem) }
+    }
 
     public func string(_ i: Int32) throws -> String {
         guard let s = optionalString(i, converting: true) else { throw expected("string", at: i) }
@@ -70,13 +73,14 @@ public struct LuaCall {
     // MARK: results
 
     @discardableResult
-    public func push(_ value: LuaValue) -> Int32 {
-        Stack.push(value, L)
+    public func push(_ value: LuaValue) throws -> Int32 {
+        do { try Stack.push(value, L) } catch { throw HostError("cannot return the result: \(error.problem)") }
         return 1
     }
 
     @discardableResult
-    public func push(bytes: [UInt8]) -> Int32 {
+    public func push(bytes: [UInt8]) throws -> Int32 {
+        guard lua_checkstack(L, 1) != 0 else { throw HostError("cannot return the result: the Lua stack cannot grow") }
         Stack.pushBytes(bytes, L)
         return 1
     }
@@ -96,16 +100,22 @@ public struct LuaTableView {
 
     /// A field's value, copied.
     public subscript(key: String) -> LuaValue {
-        Stack.pushString(key, L)
-        lua_rawget(L, index)
-        defer { lb_pop(L, 1) }
-        return Stack.value(at: -1, L)
+        get throws {
+            guard lua_checkstack(L, 1) != 0 else { throw badField(key, "the Lua stack cannot grow") }
+            Stack.pushString(key, L)
+            lua_rawget(L, index)
+            defer { lb_pop(L, 1) }
+            do { return try Stack.value(at: -1, L) } catch { throw badField(key, error.problem) }
+        }
     }
 
     public subscript(i: Int) -> LuaValue {
-        lua_rawgeti(L, index, lua_Integer(i))
-        defer { lb_pop(L, 1) }
-        return Stack.value(at: -1, L)
+        get throws {
+            guard lua_checkstack(L, 1) != 0 else { throw ArgumentError(position: position, "the Lua stack cannot grow") }
+            lua_rawgeti(L, index, lua_Integer(i))
+            defer { lb_pop(L, 1) }
+            do { return try Stack.value(at: -1, L) } catch { throw ArgumentError(position: position, "[\(i)]: \(error.problem)") }
+        }
     }
 
     /// The table at `t[i]`, left on the stack while the call lasts; nil if
@@ -123,6 +133,7 @@ public struct LuaTableView {
     /// The string keys of the table, for rejecting unknown options.
     public var keys: [String] {
         var keys: [String] = []
+        guard lua_checkstack(L, 2) != 0 else { return keys }
         lua_pushnil(L)
         while lua_next(L, index) != 0 {
             if lua_type(L, -2) == LUA_TSTRING, let k = Stack.string(at: -2, L) { keys.append(k) }
@@ -178,6 +189,7 @@ extension LuaCall {
         guard count >= first else { return "" }
         var parts: [String] = []
         for i in first...count {
+            guard lua_checkstack(L, 3) != 0 else { break }
             lb_push_tostring(L, i)
             parts.append(Stack.string(at: -1, L) ?? "")
             lb_pop(L, 1)

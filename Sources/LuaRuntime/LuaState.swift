@@ -1,11 +1,13 @@
 import Foundation
 import LuaBoundary
+import SafeFiles
 
 /// What a run may use before the host stops it.
 public struct RunLimits: Sendable {
     /// Wall-clock seconds for the whole run; nil: none.
     public var deadline: Double?
-    /// Bytes of Lua memory (a soft limit, checked every 1000 instructions); nil: none.
+    /// Bytes of Lua memory, enforced by the allocator: past it an allocation
+    /// fails with "not enough memory", which pcall can catch; nil: none.
     public var memory: Int?
 
     public init(deadline: Double? = nil, memory: Int? = nil) {
@@ -20,6 +22,9 @@ public struct RunLimits: Sendable {
 /// a state lives on the thread that made it.
 public final class LuaState {
     public let L: OpaquePointer
+    /// Seconds the finalizers left get when the state closes, before the
+    /// watchdog ends the process.
+    public var closeDeadline: Double = 5
 
     public init() throws {
         _ = Trampoline.installed
@@ -30,7 +35,7 @@ public final class LuaState {
         self.L = L
     }
 
-    deinit { lb_close(L) }
+    deinit { lb_close(L, closeDeadline) }
 
     public static var luaVersion: String { String(cString: lb_version()) }
 
@@ -38,22 +43,37 @@ public final class LuaState {
 
     /// Sets a global, or a field of a global table for a dotted name
     /// (`log.info`), creating the table if needed. Raw: no metamethods run.
-    public func set(_ name: String, _ value: LuaValue) {
-        withSlot(name) { Stack.push(value, L) }
+    /// A value nested too deep is refused, and the global left as it was.
+    public func set(_ name: String, _ value: LuaValue) throws(ValueError) {
+        var failure: ValueError?
+        withSlot(name) {
+            do throws(ValueError) {
+                try Stack.push(value, L)
+                return true
+            } catch {
+                failure = error
+                return false
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// Makes `function` callable from Lua as `name` (dotted names allowed).
     public func register(_ name: String, _ function: @escaping HostFunction) {
         let box = Unmanaged.passRetained(HostFunctionBox(name: name, function: function))
-        withSlot(name) { lb_push_host_function(L, box.toOpaque()) }
+        withSlot(name) {
+            lb_push_host_function(L, box.toOpaque())
+            return true
+        }
     }
 
     /// Pushes the table that holds `name`'s last part, then the key, calls
-    /// `pushValue`, and stores the value raw.
-    private func withSlot(_ name: String, _ pushValue: () -> Void) {
+    /// `pushValue`, and stores the value raw if it pushed one.
+    private func withSlot(_ name: String, _ pushValue: () -> Bool) {
         let top = lua_gettop(L)
         defer { lua_settop(L, top) }
         var parts = name.split(separator: ".").map(String.init)
+        guard lua_checkstack(L, Int32(clamping: parts.count + 4)) != 0 else { return }
         let last = parts.removeLast()
         lb_push_globals(L)
         for part in parts {
@@ -68,7 +88,7 @@ public final class LuaState {
             }
         }
         Stack.pushString(last, L)
-        pushValue()
+        guard pushValue() else { return }
         lua_rawset(L, -3)
     }
 
@@ -82,14 +102,17 @@ public final class LuaState {
             Stack.pushString(String(part), L)
             lua_rawget(L, -2)
         }
-        return Stack.value(at: -1, L)
+        return (try? Stack.value(at: -1, L)) ?? .opaque("table")
     }
 
     /// Where `require` looks: each directory gets `?.lua` and `?/init.lua`,
     /// in the order given (a site's directory first).
     public func setModuleDirectories(_ directories: [String]) {
         let path = directories.flatMap { ["\($0)/?.lua", "\($0)/?/init.lua"] }.joined(separator: ";")
-        set("package.path", .string(path))
+        withSlot("package.path") {
+            Stack.pushString(path, L)
+            return true
+        }
     }
 
     // MARK: running code
@@ -100,9 +123,11 @@ public final class LuaState {
     public func runFile(
         _ path: String, chunkName: String? = nil, arguments: [String] = [], limits: RunLimits = .unlimited
     ) throws(ScriptError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot read" : "no such file"
-            throw ScriptError(kind: .file, message: "\(chunkName ?? path): \(reason)")
+        let data: [UInt8]
+        do {
+            data = try RegularFile.read(path)
+        } catch {
+            throw ScriptError(kind: .file, message: "\(chunkName ?? path): \(error.problem)")
         }
         withSlot("arg") {
             lua_createtable(L, Int32(clamping: arguments.count), 1)
@@ -110,8 +135,13 @@ public final class LuaState {
                 Stack.pushString(a, L)
                 lua_rawseti(L, -2, lua_Integer(i))
             }
+            return true
         }
-        try load(Array(data), chunkName: "@" + (chunkName ?? path))
+        try load(data, chunkName: "@" + (chunkName ?? path))
+        guard lua_checkstack(L, Int32(clamping: arguments.count + 1)) != 0 else {
+            lb_pop(L, 1)
+            throw ScriptError(kind: .runtime, message: "\(chunkName ?? path): too many arguments")
+        }
         for a in arguments { Stack.pushString(a, L) }
         try call(arguments: Int32(arguments.count), results: 0, limits: limits)
     }
@@ -125,7 +155,7 @@ public final class LuaState {
         defer { lua_settop(L, top) }
         try load(Array(code.utf8), chunkName: chunkName)
         try call(arguments: 0, results: LUA_MULTRET, limits: limits)
-        return (top + 1..<lua_gettop(L) + 1).map { Stack.value(at: $0, L) }
+        return (top + 1..<lua_gettop(L) + 1).map { (try? Stack.value(at: $0, L)) ?? .opaque("table") }
     }
 
     /// Compiles a text chunk and pushes it as a function.
@@ -148,6 +178,11 @@ public final class LuaState {
         let stopped = lb_stop_reason_of(L)
         lb_disarm(L)
         guard status != LUA_OK else { return }
+        if status == LUA_ERRMEM {
+            lb_pop(L, 1)
+            let limit = limits.memory.map { "the memory limit of \($0 >> 10) KiB" } ?? "memory"
+            throw ScriptError(kind: .memory, message: "not enough memory: the script ran out of \(limit)")
+        }
         let message = Stack.string(at: -1, L) ?? "error"
         lb_pop(L, 1)
         lb_push_traceback(L)
@@ -157,7 +192,6 @@ public final class LuaState {
         switch stopped {
         case LB_STOP_DEADLINE: kind = .deadline
         case LB_STOP_INTERRUPT: kind = .interrupted
-        case LB_STOP_MEMORY: kind = .memory
         default: kind = .runtime
         }
         throw ScriptError(kind: kind, message: message, traceback: traceback)

@@ -58,8 +58,42 @@ extension LuaValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
 
 // MARK: - Moving values across the boundary (never raises: raw access only)
 
+/// A value that cannot cross the boundary: a table nested deeper than the
+/// boundary copies, or too large, a string that is not UTF-8 text, or a
+/// stack that cannot grow.
+public struct ValueError: Error, CustomStringConvertible, Sendable {
+    public let problem: String
+    public var description: String { problem }
+
+    /// The same problem, said of the field or index it was found in. Only the
+    /// innermost one is named: a deep table's path would fill the line.
+    func within(_ place: String) -> ValueError {
+        problem.hasPrefix("field '") || problem.hasPrefix("[") ? self : ValueError(problem: "\(place): \(problem)")
+    }
+}
+
 enum Stack {
-    static func push(_ value: LuaValue, _ L: OpaquePointer) {
+    /// How deep tables are copied across the boundary, either way.
+    static let maximumDepth = 16
+    /// How many values one copy from Lua may hold: a table that shares its
+    /// subtables is copied as a tree, which can grow exponentially.
+    static let maximumValues = 100_000
+
+    /// Pushes one value. Each table level takes three stack slots, checked
+    /// first (C functions are only promised LUA_MINSTACK); a value nested
+    /// deeper than `maximumDepth` is refused with nothing pushed.
+    static func push(_ value: LuaValue, _ L: OpaquePointer) throws(ValueError) {
+        let top = lua_gettop(L)
+        do throws(ValueError) {
+            try push(value, L, depth: maximumDepth)
+        } catch {
+            lua_settop(L, top)
+            throw error
+        }
+    }
+
+    private static func push(_ value: LuaValue, _ L: OpaquePointer, depth: Int) throws(ValueError) {
+        guard lua_checkstack(L, 3) != 0 else { throw ValueError(problem: "the Lua stack cannot grow") }
         switch value {
         case .nil, .opaque: lua_pushnil(L)
         case .boolean(let b): lua_pushboolean(L, b ? 1 : 0)
@@ -67,14 +101,17 @@ enum Stack {
         case .number(let d): lua_pushnumber(L, d)
         case .string(let s): pushString(s, L)
         case .table(let t):
+            guard depth > 0 else {
+                throw ValueError(problem: "a table nested more than \(maximumDepth) levels deep")
+            }
             lua_createtable(L, Int32(clamping: t.array.count), Int32(clamping: t.fields.count))
             for (i, v) in t.array.enumerated() {
-                push(v, L)
+                try push(v, L, depth: depth - 1)
                 lua_rawseti(L, -2, lua_Integer(i + 1))
             }
             for (k, v) in t.fields {
                 pushString(k, L)
-                push(v, L)
+                try push(v, L, depth: depth - 1)
                 lua_rawset(L, -3)
             }
         }
@@ -107,28 +144,50 @@ enum Stack {
         String(cString: lua_typename(L, lua_type(L, index)))
     }
 
-    /// Copies the value at `index`; tables are copied to `depth` levels, and a
-    /// table met again inside itself (a cycle) becomes `.opaque("table")`.
-    static func value(at index: Int32, _ L: OpaquePointer, depth: Int = 16) -> LuaValue {
+    /// Copies the value at `index`; a table met again inside itself (a cycle)
+    /// becomes `.opaque("table")`; a table nested deeper than `maximumDepth`
+    /// is an error. Each level's stack slots are checked first.
+    static func value(at index: Int32, _ L: OpaquePointer) throws(ValueError) -> LuaValue {
         var path: Set<UnsafeRawPointer> = []
-        return value(at: index, L, depth: depth, path: &path)
+        var budget = maximumValues
+        let top = lua_gettop(L)
+        let absolute = index < 0 && index > lb_registry_index() ? lua_absindex(L, index) : index
+        do throws(ValueError) {
+            return try value(at: absolute, L, depth: maximumDepth, path: &path, budget: &budget)
+        } catch {
+            lua_settop(L, top)
+            throw error
+        }
     }
 
     private static func value(
-        at index: Int32, _ L: OpaquePointer, depth: Int, path: inout Set<UnsafeRawPointer>
-    ) -> LuaValue {
+        at index: Int32, _ L: OpaquePointer, depth: Int, path: inout Set<UnsafeRawPointer>, budget: inout Int
+    ) throws(ValueError) -> LuaValue {
+        budget -= 1
+        guard budget >= 0 else { throw ValueError(problem: "a table too large to copy (more than \(maximumValues) values)") }
         switch lua_type(L, index) {
         case LUA_TNIL, LUA_TNONE: return .nil
         case LUA_TBOOLEAN: return .boolean(lua_toboolean(L, index) != 0)
         case LUA_TNUMBER:
             if lua_isinteger(L, index) != 0 { return .integer(lua_tointegerx(L, index, nil)) }
             return .number(lua_tonumberx(L, index, nil))
-        case LUA_TSTRING: return .string(string(at: index, L) ?? "")
+        case LUA_TSTRING:
+            // Invalid UTF-8 is refused, not replaced: a path with U+FFFD in
+            // place of a byte names another file.
+            var len = 0
+            guard let p = lua_tolstring(L, index, &len),
+                let s = p.withMemoryRebound(to: UInt8.self, capacity: len, {
+                    String(validating: UnsafeBufferPointer(start: $0, count: len), as: UTF8.self)
+                })
+            else { throw ValueError(problem: "a string that is not valid UTF-8") }
+            return .string(s)
         case LUA_TTABLE:
             let t = lua_absindex(L, index)
-            guard depth > 0, let identity = lua_topointer(L, t), !path.contains(identity) else {
-                return .opaque("table")
+            guard let identity = lua_topointer(L, t), !path.contains(identity) else { return .opaque("table") }
+            guard depth > 0 else {
+                throw ValueError(problem: "a table nested more than \(maximumDepth) levels deep")
             }
+            guard lua_checkstack(L, 2) != 0 else { throw ValueError(problem: "the Lua stack cannot grow") }
             path.insert(identity)
             defer { path.remove(identity) }
             var table = LuaTable()
@@ -136,14 +195,22 @@ enum Stack {
             if n > 0 {
                 for i in 1...n {
                     lua_rawgeti(L, t, lua_Integer(i))
-                    table.array.append(value(at: -1, L, depth: depth - 1, path: &path))
+                    do throws(ValueError) {
+                        table.array.append(try value(at: lua_gettop(L), L, depth: depth - 1, path: &path, budget: &budget))
+                    } catch {
+                        throw error.within("[\(i)]")
+                    }
                     lb_pop(L, 1)
                 }
             }
             lua_pushnil(L)
             while lua_next(L, t) != 0 {
                 if lua_type(L, -2) == LUA_TSTRING, let key = string(at: -2, L) {
-                    table.fields[key] = value(at: -1, L, depth: depth - 1, path: &path)
+                    do throws(ValueError) {
+                        table.fields[key] = try value(at: lua_gettop(L), L, depth: depth - 1, path: &path, budget: &budget)
+                    } catch {
+                        throw error.within("field '\(key)'")
+                    }
                 }
                 lb_pop(L, 1)
             }

@@ -44,7 +44,34 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
     static func quoted(_ word: String) -> String {
         let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0) }
         if plain && !word.isEmpty { return word }
+        // A control character (a NUL, a newline) is shown escaped, never
+        // written raw into a log line.
+        if word.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            var text = "$'"
+            for s in word.unicodeScalars {
+                switch s {
+                case "\\": text += "\\\\"
+                case "'": text += "\\'"
+                case _ where s.properties.generalCategory == .control: text += String(format: "\\x%02x", s.value)
+                default: text.unicodeScalars.append(s)
+                }
+            }
+            return text + "'"
+        }
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// Why the command cannot be given to a program as it is: a NUL byte in
+    /// an argument or in the environment would cut the C string short (a
+    /// mount point "/\0srv" would be "/"); nil when it can.
+    public var unrepresentable: String? {
+        if let i = argv.firstIndex(where: { $0.utf8.contains(0) }) {
+            return i == 0 ? "the program name contains a NUL byte" : "argument \(i) contains a NUL byte, which no program can receive"
+        }
+        if let key = environment.first(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) || $0.key.contains("=") || $0.key.isEmpty })?.key {
+            return "the environment variable \(Command.quoted(key)) has a NUL byte or an '=' in its name, or a NUL in its value"
+        }
+        return nil
     }
 }
 
@@ -123,9 +150,12 @@ public enum CommandError: Error, CustomStringConvertible, Equatable {
     case notFound(String)
     case spawnFailed(String, Int32)
     case interrupted(String)
+    /// An argv or environment no program can receive (see Command.unrepresentable).
+    case unrepresentable(String, String)
 
     public var description: String {
         switch self {
+        case .unrepresentable(let program, let why): return "\(Command.quoted(program)): \(why)"
         case .notFound(let program): return "\(program): command not found"
         case .spawnFailed(let program, let err): return "\(program): cannot start (\(String(cString: strerror(err))))"
         case .interrupted(let program): return "\(program): interrupted"

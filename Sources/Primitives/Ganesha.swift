@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 import PackageConfig
 
 /// NFS-Ganesha as the package's NFS server (package `nfs_server = ganesha`):
@@ -133,8 +134,8 @@ public struct Ganesha: Sendable {
         let recovery = package.ganeshaRecoveryDirectory
         if !node.planning {
             try FileManager.default.createDirectory(atPath: recovery, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(
-                atPath: (log as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            // NFS-Ganesha appends to its log by name: the file must be one hanfs made.
+            do { try LogFile.prepare(log, for: "NFS-Ganesha of package \(package.name)") } catch { throw PrimitiveError(error.problem) }
         }
         try write(exports)
         // It goes to the background itself once its configuration is read.

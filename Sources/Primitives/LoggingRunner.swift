@@ -16,6 +16,11 @@ public struct LoggingRunner: CommandRunner {
     }
 
     public func run(_ command: Command) throws -> CommandResult {
+        if let why = command.unrepresentable {
+            let error = CommandError.unrepresentable(command.argv[0], why)
+            logger.error("refused to run: \(command): \(why)")
+            throw error
+        }
         var metadata: Logger.Metadata = ["argv": .array(command.argv.map { .string($0) })]
         if planning && !command.readOnly {
             logger.info("would run: \(command)", metadata: metadata)

@@ -30,7 +30,9 @@ struct Hanfs: ParsableCommand {
     static func main() {
         // Run by rpc.statd as its callout, through a link of that name.
         if (CommandLine.arguments.first?.split(separator: "/").last).map(String.init) == StatusDaemon.calloutName {
-            StatdCallout.main(Array(CommandLine.arguments.dropFirst()))
+            // statd passes only `EVENT MON_NAME CALLER ...`: never options,
+            // whatever a client's name begins with ("-x" is a name here).
+            StatdCallout.main(["--"] + Array(CommandLine.arguments.dropFirst()))
             Glibc.exit(0)  // main returns on success
         }
         var arguments = GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
@@ -143,6 +145,22 @@ struct GlobalOptions: ParsableArguments {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
+/// A number of seconds given on the command line: finite and positive; 0
+/// only where it is documented to mean "no limit". Anything else (a
+/// negative number, nan, inf) is refused rather than read as "no limit".
+enum Seconds {
+    static func positive(_ text: String) throws -> Double { try parse(text, zeroMeansNone: false) }
+    static func orNone(_ text: String) throws -> Double { try parse(text, zeroMeansNone: true) }
+
+    static func parse(_ text: String, zeroMeansNone: Bool) throws -> Double {
+        guard let value = Double(text), value.isFinite, value > 0 || (zeroMeansNone && value == 0) else {
+            throw ValidationError(
+                "\"\(text)\" is not a number of seconds: a positive finite number expected\(zeroMeansNone ? " (0: no limit)" : "")")
+        }
+        return value
+    }
+}
+
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a Lua script with the host primitives.",
@@ -155,7 +173,7 @@ struct Run: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Seconds the whole run may take before it is stopped.")
+    @Option(help: "Seconds the whole run may take before it is stopped.", transform: Seconds.positive)
     var deadline: Double = 3600
 
     @Option(help: "Lua memory, in MiB, before the run is stopped.")

@@ -5,6 +5,7 @@ import Logging
 import LuaRuntime
 import PackageConfig
 import Primitives
+import SafeFiles
 
 /// The options of the commands that act on a package.
 struct PackageOptions: ParsableArguments {
@@ -110,6 +111,20 @@ struct PackageScript {
         }
         defer { lock?.release() }
         let log = Logger(label: LogLabel.host)
+        // A start or stop whose process was ended before it finished (the
+        // watchdog, KILL) leaves this note: the next start undoes that start
+        // first, with the stop script, the exact reverse.
+        let tracked = !global.dryRun && (script == "start" || script == "stop")
+        if tracked {
+            if let previous = runtime.read(Self.unfinishedKey) {
+                log.warning("the \(previous) did not finish: its process was ended")
+                if script == "start" && previous.hasPrefix("start ") {
+                    if let failure = undoUnfinishedStart(config, installation) { return failure }
+                }
+            }
+            try? runtime.write(Self.unfinishedKey, "\(script) by pid \(getpid()) at \(Timestamp.now(utc: true).iso)")
+        }
+        defer { if tracked { try? runtime.write(Self.unfinishedKey, nil) } }
         let host: ScriptHost
         let recorder: RecordingRunner?
         do {
@@ -159,6 +174,36 @@ struct PackageScript {
     }
 }
 
+extension PackageScript {
+    /// The runtime note of a start or stop under way.
+    static let unfinishedKey = "unfinished"
+
+    /// Runs the stop script over what an unfinished start left; nil when it
+    /// did, else the outcome that ends this start.
+    func undoUnfinishedStart(_ config: PackageConfiguration, _ installation: Installation) -> ActionOutcome? {
+        let log = Logger(label: LogLabel.host)
+        guard let path = installation.findScript("stop") else {
+            return .notInstalled("no stop.lua in \(installation.scriptDirectories.joined(separator: ", "))")
+        }
+        log.notice("undoing the unfinished start first (\(path))")
+        let failure: ScriptError?
+        do {
+            let (host, recorder) = try global.makeHost(installation, package: config, steps: RunReport())
+            if clusterManagerDoesStorageAndAddresses { host.leaveToClusterManager(storage: true, addresses: true) }
+            failure = ScriptRun.run(
+                host, path: path, display: path, limits: RunLimits(deadline: rollbackDeadline, memory: 512 << 20),
+                recorder: recorder)
+        } catch {
+            failure = ScriptError(kind: .runtime, message: "\(error)")
+        }
+        guard let failure else { return nil }
+        let why = "undoing the unfinished start failed: \(failure.message)"
+        log.error("\(why)")
+        Console.write("hanfs: \(why)\n", to: .standardError)
+        return .failed(why, undone: false)
+    }
+}
+
 /// start, stop, the monitor, lock migration: a control script on a package,
 /// exit status 0, 1, or 6 for a wrong package file.
 protocol PackageAction: ParsableCommand {
@@ -203,7 +248,7 @@ struct Start: PackageAction {
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
-    @Option(help: "Seconds the whole start may take.") var deadline: Double = 600
+    @Option(help: "Seconds the whole start may take.", transform: Seconds.positive) var deadline: Double = 600
 }
 
 struct Stop: PackageAction {
@@ -213,7 +258,7 @@ struct Stop: PackageAction {
         discussion: "Stopping a package that is down already changes nothing.")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
-    @Option(help: "Seconds the whole stop may take.") var deadline: Double = 600
+    @Option(help: "Seconds the whole stop may take.", transform: Seconds.positive) var deadline: Double = 600
 }
 
 struct Monitor: PackageAction {
@@ -228,7 +273,7 @@ struct Monitor: PackageAction {
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
-    @Option(help: "Seconds it may run; 0: until a failure or a signal.") var deadline: Double = 0
+    @Option(help: "Seconds it may run; 0: until a failure or a signal.", transform: Seconds.orNone) var deadline: Double = 0
 }
 
 struct LockMigrate: PackageAction {
@@ -243,7 +288,7 @@ struct LockMigrate: PackageAction {
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
-    @Option(help: "Seconds it may take.") var deadline: Double = 600
+    @Option(help: "Seconds it may take.", transform: Seconds.positive) var deadline: Double = 600
 }
 
 struct Status: ParsableCommand {
@@ -298,7 +343,7 @@ struct Announce: ParsableCommand {
         shouldDisplay: false)
     @Option var interface: String
     @Option var count: Int = 5
-    @Option var interval: Double = 0.2
+    @Option(transform: Seconds.positive) var interval: Double = 0.2
     @Argument var address: String
 
     func run() throws {
@@ -324,7 +369,7 @@ struct Flm: ParsableCommand {
         discussion: "An entry rpc.statd writes or removes is copied or removed at once (inotify); a full comparison runs every --interval seconds as a safety net.")
     @Option(help: "The status monitor's directory.") var smDir: String
     @Option(help: "The holding directory, on the package's storage.") var holding: String
-    @Option(help: "Seconds between full comparisons.") var interval: Double = 5
+    @Option(help: "Seconds between full comparisons.", transform: Seconds.positive) var interval: Double = 5
     @Option(help: "A file to append log lines to (default: stderr).") var log: String?
     @Option(help: "How many times the sync is restarted if it dies.") var restarts: Int = 4
     @Flag(help: .hidden) var worker = false
@@ -332,7 +377,15 @@ struct Flm: ParsableCommand {
     /// The process runs a worker and starts it again if it dies (up to
     /// --restarts times, each logged); TERM stops both.
     func run() throws {
-        let fd = log.map { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640) } ?? 2
+        var fd: Int32 = 2
+        if let log {
+            do {
+                fd = try LogFile.openForAppend(log, for: "the holding-directory sync")
+            } catch {
+                Console.write("hanfs flm: \(error.problem)\n", to: .standardError)
+                throw ExitCode(ExitStatus.failure)
+            }
+        }
         let write = { (line: String) in
             var text = "\(Timestamp.now(utc: true).iso) flm \(line)\n"
             text.withUTF8 { _ = Glibc.write(fd, $0.baseAddress, $0.count) }

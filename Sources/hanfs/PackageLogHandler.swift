@@ -2,6 +2,7 @@ import Foundation
 import HostBindings
 import Primitives
 import Logging
+import SafeFiles
 
 /// The package's own log file: one line per event, with the time, the
 /// action, the step the script is in, and for each command its argv, status,
@@ -18,10 +19,11 @@ struct PackageLogHandler: LogHandler {
         let path: String
 
         init(path: String, action: String, steps: RunReport) throws {
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
-            guard fd >= 0 else { throw PrimitiveError("cannot open the package log \(path): \(String(cString: strerror(errno)))") }
+            do {
+                fd = try LogFile.openForAppend(path, for: "the package log")
+            } catch {
+                throw PrimitiveError("cannot open the package log: \(error.problem)")
+            }
             self.path = path
             self.action = action
             self.steps = steps

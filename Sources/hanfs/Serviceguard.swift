@@ -40,7 +40,7 @@ struct Serviceguard: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "The package file (default: see below).") var config: String?
-    @Option(help: "Seconds the action may take; 0: no limit (the monitor).") var deadline: Double = 600
+    @Option(help: "Seconds the action may take; 0: no limit (the monitor).", transform: Seconds.orNone) var deadline: Double = 600
     @Argument(help: "start, stop, validate, lock_migration, lock_migration:NAME or monitor.") var action: String
 
     /// Serviceguard's exit statuses.

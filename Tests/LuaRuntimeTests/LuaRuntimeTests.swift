@@ -8,10 +8,10 @@ private func makeState() throws -> LuaState {
     let lua = try LuaState()
     lua.register("fail") { call in throw HostError(try call.string(1)) }
     lua.register("echo") { call in
-        for i in 1...max(1, call.count) { call.push(call.value(i)) }
+        for i in 1...max(1, call.count) { try call.push(try call.value(i)) }
         return max(1, call.count)
     }
-    lua.register("host.greet") { call in call.push(.string("hello \(try call.string(1))")) }
+    lua.register("host.greet") { call in try call.push(.string("hello \(try call.string(1))")) }
     return lua
 }
 
@@ -134,6 +134,23 @@ private func expectError(_ lua: LuaState, _ code: String, chunk: String = "=test
         }
     }
 
+    @Test func theMemoryLimitIsAnErrorPcallCanCatch() throws {
+        let lua = try makeState()
+        // Gigabytes at once: refused by the allocator, not allocated and then stopped.
+        let values = try lua.run(
+            "local ok, err = pcall(string.rep, 'x', 1 << 30) return ok, err, #string.rep('y', 1000)",
+            limits: RunLimits(memory: 64 << 20))
+        #expect(values == [.boolean(false), .string("not enough memory"), .integer(1000)])
+        do {
+            try lua.run("local s = string.rep('x', 1 << 30)", limits: RunLimits(memory: 64 << 20))
+            Issue.record("not stopped")
+        } catch {
+            #expect(error.kind == .memory)
+            #expect(error.message == "not enough memory: the script ran out of the memory limit of 65536 KiB")
+        }
+        #expect(try lua.run("return #string.rep('x', 1 << 20)") == [.integer(1 << 20)])
+    }
+
     @Test func memoryLimitStopsAGrowingScript() throws {
         let lua = try makeState()
         do {
@@ -199,13 +216,83 @@ private func expectError(_ lua: LuaState, _ code: String, chunk: String = "=test
     @Test func valuesCrossBothWays() throws {
         let lua = try makeState()
         let table = LuaTable(array: [1, "two"], fields: ["x": 2.5, "nested": .table(LuaTable(fields: ["ok": true]))])
-        lua.set("given", .table(table))
+        try lua.set("given", .table(table))
         #expect(try lua.run("return given") == [.table(table)])
         #expect(try lua.run("return given.nested.ok, #given, given[2]") == [.boolean(true), .integer(2), .string("two")])
         let cyclic = try lua.run("local t = {} t.self = t return t")
         #expect(cyclic == [.table(LuaTable(fields: ["self": .opaque("table")]))])
     }
 }
+
+@Suite struct TheBoundaryCannotBeCrashed {
+    @Test func aHostFunctionKeptPastItsFinalizerRaisesAnErrorWhenCalled() throws {
+        let lua = try makeState()
+        // The finalizer of a table that refers to `echo` resurrects it into a
+        // global after `echo`'s own box was released.
+        let values = try lua.run(
+            """
+            kept = false
+            setmetatable({fn = echo}, {__gc = function(self) kept = self.fn end})
+            echo = nil
+            collectgarbage() collectgarbage()
+            return pcall(kept, 1)
+            """)
+        #expect(values.first == .boolean(false))
+        #expect(values.last?.stringValue?.contains("a host function was called after Lua finalized it") == true)
+    }
+
+    @Test func deepTablesAreRefusedWithAMessageNotACrash() throws {
+        let lua = try makeState()
+        for depth in [15, 20, 200, 5000] {
+            let values = try lua.run(
+                """
+                local t = {}
+                for i = 1, \(depth) do t = {t} end
+                local function one_down() return pcall(echo, t) end
+                return one_down()
+                """)
+            if depth < Stack16 {
+                #expect(values.first == .boolean(true), "depth \(depth): \(values)")
+            } else {
+                #expect(values.first == .boolean(false), "depth \(depth)")
+                #expect(values.last?.stringValue?.contains("a table nested more than 16 levels deep") == true, "depth \(depth)")
+            }
+        }
+        // Wide and moderately deep: every level's stack slots are checked.
+        let values = try lua.run(
+            """
+            local t = {}
+            for i = 1, 7 do t = {t, t, a = t, b = {t}} end
+            return pcall(echo, t)
+            """)
+        #expect(values.first == .boolean(true))
+        // Shared subtables are copied each time they are met: the copy is
+        // bounded in size too, or 16 levels of 30 references would never end.
+        let huge = try lua.run(
+            """
+            local t = {}
+            for i = 1, 15 do local n = {} for j = 1, 30 do n[j] = t end t = n end
+            return pcall(echo, t)
+            """)
+        #expect(huge.first == .boolean(false))
+        #expect(huge.last?.stringValue?.contains("more than 100000 values") == true)
+    }
+
+    @Test func aDeepResultIsRefusedAndTheGlobalIsLeftAlone() throws {
+        let lua = try makeState()
+        var deep = LuaValue.integer(1)
+        for _ in 0..<40 { deep = .table(LuaTable(array: [deep])) }
+        #expect(throws: ValueError.self) { try lua.set("deep", deep) }
+        #expect(try lua.run("return rawget(_G, 'deep')") == [.nil])
+        let result = deep
+        lua.register("deep_result") { call in try call.push(result) }
+        let values = try lua.run("return pcall(deep_result)")
+        #expect(values.first == .boolean(false))
+        #expect(values.last?.stringValue?.contains("deep_result: cannot return the result: a table nested more than 16 levels deep") == true)
+    }
+}
+
+private let Stack16 = 16
 
 /// Serialized: both tests count the same live objects.
 @Suite(.serialized) struct HostFunctionLifetime {

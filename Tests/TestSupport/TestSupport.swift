@@ -25,6 +25,11 @@ public final class Scratch {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
+/// An SM entry as rpc.statd writes it, for `client` monitored by `server`.
+public func smEntry(_ client: String, server: String = "nfspkg") -> String {
+    "0100007f 000186b5 00000003 00000010 00000000000000000000000000000000 \(client) \(server)\n"
+}
+
 /// The processes whose command line (arguments joined by spaces) is one of
 /// `commandLines`, after a moment for signalled processes to go.
 public func processes(withCommandLine commandLines: String...) throws -> [Int32] {
@@ -38,5 +43,16 @@ public func processes(withCommandLine commandLines: String...) throws -> [Int32]
 public func commandLine(of pid: Int32) -> String? {
     FileManager.default.contents(atPath: "/proc/\(pid)/cmdline").map {
         $0.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+    }
+}
+
+/// Polls `probe` every 10 ms for up to `timeout` seconds until it gives a
+/// value: a test waits for a condition, never for a fixed time.
+public func eventually<T>(timeout: Double = 10, _ probe: () throws -> T?) rethrows -> T? {
+    let until = Date().addingTimeInterval(timeout)
+    while true {
+        if let value = try probe() { return value }
+        if Date() >= until { return nil }
+        usleep(10_000)
     }
 }

@@ -9,9 +9,16 @@
 //   * Swift only calls API functions that cannot raise: pushes, to*, raw table
 //     access, settop/rotate. Anything that can run a metamethod or raise
 //     (lua_error, luaL_check*, lua_gettable, lua_concat, ...) stays in C.
-//   * Allocation failure cannot raise either: the state's allocator aborts the
-//     process on failure, as Swift itself does when memory runs out. Scripts get
-//     a soft memory limit instead, enforced in the count hook.
+//   * Allocation failure raises only where it is safe: inside lb_pcall's
+//     protected call and outside a host function. There the memory limit is
+//     enforced by the allocator ("not enough memory", which pcall catches);
+//     inside a Swift frame a real failure aborts, as Swift itself does. Host
+//     functions run with the collector stopped, so no finalizer (Lua code)
+//     runs inside a Swift frame.
+//   * What the count hook cannot stop (a long C call such as string.find, a
+//     looping __gc, also in lua_close) is ended by a watchdog thread: once a
+//     stop has been due for a grace period outside a host function, it says so
+//     on stderr and ends the process.
 //   * Every entry from Swift into Lua is lb_pcall, with a message handler that
 //     records a traceback. Setup that can raise runs inside lb_open's protected
 //     call.
@@ -41,7 +48,9 @@ void lb_install_host(lb_host_dispatch dispatch, lb_host_release release);
 /// io, no debug, no dofile/loadfile, text-only load and require, and strict
 /// globals. Returns NULL and a message in `err` if the setup fails.
 lua_State *lb_open(char *err, size_t errlen);
-void lb_close(lua_State *L);
+/// Closes the state; its finalizers get `seconds` (<= 0: no limit) before the
+/// watchdog ends the process.
+void lb_close(lua_State *L, double seconds);
 
 /// Pushes a Lua function that calls the Swift function in `box` through the
 /// trampoline. Lua owns the box from here on: its __gc calls the release hook.
@@ -57,14 +66,17 @@ typedef enum {
     LB_STOP_NONE = 0,
     LB_STOP_DEADLINE = 1,
     LB_STOP_INTERRUPT = 2,
-    LB_STOP_MEMORY = 3,
 } lb_stop_reason;
 
-/// Arms the count hook for one run: a deadline in seconds (<= 0: none) and a
-/// soft memory limit in bytes (0: none). Once it fires, the hook re-arms itself
-/// on every instruction, so a script cannot swallow the stop with pcall.
+/// Arms the count hook and the watchdog for one run: a deadline in seconds
+/// (<= 0: none) and a memory limit in bytes (0: none), which the allocator
+/// enforces. Once it fires, the hook re-arms itself on every instruction, so a
+/// script cannot swallow the stop with pcall.
 void lb_arm(lua_State *L, double seconds, size_t memory_limit);
 void lb_disarm(lua_State *L);
+/// How long a due stop may go unheeded outside a host function before the
+/// watchdog ends the process, and the exit status it ends it with.
+void lb_set_watchdog(double grace, int status);
 lb_stop_reason lb_stop_reason_of(lua_State *L);
 /// Stops the running script at its next hook. Safe from any thread.
 void lb_cancel(lua_State *L);

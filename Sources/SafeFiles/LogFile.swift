@@ -1,0 +1,70 @@
+import Foundation
+
+/// The log files hanfs appends to (the package log, the sync's log, NFS-
+/// Ganesha's log beside them). A path comes from a package file, and a
+/// mistake there (`log_file = "/etc/passwd"`) must not make hanfs append
+/// to a file it did not create. So hanfs writes only to a file that it
+/// created: new, or empty (logrotate's `create`), or beginning with the
+/// header line hanfs writes first. Never through a symbolic link, never to
+/// a file with a second hard link, a device or a FIFO, never to a file
+/// another user owns.
+public enum LogFile {
+    /// The first line of every log file hanfs creates.
+    public static let header = "# hanfs log"
+
+    /// Opens `path` for appending (its directory made if needed); returns the descriptor.
+    public static func openForAppend(_ path: String, for what: String) throws(FileProblem) -> Int32 {
+        guard path.hasPrefix("/"), !path.utf8.contains(0) else { throw FileProblem("\(path): not an absolute path") }
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw FileProblem("\(path): cannot make its directory: \(error.localizedDescription)")
+        }
+        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0o640)
+        guard fd >= 0 else {
+            let code = errno
+            throw FileProblem("\(path): \(code == ELOOP ? "a symbolic link, which is not followed" : RegularFile.errnoText(code))")
+        }
+        do throws(FileProblem) {
+            try check(fd, path, for: what)
+            return fd
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    /// Checks that an existing log file is one hanfs made, then closes it:
+    /// for a log another program (NFS-Ganesha) writes to by name.
+    public static func prepare(_ path: String, for what: String) throws(FileProblem) {
+        close(try openForAppend(path, for: what))
+    }
+
+    private static func check(_ fd: Int32, _ path: String, for what: String) throws(FileProblem) {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FileProblem("\(path): \(RegularFile.errnoText(errno))") }
+        if let kind = RegularFile.kind(st.st_mode) {
+            throw FileProblem("\(path) is \(kind): hanfs writes its logs to regular files only")
+        }
+        guard st.st_nlink == 1 else {
+            throw FileProblem("\(path) has \(st.st_nlink) hard links: hanfs does not write to a file known by another name")
+        }
+        guard st.st_uid == geteuid() else {
+            throw FileProblem("\(path) belongs to uid \(st.st_uid), not to hanfs's user: it was not made by hanfs")
+        }
+        if st.st_size == 0 {
+            let line = Array("\(header) (\(what)); hanfs appends here\n".utf8)
+            guard write(fd, line, line.count) == line.count else {
+                throw FileProblem("\(path): \(RegularFile.errnoText(errno))")
+            }
+            return
+        }
+        var first = [UInt8](repeating: 0, count: header.utf8.count)
+        guard pread(fd, &first, first.count, 0) == first.count, first == Array(header.utf8) else {
+            throw FileProblem(
+                "\(path) exists and was not made by hanfs (it does not begin with \"\(header)\"): "
+                    + "hanfs will not append to it; name another file, or remove this one if it is an old hanfs log")
+        }
+    }
+}
