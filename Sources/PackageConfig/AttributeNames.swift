@@ -87,11 +87,17 @@ enum AttributeNames {
         switch field {
         case .export: return "XFS"
         case .holdingDirectory: return "NFS_FLM_HOLDING_DIR"
-        default: return modular.first { "\($0.value)" == "\(field)" }?.key ?? "\(field)"
+        default:
+            return name(of: field, in: modular) ?? name(of: field, in: hanfs) ?? name(of: field, in: toolkit) ?? field.key
         }
     }
 
     static func legacyName(_ field: Field) -> String {
-        legacy.first { "\($0.value)" == "\(field)" }?.key ?? toolkit.first { "\($0.value)" == "\(field)" }?.key ?? "\(field)"
+        name(of: field, in: legacy) ?? name(of: field, in: toolkit) ?? name(of: field, in: hanfs)?.uppercased() ?? field.key
+    }
+
+    /// The name a table gives a field (the first in order, for a field with several).
+    static func name(of field: Field, in table: [String: Field]) -> String? {
+        table.filter { $0.value.key == field.key }.keys.min()
     }
 }

@@ -24,6 +24,20 @@ public enum Field: Sendable {
 }
 
 extension Field {
+    /// The field's identity, for maps.
+    var key: String { "\(self)" }
+
+    /// For a field that holds one value (per file system or address, for
+    /// theirs), the key of that value; nil for lists and ignored attributes.
+    func singleValueKey(index: Int) -> String? {
+        switch self {
+        case .volumeGroup, .export, .ignored: return nil
+        case .fsDevice, .fsDirectory, .fsType, .fsMountOptions, .fsUmountOptions, .fsFsckOptions: return "fs\(index).\(key)"
+        case _ where isAddressField: return "ip\(index).\(key)"
+        default: return key
+        }
+    }
+
     /// Fields of one package address (the index picks which).
     var isAddressField: Bool {
         switch self {
@@ -73,10 +87,24 @@ public struct ConfigBuilder {
     }
 
 
+    /// Where each single-valued attribute was set, by field and item: a
+    /// second setting is an error naming both lines, never a silent winner.
+    private var setAt: [String: Source] = [:]
+
     /// Sets one attribute. `index` picks the file system or address for the
     /// per-item fields. A bad value is kept as an error, and reading goes on.
     public mutating func set(_ field: Field, _ value: String, attribute: String, index: Int = 0, at source: Source) {
         do throws(ConfigError) {
+            _ = try Check.text(value, attribute, source, allowingTabs: true)
+            if let key = field.singleValueKey(index: index) {
+                if let first = setAt[key] {
+                    throw ConfigError(
+                        source, attribute,
+                        "set twice (first at \(first.file == source.file ? "line \(first.line)" : "\(first)")): remove one")
+                }
+                setAt[key] = source
+                config.sources[field.key] = config.sources[field.key] ?? source
+            }
             try apply(field, value, attribute: attribute, index: index, at: source)
         } catch {
             fail(error, field: field, index: index)

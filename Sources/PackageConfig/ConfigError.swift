@@ -1,3 +1,5 @@
+import Foundation
+
 /// A configuration mistake: where it is, which attribute, what is wrong.
 /// Printed as `pkg.conf:12: fs_directory: mount point must be an absolute path`.
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -29,11 +31,43 @@ enum Check {
     /// path or an option, and are refused rather than passed on.
     static let shellMetacharacters = Set(";&|<>$`\\\"'(){}*?[]!~#\n\r\t ")
 
+    /// A C0 or C1 control character, or DEL.
+    static func isControl(_ s: Unicode.Scalar) -> Bool { s.properties.generalCategory == .control }
+
+    /// `U+0000`, for messages.
+    static func codePoint(_ s: Unicode.Scalar) -> String {
+        let hex = String(s.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+
+    /// Every text value from any format passes here first: no control
+    /// character (a NUL would cut the C string a program receives short,
+    /// so that "/\0srv" mounts on "/"), and Unicode normal form C. The kernel
+    /// compares names byte by byte, so "é" written precomposed and written
+    /// as "e" and a combining accent are two directories; hanfs compares
+    /// what it checks the same way, and one spelling is required.
+    static func text(_ value: String, _ attribute: String, _ source: Source, allowingTabs: Bool = false)
+        throws(ConfigError) -> String
+    {
+        if let bad = value.unicodeScalars.first(where: { isControl($0) && !(allowingTabs && $0 == "\t") }) {
+            throw ConfigError(source, attribute, "a control character (\(codePoint(bad))) in the value: none belongs here")
+        }
+        let nfc = value.precomposedStringWithCanonicalMapping
+        guard value.utf8.elementsEqual(nfc.utf8) else {
+            throw ConfigError(
+                source, attribute,
+                "\"\(value)\" is not in Unicode normal form C: the kernel compares names byte by byte, so two spellings of "
+                    + "one name are two different directories; write it precomposed (NFC)")
+        }
+        return value
+    }
+
     /// A word with no shell metacharacters (a device, a path, an option word).
     static func word(_ value: String, _ attribute: String, _ source: Source, allowing: Set<Character> = [])
         throws(ConfigError) -> String
     {
         guard !value.isEmpty else { throw ConfigError(source, attribute, "empty value") }
+        _ = try text(value, attribute, source)
         if let bad = value.first(where: { shellMetacharacters.contains($0) && !allowing.contains($0) }) {
             let shown = bad == " " ? "a space" : bad == "\n" ? "a newline" : bad == "\t" ? "a tab" : "'\(bad)'"
             throw ConfigError(source, attribute, "\"\(value)\" contains \(shown), a shell metacharacter; none belongs here")

@@ -40,6 +40,8 @@ public struct PackageConfiguration: Sendable, Equatable {
     public var ganesha = GaneshaSettings()
     /// Where each part was declared: what messages name.
     public var source: Source = .init(file: "", line: 0)
+    /// Where each package-wide attribute was set, by field (Field.key).
+    public var sources: [String: Source] = [:]
 
     public init() {}
 }

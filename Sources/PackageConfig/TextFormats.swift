@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 
 /// Reads a package file in either text format. The format is told by its
 /// content: `NAME=value` lines are the legacy hanfs.conf style, anything
@@ -7,18 +8,18 @@ public enum TextFormats {
     public enum Format: String, Sendable { case modular, legacy }
 
     public static func load(_ path: String) throws(ConfigErrors) -> PackageConfiguration {
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            bytes = try RegularFile.read(path)
         } catch {
-            throw ConfigErrors([ConfigError(Source(file: path, line: 0), "", "cannot read: \(error.localizedDescription)")])
+            throw ConfigErrors([ConfigError(Source(file: path, line: 0), "", error.problem)])
         }
-        return try parse(text, file: path)
+        return try parse(lines: try SourceText.lines(bytes, file: path), file: path)
     }
 
-    public static func format(of text: String) -> Format {
-        for line in text.split(separator: "\n") {
-            let t = String(line).trimmingSpaces
+    public static func format(of lines: [String]) -> Format {
+        for line in lines {
+            let t = line.trimmingSpaces
             if t.isEmpty || t.hasPrefix("#") { continue }
             return Legacy.assignment(t) != nil ? .legacy : .modular
         }
@@ -26,9 +27,13 @@ public enum TextFormats {
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigErrors) -> PackageConfiguration {
-        switch format(of: text) {
-        case .modular: return try Modular.parse(text, file: file)
-        case .legacy: return try Legacy.parse(text, file: file)
+        try parse(lines: try SourceText.lines(Array(text.utf8), file: file), file: file)
+    }
+
+    static func parse(lines: [String], file: String) throws(ConfigErrors) -> PackageConfiguration {
+        switch format(of: lines) {
+        case .modular: return try Modular.parse(lines, file: file)
+        case .legacy: return try Legacy.parse(lines, file: file)
         }
     }
 
@@ -64,15 +69,15 @@ public enum TextFormats {
 
     /// `attribute value` lines: Serviceguard's modular package file.
     enum Modular {
-        static func parse(_ text: String, file: String) throws(ConfigErrors) -> PackageConfiguration {
+        static func parse(_ lines: [String], file: String) throws(ConfigErrors) -> PackageConfiguration {
             var builder = ConfigBuilder(file: file, names: AttributeNames.modularName)
             // A new file system at each fs_name, a new address at each ip_address.
             var fsIndex = -1
             var ipIndex = -1
             var subnet: (String, Source)?
-            for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            for (n, raw) in lines.enumerated() {
                 let line = raw.drop { $0 == " " || $0 == "\t" }
-                if line.isEmpty || line.hasPrefix("#") || line.allSatisfy({ $0 == "\r" }) { continue }
+                if line.isEmpty || line.hasPrefix("#") { continue }
                 let at = Source(file: file, line: n + 1)
                 let attribute = String(line.prefix { $0 != " " && $0 != "\t" })
                 let (parsed, problem) = value(line.dropFirst(attribute.count))
@@ -137,10 +142,10 @@ public enum TextFormats {
             return (String(name), index, rest.dropFirst())
         }
 
-        static func parse(_ text: String, file: String) throws(ConfigErrors) -> PackageConfiguration {
+        static func parse(_ lines: [String], file: String) throws(ConfigErrors) -> PackageConfiguration {
             var builder = ConfigBuilder(file: file, names: AttributeNames.legacyName)
-            for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let line = String(raw).trimmingSpaces
+            for (n, raw) in lines.enumerated() {
+                let line = raw.trimmingSpaces
                 if line.isEmpty || line.hasPrefix("#") { continue }
                 let at = Source(file: file, line: n + 1)
                 guard let (name, index, rest) = assignment(line) else {
@@ -169,5 +174,37 @@ public enum TextFormats {
             let directory = URL(fileURLWithPath: file).deletingLastPathComponent().lastPathComponent
             return try builder.finish(defaultName: try? Check.packageName(directory, "", Source(file: file, line: 0)))
         }
+    }
+}
+
+/// The lines of a package file as the parsers read them: split at LF, a
+/// CR before it dropped (a file saved with CRLF line ends reads as written),
+/// each line valid UTF-8 with no control character but the tab. A line that
+/// is not is named, with what is wrong, and nothing of the file is used.
+public enum SourceText {
+    public static func lines(_ bytes: [UInt8], file: String) throws(ConfigErrors) -> [String] {
+        var lines: [String] = []
+        var errors: [ConfigError] = []
+        for (n, raw) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
+            let at = Source(file: file, line: n + 1)
+            let content = raw.last == 0x0D ? raw.dropLast() : raw
+            guard let line = String(validating: content, as: UTF8.self) else {
+                var iterator = content.makeIterator()
+                var decoder = UTF8()
+                var column = 1
+                decoding: while case .scalarValue = decoder.decode(&iterator) { column += 1 }
+                errors.append(ConfigError(at, "", "not valid UTF-8 (at character \(column)): a package file is UTF-8 text"))
+                lines.append("")
+                continue
+            }
+            if let bad = line.unicodeScalars.first(where: { $0 != "\t" && Check.isControl($0) }) {
+                errors.append(ConfigError(at, "", "a control character (\(Check.codePoint(bad))) in the line: it has no place in a package file"))
+                lines.append("")
+                continue
+            }
+            lines.append(line)
+        }
+        guard errors.isEmpty else { throw ConfigErrors(errors) }
+        return lines
     }
 }

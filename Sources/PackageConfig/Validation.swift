@@ -91,7 +91,9 @@ public enum Validation {
         if c.lockMigration.enabled {
             let dir = c.lockMigration.holdingDirectory
             if dir.isEmpty {
-                errors.append(ConfigError(file, names(.holdingDirectory), "lock migration is on but there is no holding directory"))
+                errors.append(ConfigError(
+                    c.sources[Field.lockMigration.key] ?? file, names(.holdingDirectory),
+                    "lock migration is on but there is no holding directory"))
             } else if c.fileSystem(containing: dir) == nil {
                 errors.append(
                     ConfigError(c.lockMigration.source ?? file, names(.holdingDirectory), "\(dir) is on none of the package's file systems: it must move with the package"))
@@ -99,25 +101,31 @@ public enum Validation {
         }
         if c.nfsServer == .ganesha {
             let g = c.ganesha
+            // Each message names the attribute and the line it was set on;
+            // a default that conflicts is named at the attribute that was set.
+            let grace = c.sources[Field.ganeshaGracePeriod.key]
+            let lease = c.sources[Field.ganeshaLeaseLifetime.key]
             if g.gracePeriod < g.leaseLifetime {
-                errors.append(ConfigError(g.source ?? file, names(.ganeshaGracePeriod),
-                    "\(g.gracePeriod) s is shorter than the lease (\(g.leaseLifetime) s): clients could not reclaim in time"))
+                let (at, field) = grace != nil || lease == nil
+                    ? (grace ?? file, Field.ganeshaGracePeriod) : (lease!, Field.ganeshaLeaseLifetime)
+                errors.append(ConfigError(at, names(field),
+                    "the grace period (\(g.gracePeriod) s) is shorter than the lease (\(g.leaseLifetime) s): clients could not reclaim in time"))
             }
-            if g.gracePeriod > 180 { errors.append(ConfigError(g.source ?? file, names(.ganeshaGracePeriod), "at most 180 s (NFS-Ganesha's limit)")) }
+            if g.gracePeriod > 180 { errors.append(ConfigError(grace ?? file, names(.ganeshaGracePeriod), "at most 180 s (NFS-Ganesha's limit)")) }
             if g.leaseLifetime < 1 || g.leaseLifetime > 120 {
-                errors.append(ConfigError(g.source ?? file, names(.ganeshaLeaseLifetime), "1 to 120 s (NFS-Ganesha's limits)"))
+                errors.append(ConfigError(lease ?? file, names(.ganeshaLeaseLifetime), "1 to 120 s (NFS-Ganesha's limits)"))
             }
             if c.fileSystems.isEmpty {
-                errors.append(ConfigError(file, names(.nfsServer), "NFS-Ganesha needs a package file system for its NFSv4 recovery directory"))
+                errors.append(ConfigError(c.sources[Field.nfsServer.key] ?? file, names(.nfsServer), "NFS-Ganesha needs a package file system for its NFSv4 recovery directory"))
             } else if !g.recoveryDirectory.isEmpty && c.fileSystem(containing: g.recoveryDirectory) == nil {
                 errors.append(ConfigError(g.source ?? file, names(.ganeshaRecoveryDirectory),
                     "\(g.recoveryDirectory) is on none of the package's file systems: it must move with the package"))
             }
             for e in c.exports {
                 if let id = Int(e.fsid), !(1...65535).contains(id) {
-                    errors.append(ConfigError(e.source, "export", "fsid \(e.fsid): NFS-Ganesha's Export_Id is 1 to 65535"))
+                    errors.append(ConfigError(e.source, names(.export), "fsid \(e.fsid): NFS-Ganesha's Export_Id is 1 to 65535"))
                 } else if Int(e.fsid) == nil {
-                    errors.append(ConfigError(e.source, "export", "fsid \(e.fsid): NFS-Ganesha needs a number (its Export_Id)"))
+                    errors.append(ConfigError(e.source, names(.export), "fsid \(e.fsid): NFS-Ganesha needs a number (its Export_Id)"))
                 }
             }
         }
@@ -132,9 +140,19 @@ extension PackageConfiguration {
         return (fileSystems.first?.directory ?? "/var/lib/nfs") + "/.ganesha"
     }
 
-    /// The package file system a path lives on (the deepest mount point above it).
+    /// The package file system a path lives on (the deepest mount point
+    /// above it), compared byte by byte, as the kernel compares names.
     public func fileSystem(containing path: String) -> FileSystem? {
-        fileSystems.filter { path == $0.directory || path.hasPrefix($0.directory + "/") }
-            .max { $0.directory.count < $1.directory.count }
+        fileSystems.filter { Self.path(path, isAtOrBelow: $0.directory) }
+            .max { $0.directory.utf8.count < $1.directory.utf8.count }
+    }
+
+    /// Whether `path` is `directory` or below it, byte by byte.
+    public static func path(_ path: String, isAtOrBelow directory: String) -> Bool {
+        let p = Array(path.utf8)
+        let d = Array(directory.utf8)
+        if p == d { return true }
+        if d == Array("/".utf8) { return p.first == UInt8(ascii: "/") }
+        return p.count > d.count && p.starts(with: d) && p[d.count] == UInt8(ascii: "/")
     }
 }

@@ -116,7 +116,7 @@ struct GaneshaBackend {
             """)
         let out = try output([hanfsBinary, "validate", "--config", file])
         #expect(out.status == 6)
-        #expect(out.stderr.contains("g.lua:1: package.ganesha.grace_period: 10.0 s is shorter than the lease (60.0 s)"), "\(out.stderr)")
+        #expect(out.stderr.contains("g.lua:1: package.ganesha.grace_period: the grace period (10.0 s) is shorter than the lease (60.0 s)"), "\(out.stderr)")
         #expect(out.stderr.contains("package.ganesha.recovery_dir: /var/tmp/rec is on none of the package's file systems"), "\(out.stderr)")
         #expect(out.stderr.contains("g.lua:3: export: fsid 70000: NFS-Ganesha's Export_Id is 1 to 65535"), "\(out.stderr)")
     }

@@ -112,6 +112,7 @@ import Testing
             models[i].file = ""
             models[i].source = Source(file: "", line: 0)
             models[i].lockMigration.source = nil
+            models[i].sources = [:]
             for j in models[i].volumeGroups.indices { models[i].volumeGroups[j].source = Source(file: "", line: 0) }
             for j in models[i].fileSystems.indices { models[i].fileSystems[j].source = Source(file: "", line: 0) }
             for j in models[i].exports.indices { models[i].exports[j].source = Source(file: "", line: 0) }
@@ -190,7 +191,7 @@ import Testing
         #expect(errors("package_name p\nfs_directory /srv/a") == ["2: fs_directory: comes before any fs_name"])
         #expect(errors("vg vg01") == ["0: package_name: missing: the package has no name"])
         #expect(errors("package_name p\ntkit/nfs/nfs/LOCK_MIGRATION YES") == [
-            "0: NFS_FLM_HOLDING_DIR: lock migration is on but there is no holding directory"
+            "2: NFS_FLM_HOLDING_DIR: lock migration is on but there is no holding directory"
         ])
         #expect(errors(Self.base + "NFS_FLM_HOLDING_DIR /var/flm\nLOCK_MIGRATION yes") == [
             "4: NFS_FLM_HOLDING_DIR: /var/flm is on none of the package's file systems: it must move with the package"
