@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 
 /// SM_NOTIFY to every client the status monitor lists, sent by sm-notify as
 /// the package's name or address, so that the clients reclaim their locks
@@ -56,12 +57,20 @@ public struct CrashNotification: Sendable {
             try FileManager.default.createDirectory(atPath: directory + sub, withIntermediateDirectories: true)
             chown(directory + sub, owner.st_uid, owner.st_gid)
         }
-        for entry in try StatusMonitor.entries(in: stateDirectory + "/sm").files {
-            try StatusMonitor.copy(entry, from: stateDirectory + "/sm", to: directory + "/sm")
+        let sm = try StatusMonitor.open(stateDirectory + "/sm", "the SM directory")
+        let target = try StatusMonitor.open(directory + "/sm", "the copy of the SM directory")
+        for entry in try StatusMonitor.entries(in: sm).files {
+            do {
+                try StatusMonitor.copy(entry, from: sm, to: target)
+            } catch {
+                node.logger.warning("\(error)")
+            }
         }
-        var state = stat()
-        if lstat(stateDirectory + "/state", &state) == 0, (state.st_mode & S_IFMT) == S_IFREG {
-            try StatusMonitor.copy("state", from: stateDirectory, to: directory)
+        // The NSM state number: four bytes, not an entry.
+        let state = try StatusMonitor.open(stateDirectory, "the statd state directory")
+        if let (bytes, st) = try? state.read("state", limit: 64) {
+            let copyDirectory = try StatusMonitor.open(directory, "the copy of the statd state directory")
+            try StatusMonitor.throwing { () throws(FileProblem) in try copyDirectory.write("state", bytes, like: st) }
         }
         return directory
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 
 /// inotify(7), which Swift's Glibc module does not show.
 @_silgen_name("inotify_init1") private func inotify_init1(_ flags: Int32) -> Int32
@@ -8,6 +9,14 @@ import Foundation
 /// directory, as the toolkit's nfs.flm does, but driven by events: an entry
 /// rpc.statd writes is copied within milliseconds, an entry it removes is
 /// removed, and a full comparison every `interval` seconds is the safety net.
+///
+/// Both directories are opened once (never through a link) and worked in
+/// through their descriptors; the watch is on the opened SM directory
+/// itself. On every pass the paths must still name the directories that
+/// were opened: if either was replaced (the SM directory swapped for a link
+/// to /etc by whoever can write its parent, the holding directory by an NFS
+/// client), the sync stops with an error instead of copying from or into
+/// the wrong place. Only files with the shape of an SM entry are copied.
 public final class HoldingSync {
     public let sm: String
     public let holding: String
@@ -23,44 +32,57 @@ public final class HoldingSync {
 
     static let created: UInt32 = 0x0000_0008 | 0x0000_0080  // IN_CLOSE_WRITE | IN_MOVED_TO
     static let removed: UInt32 = 0x0000_0200 | 0x0000_0040  // IN_DELETE | IN_MOVED_FROM
+    static let gone: UInt32 = 0x0000_0400 | 0x0000_0800 | 0x0000_8000  // IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED
     static let overflow: UInt32 = 0x0000_4000  // IN_Q_OVERFLOW
+
+    /// The two directories, opened.
+    struct Opened {
+        let sm: Directory
+        let holding: Directory
+
+        /// Throws when a path no longer names what was opened.
+        func verify() throws {
+            for d in [sm, holding] where !d.isStillAtPath {
+                throw PrimitiveError("\(d.path) was replaced (moved, removed or swapped for a link) while the sync ran: stopped")
+            }
+        }
+    }
+
+    func open() throws -> Opened {
+        Opened(sm: try StatusMonitor.open(sm, "the SM directory"), holding: try StatusMonitor.open(holding, "the holding directory"))
+    }
 
     /// Copies what is new or changed, removes what is gone. Returns how many of each.
     @discardableResult
-    public func fullSync() -> (copied: Int, removed: Int) {
-        guard let source = try? StatusMonitor.entries(in: sm), let target = try? StatusMonitor.entries(in: holding) else {
-            log("cannot read \(sm) or \(holding)")
-            return (0, 0)
-        }
+    public func fullSync() throws -> (copied: Int, removed: Int) {
+        try fullSync(try open())
+    }
+
+    func fullSync(_ d: Opened) throws -> (copied: Int, removed: Int) {
+        try d.verify()
+        let source = try StatusMonitor.entries(in: d.sm)
+        let target = try StatusMonitor.entries(in: d.holding)
         var copied = 0
-        for name in source.files where !sameFile(name) {
-            if copy(name) { copied += 1 }
+        for name in source.files where !sameFile(name, d) {
+            if copy(name, d) { copied += 1 }
         }
         let present = Set(source.files)
         var removedCount = 0
         for name in target.files where !present.contains(name) {
-            if unlink("\(holding)/\(name)") == 0 { removedCount += 1 }
+            if (try? d.holding.remove(name)) == true { removedCount += 1 }
         }
         return (copied, removedCount)
     }
 
     /// Same size and modification time on both sides.
-    func sameFile(_ name: String) -> Bool {
-        var a = stat()
-        var b = stat()
-        guard lstat("\(sm)/\(name)", &a) == 0, lstat("\(holding)/\(name)", &b) == 0 else { return false }
+    func sameFile(_ name: String, _ d: Opened) -> Bool {
+        guard let a = d.sm.status(name), let b = d.holding.status(name) else { return false }
         return a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec
     }
 
-    func copy(_ name: String) -> Bool {
-        var st = stat()
-        guard lstat("\(sm)/\(name)", &st) == 0 else { return false }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            log("\(sm)/\(name) is not a regular file: not copied")
-            return false
-        }
+    func copy(_ name: String, _ d: Opened) -> Bool {
         do {
-            try StatusMonitor.copy(name, from: sm, to: holding)
+            try StatusMonitor.copy(name, from: d.sm, to: d.holding)
             return true
         } catch {
             log("\(error)")
@@ -69,15 +91,18 @@ public final class HoldingSync {
     }
 
     /// Runs until `shouldStop`: a full sync first, then events as they
-    /// come, and a full sync every `interval` seconds.
+    /// come, and a full sync every `interval` seconds. Throws when a
+    /// directory was replaced.
     public func run(shouldStop: () -> Bool) throws {
+        let d = try open()
         let fd = inotify_init1(Int32(O_CLOEXEC) | Int32(O_NONBLOCK))
         guard fd >= 0 else { throw PrimitiveError("inotify: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        guard inotify_add_watch(fd, sm, Self.created | Self.removed) >= 0 else {
+        // The opened directory itself, not whatever its path names by now.
+        guard inotify_add_watch(fd, "/proc/self/fd/\(d.sm.fd)", Self.created | Self.removed | Self.gone) >= 0 else {
             throw PrimitiveError("cannot watch \(sm): \(String(cString: strerror(errno)))")
         }
-        fullSync()
+        try fullSync(d)
         var nextFull = Monotonic.now() + interval
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while !shouldStop() {
@@ -85,17 +110,18 @@ public final class HoldingSync {
             let wait = max(0, min(nextFull - Monotonic.now(), 0.2))
             if poll(&p, 1, Int32(wait * 1000)) > 0 {
                 let n = read(fd, &buffer, buffer.count)
-                if n > 0 { handle(buffer[0..<n]) }
+                if n > 0 { try handle(buffer[0..<n], d) }
             }
             if Monotonic.now() >= nextFull {
-                fullSync()
+                try fullSync(d)
                 nextFull = Monotonic.now() + interval
             }
         }
     }
 
     /// struct inotify_event: wd (4), mask (4), cookie (4), len (4), name[len].
-    func handle(_ events: ArraySlice<UInt8>) {
+    func handle(_ events: ArraySlice<UInt8>, _ d: Opened) throws {
+        try d.verify()
         var i = events.startIndex
         while i + 16 <= events.endIndex {
             let mask = events[i + 4..<i + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
@@ -103,16 +129,18 @@ public final class HoldingSync {
             let nameBytes = events[i + 16..<min(i + 16 + length, events.endIndex)].prefix { $0 != 0 }
             let name = String(decoding: nameBytes, as: UTF8.self)
             i += 16 + length
+            if mask & Self.gone != 0 {
+                throw PrimitiveError("\(sm) was moved or removed while the sync ran: stopped")
+            }
             if mask & Self.overflow != 0 {
-                fullSync()
+                try fullSync(d)
                 continue
             }
-            guard !name.isEmpty, !name.hasPrefix(".") else { continue }
+            guard Directory.isEntryName(name) else { continue }
             if mask & Self.created != 0 {
-                _ = copy(name)
+                _ = copy(name, d)
             } else if mask & Self.removed != 0 {
-                var st = stat()
-                if lstat("\(holding)/\(name)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { unlink("\(holding)/\(name)") }
+                _ = try? d.holding.remove(name)
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 
 /// rpc.statd for the package: restarted under the package's name, with
 /// hanfs as its high-availability callout so that each client it starts or
@@ -83,25 +84,23 @@ public struct StatusDaemon: Sendable {
 
     /// What the callout does: add-client copies the client's entry from the
     /// SM directory to the holding directory; del-client removes it there.
-    public static func callout(event: String, monName: String, sm: String, holding: String) throws {
-        guard !monName.isEmpty, !monName.contains("/"), !monName.hasPrefix(".") else {
+    public static func callout(event: String, monName: String, sm smPath: String, holding holdingPath: String) throws {
+        guard Directory.isEntryName(monName) else {
             throw PrimitiveError("callout: \"\(monName)\" is not an entry name")
         }
         switch event {
         case "add-client":
+            let sm = try StatusMonitor.open(smPath, "the SM directory")
+            let holding = try StatusMonitor.open(holdingPath, "the holding directory")
             try StatusMonitor.copy(monName, from: sm, to: holding)
         case "del-client":
             // Only while the package's sync runs: once stop has ended it, the
             // NFS server going away unmonitors its clients (NFS-Ganesha sends
             // SM_UNMON for each), and those entries are what the node that
             // takes over must notify.
-            guard !StatusMonitor.sync(holding: holding).processes.isEmpty else { return }
-            var st = stat()
-            if lstat("\(holding)/\(monName)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG {
-                guard unlink("\(holding)/\(monName)") == 0 else {
-                    throw PrimitiveError("cannot remove \(holding)/\(monName): \(String(cString: strerror(errno)))")
-                }
-            }
+            guard !StatusMonitor.sync(holding: holdingPath).processes.isEmpty else { return }
+            let holding = try StatusMonitor.open(holdingPath, "the holding directory")
+            try StatusMonitor.throwing { () throws(FileProblem) in try holding.remove(monName) }
         default:
             break  // sm-notify: a peer rebooted; nothing to keep.
         }

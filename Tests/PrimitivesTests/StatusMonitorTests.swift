@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Primitives
 import TestSupport
 import Testing
@@ -23,17 +24,17 @@ import Testing
         chmod("\(holding)/client1", 0o600)
         if getuid() == 0 { chown("\(holding)/client1", 107, 65534) }
         // client2 is known here already, and more recently than the held copy.
-        try scratch.write("sm/client2", "newer\n")
+        try scratch.write("sm/client2", smEntry("client2", server: "newer"))
         setTime("\(sm)/client2", 2_000_000)
         // client3 here is older: the held copy replaces it.
-        try scratch.write("sm/client3", "older\n")
+        try scratch.write("sm/client3", smEntry("client3", server: "older"))
         setTime("\(sm)/client3", 500_000)
 
         let r = try StatusMonitor.restore(holding: holding, into: sm)
         #expect(r.copied == ["client1", "client3"])
         #expect(r.keptNewer == ["client2"])
         #expect(try String(contentsOfFile: "\(sm)/client1", encoding: .utf8) == entry)
-        #expect(try String(contentsOfFile: "\(sm)/client2", encoding: .utf8) == "newer\n")
+        #expect(try String(contentsOfFile: "\(sm)/client2", encoding: .utf8) == smEntry("client2", server: "newer"))
         #expect(try String(contentsOfFile: "\(sm)/client3", encoding: .utf8).contains("client3 nfspkg"))
         var st = stat()
         stat("\(sm)/client1", &st)
@@ -66,6 +67,23 @@ import Testing
         lstat("\(sm)/client1", &st)
         #expect(st.st_mode & S_IFMT == S_IFREG)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "\(holding)/evil") == secret)
+    }
+
+    @Test func onlyFilesShapedLikeAnSMEntryAreCopied() throws {
+        let scratch = try Scratch()
+        let holding = scratch.path + "/holding"
+        let sm = scratch.path + "/sm"
+        try scratch.write("holding/client1", entry)
+        // What an NFS client could drop in the holding directory, on the exported file system.
+        try scratch.write("holding/shadow", "root:$6$secret:19000:0:99999:7:::\n")
+        try scratch.write("holding/big", String(repeating: entry, count: 100))
+        try FileManager.default.createDirectory(atPath: sm, withIntermediateDirectories: true)
+        let r = try StatusMonitor.restore(holding: holding, into: sm)
+        #expect(r.copied == ["client1"])
+        #expect(r.skipped.sorted() == ["big", "shadow"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sm) == ["client1"])
+        #expect(StatusMonitor.isEntry(Array(entry.utf8)))
+        #expect(!StatusMonitor.isEntry(Array("0100007f 000186b5 00000003 00000010 0 client1 nfspkg\n".utf8)))
     }
 
     @Test func aPlanChangesNothing() throws {
@@ -102,5 +120,44 @@ import Testing
                 "\(error)".contains("the holding directory \(holding) \(problem)")
             }
         }
+    }
+}
+
+/// The running sync and a directory swapped under it (the SM directory
+/// replaced by a link to /etc by whoever can write its parent).
+@Suite struct SwappedDirectories {
+    @Test func theSyncStopsWhenTheSMDirectoryIsReplacedByALink() throws {
+        let scratch = try Scratch()
+        let sm = scratch.path + "/nfs/sm"
+        let holding = scratch.path + "/holding"
+        for d in [sm, holding] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try scratch.write("nfs/sm/client1", smEntry("client1"))
+        let etc = scratch.path + "/etc"
+        try scratch.write("etc/shadow", "root:$6$secret:19000:0:99999:7:::\n")
+        try scratch.write("etc/client9", smEntry("client9"))
+        let log = Mutex<[String]>([])
+        let stop = Atomic<Bool>(false)
+        let finished = Thread.detachedResult { () -> String? in
+            let sync = HoldingSync(sm: sm, holding: holding, interval: 0.05) { line in log.withLock { $0.append(line) } }
+            do {
+                try sync.run(shouldStop: { stop.load(ordering: .relaxed) })
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(eventually(timeout: 2) { FileManager.default.fileExists(atPath: holding + "/client1") ? true : nil } == true)
+        // The swap: the SM directory moved away, a link to "/etc" in its place.
+        rename(sm, scratch.path + "/nfs/sm.old")
+        symlink(etc, sm)
+        try scratch.write("nfs/sm.old/client2", smEntry("client2"))
+        let why = try finished.value()
+        stop.store(true, ordering: .relaxed)
+        #expect(why?.contains("was moved or removed while the sync ran: stopped") == true || why?.contains("was replaced") == true, "\(String(describing: why))")
+        let copied = try FileManager.default.contentsOfDirectory(atPath: holding)
+        #expect(!copied.contains("shadow"))
+        #expect(!copied.contains("client9"))
+        // A new sync refuses the link outright.
+        #expect(throws: PrimitiveError.self) { try HoldingSync(sm: sm, holding: holding, interval: 1) { _ in }.fullSync() }
     }
 }
