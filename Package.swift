@@ -117,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PrimitivesTests",
-            dependencies: ["Primitives", "TestSupport"],
+            dependencies: ["Primitives", "SafeFiles", "TestSupport"],
             path: "Tests/PrimitivesTests"
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 import PackageConfig
 
 /// An entry of the kernel NFS server's export table.
@@ -56,6 +57,7 @@ public struct Exports: Sendable {
     public func export(_ e: Export, timeout: Double) throws -> Outcome {
         guard !e.fsid.isEmpty else { throw PrimitiveError("export of \(e.directory) has no fsid") }
         if let have = entry(e, in: try list()), Self.satisfies(have, e) { return .already }
+        do { try LinkFreePath.check(e.directory, "export") } catch { throw PrimitiveError(error.problem) }
         var isDirectory: ObjCBool = false
         if !node.planning, !FileManager.default.fileExists(atPath: e.directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
             throw PrimitiveError("\(e.directory) is not a directory: is its file system mounted?")

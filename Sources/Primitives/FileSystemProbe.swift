@@ -68,13 +68,22 @@ public final class FileSystemProbe: Sendable {
     }
 
     static func writeStatus(_ directory: String) throws(PrimitiveError) {
+        // On an exported file system, where a client may have made the
+        // status file a link (hard or symbolic) to another file: a new file
+        // is written and renamed over it, never opened and truncated.
         let path = "\(directory)/\(statusFile)"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw PrimitiveError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        let temporary = "\(directory)/\(statusFile).\(getpid())"
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { throw PrimitiveError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
         let text = Array("hanfs monitor, pid \(getpid()), \(Timestamp.now(utc: true).iso)\n".utf8)
-        guard write(fd, text, text.count) == text.count, fsync(fd) == 0 else {
-            throw PrimitiveError("writing \(path): \(String(cString: strerror(errno)))")
+        let ok = write(fd, text, text.count) == text.count && fsync(fd) == 0
+        let code = errno
+        close(fd)
+        guard ok, rename(temporary, path) == 0 else {
+            let why = String(cString: strerror(ok ? errno : code))
+            unlink(temporary)
+            throw PrimitiveError("writing \(path): \(why)")
         }
     }
 }

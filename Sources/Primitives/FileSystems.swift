@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 import PackageConfig
 
 /// fsck, mount and umount of package file systems: each idempotent, each
@@ -67,6 +68,7 @@ public struct FileSystems: Sendable {
         if let under = table.mounts(below: fs.directory).last {
             throw PrimitiveError("\(under.mountPoint) is mounted under \(fs.directory): unmount it first")
         }
+        do { try LinkFreePath.check(fs.directory, "mount point") } catch { throw PrimitiveError(error.problem) }
         if !FileManager.default.fileExists(atPath: fs.directory) {
             if node.planning {
                 node.logger.info("would create mount point \(fs.directory)")

@@ -133,7 +133,17 @@ public struct Ganesha: Sendable {
         if isRunning { return .already }
         let recovery = package.ganeshaRecoveryDirectory
         if !node.planning {
-            try FileManager.default.createDirectory(atPath: recovery, withIntermediateDirectories: true)
+            // On the package's file system, where NFS clients write: made
+            // from its mount point down, never through a link.
+            guard let fs = package.fileSystem(containing: recovery) else {
+                throw PrimitiveError("the NFSv4 recovery directory \(recovery) is on none of the package's file systems")
+            }
+            do {
+                let top = try Directory(fs.directory, "the package file system")
+                _ = try top.subdirectory(String(recovery.dropFirst(fs.directory.count)))
+            } catch {
+                throw PrimitiveError("the NFSv4 recovery directory: \(error.problem)")
+            }
             // NFS-Ganesha appends to its log by name: the file must be one hanfs made.
             do { try LogFile.prepare(log, for: "NFS-Ganesha of package \(package.name)") } catch { throw PrimitiveError(error.problem) }
         }

@@ -16,8 +16,40 @@ public struct StatusDaemon: Sendable {
     /// `stateDirectory`, without notifying (sm_notify does that, per name),
     /// with the callout writing to `holding` when given. Waits until it is
     /// registered with rpcbind.
+    ///
+    /// Every wait is bounded, and the node is left as it was found when the
+    /// restart fails: rpcbind is asked first (statd can neither unregister
+    /// nor register without it, and would be stopped for nothing), the old
+    /// statd gets `stopTimeout` after TERM, and if the new one does not come
+    /// up within `timeout`, it is ended and the old one started again as it ran.
     public func restart(name: String, stateDirectory: String, holding: String?, hanfs: String, timeout: Double) throws {
-        stop(timeout: timeout / 2)
+        if !node.planning {
+            do {
+                try RPCPing.ping(program: 100000, version: 2, transport: .udp, timeout: Self.rpcbindTimeout)
+            } catch {
+                throw PrimitiveError("rpcbind does not answer on this node (\(error)): rpc.statd is left as it was")
+            }
+        }
+        let previous = node.planning ? nil : Self.daemon.processes.first.flatMap(Self.invocation)
+        stop(timeout: min(Self.stopTimeout, timeout / 2))
+        do {
+            try start(name: name, stateDirectory: stateDirectory, holding: holding, hanfs: hanfs, timeout: timeout)
+        } catch {
+            stop(timeout: 1)
+            if let previous {
+                node.logger.warning("starting rpc.statd as \(name) failed: starting the one that ran before again")
+                _ = try? node.run(previous.argv, timeout: Self.stopTimeout, environment: previous.environment)
+            }
+            throw error
+        }
+    }
+
+    /// Seconds rpcbind has to answer before a restart is given up.
+    static let rpcbindTimeout = 2.0
+    /// Seconds a stopping statd has after TERM before KILL.
+    static let stopTimeout = 5.0
+
+    private func start(name: String, stateDirectory: String, holding: String?, hanfs: String, timeout: Double) throws {
         var argv = ["rpc.statd", "--no-notify", "-n", name, "-P", stateDirectory]
         var environment: [String: String] = [:]
         if let holding {
@@ -29,11 +61,25 @@ public struct StatusDaemon: Sendable {
         guard !node.planning else { return }
         let until = Monotonic.now() + timeout
         while true {
-            let r = try node.run(["rpcinfo", "-p"], timeout: 5, check: false, readOnly: true)
-            if r.succeeded && r.stdoutText.contains("100024") { return }
+            if (try? RPCPing.ping(program: 100024, version: 1, transport: .udp, timeout: 1)) != nil { return }
             if Monotonic.now() > until { throw PrimitiveError("rpc.statd did not register with rpcbind within \(CommandResult.seconds(timeout))") }
             Thread.sleep(forTimeInterval: 0.05)
         }
+    }
+
+    /// How a running statd was started: its argv, and the HANFS_ variables
+    /// of its environment (its callout's directories).
+    static func invocation(_ pid: Int32) -> (argv: [String], environment: [String: String])? {
+        guard let argv = ProcFile.bytes("/proc/\(pid)/cmdline").map({ $0.split(separator: 0).map { String(decoding: $0, as: UTF8.self) } }),
+            !argv.isEmpty
+        else { return nil }
+        var environment: [String: String] = [:]
+        for entry in (ProcFile.bytes("/proc/\(pid)/environ") ?? []).split(separator: 0) {
+            let text = String(decoding: entry, as: UTF8.self)
+            guard text.hasPrefix("HANFS_"), let eq = text.firstIndex(of: "=") else { continue }
+            environment[String(text[..<eq])] = String(text[text.index(after: eq)...])
+        }
+        return (argv, environment)
     }
 
     /// SLES-style takeover: the kernel's lockd thread gets SIGKILL, on which

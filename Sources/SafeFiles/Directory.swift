@@ -37,6 +37,16 @@ public final class Directory {
         inode = UInt(st.st_ino)
     }
 
+    /// Takes an already opened directory descriptor.
+    init(adopting fd: Int32, path: String) {
+        self.path = path
+        self.fd = fd
+        var st = stat()
+        fstat(fd, &st)
+        device = UInt(st.st_dev)
+        inode = UInt(st.st_ino)
+    }
+
     deinit { close(fd) }
 
     /// Whether `path` still names the directory that was opened (not a
@@ -135,5 +145,55 @@ public final class Directory {
             throw FileProblem("cannot remove \(path)/\(name): \(RegularFile.errnoText(errno))")
         }
         return true
+    }
+}
+
+/// Paths hanfs hands to the kernel by name (a mount point, an exported
+/// directory): `mount` and `exportfs` follow symbolic links, so a link on
+/// the way (made by an NFS client inside a package file system above it)
+/// would move the mount or the export elsewhere: /etc.
+public enum LinkFreePath {
+    /// Throws when a component of `path` that exists is a symbolic link
+    /// or not a directory; components not there yet are fine (they are made).
+    public static func check(_ path: String, _ what: String) throws(FileProblem) {
+        guard path.hasPrefix("/") else { throw FileProblem("\(what) \(path) is not an absolute path") }
+        var prefix = ""
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            var st = stat()
+            guard lstat(prefix, &st) == 0 else { return }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: continue
+            case S_IFLNK:
+                throw FileProblem("\(what) \(path): \(prefix) is a symbolic link, which hanfs does not follow here")
+            default: throw FileProblem("\(what) \(path): \(prefix) is not a directory")
+            }
+        }
+    }
+}
+
+extension Directory {
+    /// Makes `relative` (components separated by "/") below this directory,
+    /// each component made or opened relative to the one before without
+    /// following a link; returns the last. A link in the way is an error.
+    public func subdirectory(_ relative: String, mode: mode_t = 0o755) throws(FileProblem) -> Directory {
+        var current = self
+        for component in relative.split(separator: "/").map(String.init) {
+            guard !component.isEmpty, component != ".", component != ".." else {
+                throw FileProblem("\(relative): not a plain relative path")
+            }
+            if mkdirat(current.fd, component, mode) != 0 && errno != EEXIST {
+                throw FileProblem("cannot make \(current.path)/\(component): \(RegularFile.errnoText(errno))")
+            }
+            let fd = openat(current.fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard fd >= 0 else {
+                let code = errno
+                throw FileProblem(code == ELOOP || code == ENOTDIR
+                    ? "\(current.path)/\(component) is a symbolic link or not a directory: it is not followed"
+                    : "cannot open \(current.path)/\(component): \(RegularFile.errnoText(code))")
+            }
+            current = Directory(adopting: fd, path: current.path + "/" + component)
+        }
+        return current
     }
 }

@@ -129,6 +129,25 @@ struct CrashNotificationReachesClients {
         return (config, log)
     }
 
+    @Test func aStartWithRpcbindStoppedRollsBackAtOnceAndLeavesStatdAsItWas() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let (config, _) = try lockMigrationPackage(lab)
+        try lab.inNode(["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
+        let statd = try #require(lab.processInNode(named: "rpc.statd"))
+        let rpcbind = try #require(lab.processInNode(named: "rpcbind"))
+        kill(rpcbind, SIGSTOP)
+        defer { kill(rpcbind, SIGCONT) }
+        let began = Date()
+        let start = try lab.hanfs(["start", "--config", config])
+        let took = Date().timeIntervalSince(began)
+        #expect(start.status == 1)
+        #expect(start.stderr.contains("rpcbind does not answer on this node"), "\(start.stderr)")
+        #expect(took < 15, "the start took \(took) s to roll back")
+        // The same statd, still running; and nothing of the package.
+        #expect(lab.processInNode(named: "rpc.statd") == statd)
+        try StartStop.expectClean(lab)
+    }
+
     @Test func startMigratesTheLocksAndStopEndsTheSync() throws {
         let lab = try Lab(fileSystems: ["ext4"])
         let (config, log) = try lockMigrationPackage(lab)
