@@ -1,7 +1,9 @@
 # hanfs — see README.md.
 #
 #   make              install the packages, build, and run the main job (the lab failover)
-#   make test         install the packages, build, and run every test
+#   make test         install the packages, build, and run every test: the
+#                     suite, the sanitized suite and the fuzzers (bounded)
+#   make fuzz         the fuzzers alone: FUZZ_SECONDS each, FUZZ_SEED
 #   make install      put hanfs, scripts/ and stdlib/ under $(PREFIX)
 #   make install-ocf  the Pacemaker agent ocf:hanfs:package, a link to $(PREFIX)/bin/hanfs
 #   make bench        run the benchmarks (figures go in BENCHMARKS.md)
@@ -12,7 +14,7 @@ BIN ?= .build/release/hanfs
 SHARE = $(DESTDIR)$(PREFIX)/share/hanfs
 OCF_ROOT ?= /usr/lib/ocf
 
-.PHONY: all deps build build-debug test install install-files install-ocf bench main clean
+.PHONY: all deps build build-debug test test-sanitized fuzz install install-files install-ocf bench main clean
 
 all: main
 
@@ -35,6 +37,33 @@ main: build
 
 test: build-debug
 	swift test
+	$(MAKE) test-sanitized fuzz FUZZ_BUILD=.build-asan
+
+# AddressSanitizer on everything, UndefinedBehaviorSanitizer on the C targets
+# (the Lua boundary, line editing): a build of its own, and the tests that
+# need no root (the integration suite runs unsanitized above).
+SANITIZED = --sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --build-path .build-asan
+UNPRIVILEGED = LuaRuntimeTests|PackageConfigTests|PrimitivesTests|CLITests
+
+# Memory errors, not leaks: LeakSanitizer reports Foundation's and XCTest's own.
+export ASAN_OPTIONS = detect_leaks=0
+export UBSAN_OPTIONS = print_stacktrace=1
+
+test-sanitized: deps
+	swift build --build-tests $(SANITIZED)
+	swift test --skip-build $(SANITIZED) --filter '$(UNPRIVILEGED)'
+
+# The fuzzers (Fuzz/): package files through the three parsers and
+# validation, Lua snippets through the boundary. Seeded: a failure replays
+# with its seed. CI runs them a minute each, from the sanitized build.
+FUZZ_SECONDS ?= 60
+FUZZ_SEED ?= 20261202
+FUZZ_BUILD ?= .build
+
+fuzz:
+	[ -x $(FUZZ_BUILD)/debug/hanfs-fuzz ] || swift build --product hanfs-fuzz
+	$(FUZZ_BUILD)/debug/hanfs-fuzz packages --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)
+	$(FUZZ_BUILD)/debug/hanfs-fuzz lua --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)
 
 install: build install-files
 

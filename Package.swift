@@ -95,6 +95,11 @@ let package = Package(
             dependencies: ["HostBindings", "LuaRuntime", "Primitives", "TestSupport", "Lab"],
             path: "Benchmarks/HanfsBench"
         ),
+        .executableTarget(
+            name: "hanfs-fuzz",
+            dependencies: ["HostBindings", "LuaRuntime", "PackageConfig", "Primitives"],
+            path: "Fuzz/HanfsFuzz"
+        ),
         .target(
             name: "TestSupport",
             dependencies: ["Primitives", "PackageConfig", "Lab"],

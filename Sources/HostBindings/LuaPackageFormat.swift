@@ -215,6 +215,11 @@ enum LuaPackageFormat {
                     message = rest.drop { $0 == " " }
                 }
             }
+            // Lua names no line for a precompiled chunk: it is the first byte.
+            if line == 0 && message.contains("attempt to load a binary chunk") {
+                line = 1
+                message = "a binary (precompiled) chunk: a package file is Lua text"
+            }
             throw ConfigErrors([ConfigError(Source(file: path, line: line), "", String(message))])
         } catch {
             throw ConfigErrors([ConfigError(Source(file: path, line: 0), "", "\(error)")])

@@ -13,8 +13,16 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
         self.problem = problem
     }
 
+    /// One line, with any control character (quoted from the file by Lua's
+    /// own messages) shown escaped, never written raw to a terminal or log.
     public var description: String {
-        attribute.isEmpty ? "\(source): \(problem)" : "\(source): \(attribute): \(problem)"
+        let text = attribute.isEmpty ? "\(source): \(problem)" : "\(source): \(attribute): \(problem)"
+        guard text.unicodeScalars.contains(where: Check.isControl) else { return text }
+        var escaped = ""
+        for s in text.unicodeScalars {
+            if Check.isControl(s) { escaped += "\\u{\(String(s.value, radix: 16))}" } else { escaped.unicodeScalars.append(s) }
+        }
+        return escaped
     }
 }
 

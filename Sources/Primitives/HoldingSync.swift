@@ -58,6 +58,7 @@ public final class HoldingSync {
         try fullSync(try open())
     }
 
+    @discardableResult
     func fullSync(_ d: Opened) throws -> (copied: Int, removed: Int) {
         try d.verify()
         let source = try StatusMonitor.entries(in: d.sm)

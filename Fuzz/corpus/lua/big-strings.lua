@@ -1,0 +1,2 @@
+local s = string.rep("x", N) .. string.rep("y", N)
+echo(s, #s)
