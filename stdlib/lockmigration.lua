@@ -34,6 +34,10 @@ end
 
 function lockmigration.start(plan, as)
   local lm, state, names = settings(as)
+  -- One package's lock migration per node: statd cannot tell whose clients are whose.
+  plan:step("take this node's lock migration",
+    function() lock_migration_claim() end,
+    function() lock_migration_release() end)
   plan:step("stop an earlier sync into " .. lm.holding_dir,
     function() flm_stop{ holding_dir = lm.holding_dir } end)
   plan:step("restore the SM entries from " .. lm.holding_dir,
@@ -97,6 +101,7 @@ function lockmigration.stop(plan)
     sm_notify_stop(state)
     runtime_write("notified", nil)
   end)
+  plan:step("give this node's lock migration back", function() lock_migration_release() end)
 end
 
 return lockmigration

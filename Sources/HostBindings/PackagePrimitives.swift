@@ -267,6 +267,19 @@ extension ScriptHost {
             // no entry is missed (what came before, its first full comparison copies).
             return try call.push(outcome(try wrap { try sync(holding, argv: argv).start(node) { ProcessTable.isWatching($0) } }))
         }
+        // This node's lock migration: one package's at a time (see PackageRuntime).
+        lua.register("lock_migration_claim") { call in
+            if node.planning {
+                node.logger.info("would take this node's lock migration for \(c.name)")
+                return try call.push("done")
+            }
+            try wrap { try PackageRuntime(package: c.name).claimLockMigration() }
+            return try call.push("done")
+        }
+        lua.register("lock_migration_release") { call in
+            if !node.planning { PackageRuntime(package: c.name).releaseLockMigration() }
+            return try call.push("done")
+        }
         lua.register("flm_stop") { call in
             let o = try PrimitiveOptions(call, 1, known: ["holding_dir", "timeout"])
             guard let holding = try o.string("holding_dir") else { throw HostError("flm_stop: holding_dir missing") }

@@ -88,4 +88,65 @@ public struct PackageRuntime: Sendable {
     }
 
     public func clearStarted() throws { try write("started", nil) }
+
+    // MARK: lock migration, one package per node
+
+    /// The node-wide note naming the package whose lock migration runs here.
+    public var lockMigrationOwnerPath: String { "\(directory)/lock-migration.owner" }
+
+    /// Whether `package` is up, or being started or stopped, on this node.
+    func isLive(_ other: String) -> Bool {
+        let runtime = PackageRuntime(package: other, directory: directory)
+        if runtime.marker != nil { return true }
+        let fd = open(runtime.lockPath, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_EX | LOCK_NB) != 0
+    }
+
+    /// Takes this node's lock migration for the package. rpc.statd serves
+    /// the whole node, and neither the kernel's lockd nor NFS-Ganesha tells
+    /// it which address a client locked through (an SM entry names only the
+    /// client and the node), so a second package's lock migration would
+    /// restart statd from under the first and restore, sync and notify the
+    /// first package's clients as its own: refused while another live
+    /// package holds it.
+    public func claimLockMigration() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let guardFd = open("\(directory)/lock-migration.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard guardFd >= 0 else { throw PrimitiveError("cannot open \(directory)/lock-migration.lock: \(String(cString: strerror(errno)))") }
+        defer { close(guardFd) }
+        flock(guardFd, LOCK_EX)
+        if let owner = lockMigrationOwner, owner != package, isLive(owner) {
+            throw PrimitiveError(
+                "lock migration on this node belongs to package \(owner), which is up here: rpc.statd serves one "
+                    + "package's clients per node (an SM entry names the client and the node, never the package "
+                    + "address it locked through), so \(package)'s lock migration would take over \(owner)'s clients. "
+                    + "Run \(package) on another node, or turn its lock migration off")
+        }
+        let text = Array("\(package)\n".utf8)
+        let temporary = lockMigrationOwnerPath + ".new"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { throw PrimitiveError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        let written = Foundation.write(fd, text, text.count)
+        close(fd)
+        guard written == text.count, rename(temporary, lockMigrationOwnerPath) == 0 else {
+            throw PrimitiveError("cannot write \(lockMigrationOwnerPath): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Gives the node's lock migration back, if the package holds it.
+    public func releaseLockMigration() {
+        if lockMigrationOwner == package { unlink(lockMigrationOwnerPath) }
+    }
+
+    /// The package that holds this node's lock migration, if any.
+    public var lockMigrationOwner: String? {
+        (try? String(contentsOfFile: lockMigrationOwnerPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            .nilIfEmpty
+    }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }

@@ -217,6 +217,74 @@ struct CrashNotificationReachesClients {
         #expect(count == 101)
     }
 
+    /// Two packages on one node: the first's lock migration (statd, its
+    /// sync, its retrying notifications, its client) is never disturbed by
+    /// the second. A second package with lock migration is refused while
+    /// the first is up; one without it starts and stops beside it.
+    @Test func aSecondPackageNeverDisturbsTheFirstsLockMigration() throws {
+        let lab = try Lab(fileSystems: ["ext4", "ext4"])
+        try lab.prepareNodeStatusMonitor()
+        let log = try lab.startClientStatd(name: "client1")
+        // A gone client keeps the first package's sm-notify retrying.
+        let hosts = try FileHandle(forWritingTo: URL(fileURLWithPath: lab.hostsFile))
+        hosts.seekToEndOfFile()
+        hosts.write("192.0.2.200 ghost\n".data(using: .utf8)!)
+        try hosts.close()
+        for (i, clients) in [["client1", "ghost"], ["stranger"]].enumerated() {
+            try lab.inNode(["mkdir", "-p", "/mnt/prep\(i)"])
+            try lab.inNode(["mount", lab.devices[i], "/mnt/prep\(i)"])
+            try lab.inNode(["mkdir", "/mnt/prep\(i)/.flm"])
+            for client in clients {
+                try lab.inNode(["sh", "-c", "printf '%s' \"$1\" > /mnt/prep\(i)/.flm/$2", "sh",
+                                Self.entry.replacingOccurrences(of: "client1", with: client), client])
+            }
+            try lab.inNode(["umount", "/mnt/prep\(i)"])
+        }
+        func package(_ name: String, _ i: Int, lockMigration: Bool) throws -> String {
+            let lm = lockMigration
+                ? ", lock_migration = { enabled = true, holding_dir = \"/srv/nfs/fs\(i)/.flm\", sm_dir = \"/var/lib/nfs/sm\", notify_retry_minutes = 1 }" : ""
+            let text = """
+                package { name = "\(name)", dad_timeout = 0.3 \(lm) }
+                filesystem { device = "\(lab.devices[i])", directory = "/srv/nfs/fs\(i)", type = "ext4" }
+                export { directory = "/srv/nfs/fs\(i)", clients = "192.0.2.0/24", options = "rw", fsid = \(101 + i) }
+                address { address = "192.0.2.1\(i)/24", interface = "\(lab.interface)" }
+                """
+            let path = "\(lab.dir)/\(name)\(lockMigration ? "" : "-nolm").lua"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let first = try package("pkga", 0, lockMigration: true)
+        #expect(try lab.hanfs(["start", "--config", first]).status == 0)
+        #expect(waitFor("Received SM_NOTIFY from nfspkg", in: log).contains("Received SM_NOTIFY from nfspkg"))
+        let statd = lab.processInNode(named: "rpc.statd")
+        let sync = lab.processesInNode(withCommandLine: "sm-notify -f -m 1 -v 192.0.2.10 -P /var/lib/nfs")
+        #expect(statd != nil && sync.count == 1)
+        let notifications = { (try? String(contentsOfFile: log, encoding: .utf8))?.components(separatedBy: "Received SM_NOTIFY").count ?? 0 }
+        let heard = notifications()
+
+        // The second package with lock migration: refused, and undone, with the first untouched.
+        let second = try package("pkgb", 1, lockMigration: true)
+        let refused = try lab.hanfs(["start", "--config", second])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("lock migration on this node belongs to package pkga, which is up here"), "\(refused.stderr)")
+        #expect(try !lab.mountPoints().contains("/srv/nfs/fs1"))
+        // Without lock migration it runs beside the first, and stops, touching none of the first's.
+        let plain = try package("pkgb", 1, lockMigration: false)
+        #expect(try lab.hanfs(["start", "--config", plain]).status == 0)
+        #expect(try lab.hanfs(["stop", "--config", plain]).status == 0)
+        #expect(lab.processInNode(named: "rpc.statd") == statd)
+        #expect(lab.processesInNode(withCommandLine: "sm-notify -f -m 1 -v 192.0.2.10 -P /var/lib/nfs") == sync)
+        #expect(lab.processesInNode().contains { commandLine(of: $0)?.contains("flm --worker --sm-dir /var/lib/nfs/sm --holding /srv/nfs/fs0/.flm") == true })
+        // client1 heard from nobody else; the second package's client was never restored here.
+        #expect(notifications() == heard)
+        #expect(try !lab.inNode(["ls", "/var/lib/nfs/sm"]).stdout.contains("stranger"))
+        // Once the first has stopped, the second may take lock migration.
+        #expect(try lab.hanfs(["stop", "--config", first]).status == 0)
+        let now = try lab.hanfs(["start", "--config", second])
+        #expect(now.status == 0, "\(now.stderr)")
+        #expect(try lab.hanfs(["stop", "--config", second]).status == 0)
+    }
+
     @Test func anEntryWrittenJustBeforeACrashIsKept() throws {
         let lab = try Lab(fileSystems: ["ext4"])
         let (config, _) = try lockMigrationPackage(lab)
