@@ -58,7 +58,9 @@ function lockmigration.start(plan, as)
       function()
         statd_restart{ name = names[1], state_dir = state, holding_dir = lm.holding_dir,
                        timeout = lm.statmon_waittime }
-      end)
+      end,
+      -- A start that fails later leaves statd as it found it.
+      function() statd_restore{ timeout = lm.statmon_waittime } end)
   end
   plan:step("start the sync into " .. lm.holding_dir,
     function()

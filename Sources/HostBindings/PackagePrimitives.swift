@@ -58,6 +58,8 @@ struct PrimitiveOptions {
 }
 
 extension ScriptHost {
+    /// The runtime note of how statd ran before the package's start restarted it.
+    static let statdBeforeKey = "statd-before"
     /// Registers the package primitives. Their defaults (timeouts, limits,
     /// retries) come from `package`, or from the built-in defaults; a
     /// script's options table overrides them call by call.
@@ -335,7 +337,24 @@ extension ScriptHost {
             let holding = try o.string("holding_dir")
             let timeout = try o.number("timeout", c.lockMigration.statmonWaitTime)
             return try call.push(try wrap {
-                try statd.restart(name: name, stateDirectory: state, holding: holding, hanfs: hanfs, timeout: timeout)
+                let previous = try statd.restart(name: name, stateDirectory: state, holding: holding, hanfs: hanfs, timeout: timeout)
+                // What the undo of this start puts back.
+                if !node.planning {
+                    let text = previous.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? "none"
+                    try PackageRuntime(package: c.name).write(Self.statdBeforeKey, text)
+                }
+                return "done"
+            })
+        }
+        lua.register("statd_restore") { call in
+            let o = try PrimitiveOptions(call, 1, known: ["timeout"])
+            let timeout = try o.number("timeout", c.lockMigration.statmonWaitTime)
+            let runtime = PackageRuntime(package: c.name)
+            guard let text = runtime.read(Self.statdBeforeKey) else { return try call.push("already") }
+            let previous = try? JSONDecoder().decode(StatusDaemon.Invocation.self, from: Data(text.utf8))
+            return try call.push(try wrap {
+                try statd.restore(previous, timeout: timeout)
+                if !node.planning { try runtime.write(Self.statdBeforeKey, nil) }
                 return "done"
             })
         }

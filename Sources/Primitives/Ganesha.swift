@@ -133,6 +133,7 @@ public struct Ganesha: Sendable {
         if isRunning { return .already }
         let recovery = package.ganeshaRecoveryDirectory
         if !node.planning {
+            try RPCPing.requireRpcbind("NFS-Ganesha, which registers with it, is not started")
             // On the package's file system, where NFS clients write: made
             // from its mount point down, never through a link.
             guard let fs = package.fileSystem(containing: recovery) else {

@@ -39,6 +39,21 @@ public enum RPCPing {
                      transport: transport, deadline: deadline, what: name)
     }
 
+    /// Seconds rpcbind has to answer before a step that needs it is given up.
+    public static let rpcbindTimeout = 2.0
+
+    /// Throws at once when this node's rpcbind does not answer: a step that
+    /// registers with it (statd, NFS-Ganesha) would otherwise wait out its
+    /// whole timeout, and stop what ran for nothing. `consequence` says what
+    /// is left as it was.
+    public static func requireRpcbind(_ consequence: String) throws {
+        do {
+            try ping(program: 100000, version: 2, transport: .udp, timeout: rpcbindTimeout)
+        } catch {
+            throw PrimitiveError("rpcbind does not answer on this node (\(error)): \(consequence)")
+        }
+    }
+
     public static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
 
     /// The port rpcbind at `host` gives for `program`/`version`.

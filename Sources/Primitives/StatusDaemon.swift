@@ -22,14 +22,12 @@ public struct StatusDaemon: Sendable {
     /// nor register without it, and would be stopped for nothing), the old
     /// statd gets `stopTimeout` after TERM, and if the new one does not come
     /// up within `timeout`, it is ended and the old one started again as it ran.
-    public func restart(name: String, stateDirectory: String, holding: String?, hanfs: String, timeout: Double) throws {
-        if !node.planning {
-            do {
-                try RPCPing.ping(program: 100000, version: 2, transport: .udp, timeout: Self.rpcbindTimeout)
-            } catch {
-                throw PrimitiveError("rpcbind does not answer on this node (\(error)): rpc.statd is left as it was")
-            }
-        }
+    /// Returns how the statd it replaced ran, for `restore` (nil: none ran).
+    @discardableResult
+    public func restart(name: String, stateDirectory: String, holding: String?, hanfs: String, timeout: Double) throws
+        -> Invocation?
+    {
+        if !node.planning { try RPCPing.requireRpcbind("rpc.statd is left as it was") }
         let previous = node.planning ? nil : Self.daemon.processes.first.flatMap(Self.invocation)
         stop(timeout: min(Self.stopTimeout, timeout / 2))
         do {
@@ -42,10 +40,20 @@ public struct StatusDaemon: Sendable {
             }
             throw error
         }
+        return previous
     }
 
-    /// Seconds rpcbind has to answer before a restart is given up.
-    static let rpcbindTimeout = 2.0
+    /// Puts back the statd a restart replaced (the undo of a start that
+    /// failed after it): ends the package's, starts `previous` as it ran and
+    /// waits for it to register; with no previous one, only ends it.
+    public func restore(_ previous: Invocation?, timeout: Double) throws {
+        stop(timeout: min(Self.stopTimeout, timeout / 2))
+        guard let previous else { return }
+        try node.run(previous.argv, timeout: timeout, environment: previous.environment)
+        guard !node.planning else { return }
+        try waitForRegistration(timeout: timeout)
+    }
+
     /// Seconds a stopping statd has after TERM before KILL.
     static let stopTimeout = 5.0
 
@@ -59,6 +67,10 @@ public struct StatusDaemon: Sendable {
         }
         try node.run(argv, timeout: timeout, environment: environment)
         guard !node.planning else { return }
+        try waitForRegistration(timeout: timeout)
+    }
+
+    private func waitForRegistration(timeout: Double) throws {
         let until = Monotonic.now() + timeout
         while true {
             if (try? RPCPing.ping(program: 100024, version: 1, transport: .udp, timeout: 1)) != nil { return }
@@ -67,9 +79,14 @@ public struct StatusDaemon: Sendable {
         }
     }
 
-    /// How a running statd was started: its argv, and the HANFS_ variables
-    /// of its environment (its callout's directories).
-    static func invocation(_ pid: Int32) -> (argv: [String], environment: [String: String])? {
+    /// How a statd was started: its argv, and the HANFS_ variables of its
+    /// environment (its callout's directories).
+    public struct Invocation: Codable, Sendable, Equatable {
+        public var argv: [String]
+        public var environment: [String: String]
+    }
+
+    static func invocation(_ pid: Int32) -> Invocation? {
         guard let argv = ProcFile.bytes("/proc/\(pid)/cmdline").map({ $0.split(separator: 0).map { String(decoding: $0, as: UTF8.self) } }),
             !argv.isEmpty
         else { return nil }
@@ -79,7 +96,7 @@ public struct StatusDaemon: Sendable {
             guard text.hasPrefix("HANFS_"), let eq = text.firstIndex(of: "=") else { continue }
             environment[String(text[..<eq])] = String(text[text.index(after: eq)...])
         }
-        return (argv, environment)
+        return Invocation(argv: argv, environment: environment)
     }
 
     /// SLES-style takeover: the kernel's lockd thread gets SIGKILL, on which

@@ -148,6 +148,32 @@ struct CrashNotificationReachesClients {
         try StartStop.expectClean(lab)
     }
 
+    @Test func aStartFailingAfterTheStatdRestartPutsTheOldStatdBack() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let (config, _) = try lockMigrationPackage(lab)
+        try lab.inNode(["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
+        // A site's start: the shipped steps, then one that fails.
+        let site = "\(lab.dir)/site"
+        try FileManager.default.createDirectory(atPath: site + "/scripts", withIntermediateDirectories: true)
+        try """
+            local steps = require "steps"
+            local start = steps.new("start " .. pkg.name)
+            start:run(function()
+              start:step("mount", function() mount_all(pkg.filesystems) end, function() umount_all(pkg.filesystems) end)
+              require("lockmigration").start(start)
+              start:step("a site's step", function() error("the site's step failed", 0) end)
+            end)
+            """.write(toFile: site + "/scripts/start.lua", atomically: true, encoding: .utf8)
+        let start = try lab.hanfs(["start", "--site-dir", site, "--config", config])
+        #expect(start.status == 1)
+        #expect(start.stderr.contains("the site's step failed"), "\(start.stderr)")
+        // The statd that ran before, as it ran; not the package's.
+        #expect(lab.processesInNode(withCommandLine: "rpc.statd --no-notify -P /var/lib/nfs").count == 1)
+        #expect(try !lab.inNode(["ps", "-eo", "args"]).stdout.contains("rpc.statd --no-notify -n"))
+        #expect(try lab.inNode(["rpcinfo", "-p"]).stdout.contains("100024"))
+        try StartStop.expectClean(lab)
+    }
+
     @Test func startMigratesTheLocksAndStopEndsTheSync() throws {
         let lab = try Lab(fileSystems: ["ext4"])
         let (config, log) = try lockMigrationPackage(lab)
