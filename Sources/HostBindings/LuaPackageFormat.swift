@@ -174,6 +174,12 @@ enum LuaPackageFormat {
                     options += (options.isEmpty ? "" : ",") + "fsid=\(fsid)"
                 }
                 let clients = t.fields["clients"].flatMap(self.text) ?? "*"
+                do throws(ConfigError) {
+                    _ = try ExportSpec.clientSpec(clients, "export.clients", s)
+                } catch {
+                    self.builder.fail(error)
+                    return 0
+                }
                 let spec = (options.isEmpty ? "" : "-o \(options) ") + "\(clients):\(directory)"
                 if directory.contains(" ") || clients.contains(" ") || options.contains(" ") {
                     self.builder.fail(ConfigError(s, "export", "spaces are not allowed in a directory, client spec or options"))

@@ -99,7 +99,11 @@ public enum ExportSpec {
     /// A client spec: `*`, a host name, an address or network, `@netgroup`.
     public static func clientSpec(_ value: String, _ attribute: String, _ source: Source) throws(ConfigError) -> String {
         guard value != "*" else { return value }
-        return try Check.word(value, attribute, source, allowing: ["*", "?", "[", "]", "#"])
+        // exportfs would read "-v:/srv/a" as its options.
+        guard !value.hasPrefix("-") else {
+            throw ConfigError(source, attribute, "client \"\(value)\" begins with '-': a host, address, network or @netgroup expected")
+        }
+        return try Check.word(value, attribute, source, allowing: ["*", "?", "[", "]"])
     }
 }
 

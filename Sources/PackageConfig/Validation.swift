@@ -122,6 +122,10 @@ public enum Validation {
                     "\(g.recoveryDirectory) is on none of the package's file systems: it must move with the package"))
             }
             for e in c.exports {
+                if e.clients.contains(where: { "?[]".contains($0) }) {
+                    errors.append(ConfigError(e.source, names(.export),
+                        "client \(e.clients): NFS-Ganesha takes *, host names, addresses, networks and @netgroups, not ? or [ ] patterns"))
+                }
                 if let id = Int(e.fsid), !(1...65535).contains(id) {
                     errors.append(ConfigError(e.source, names(.export), "fsid \(e.fsid): NFS-Ganesha's Export_Id is 1 to 65535"))
                 } else if Int(e.fsid) == nil {

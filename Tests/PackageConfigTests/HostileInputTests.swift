@@ -127,6 +127,27 @@ import Testing
         #expect(errors(dir.path + "/fifo.lua") == ["\(dir.path)/fifo.lua: is a FIFO (named pipe), not a regular file"])
     }
 
+    @Test func aClientSpecIsNeverAnOptionNorAComment() throws {
+        let dir = try Scratch()
+        let native = try dir.write(
+            "pkg.lua",
+            """
+            package { name = "p" }
+            filesystem { device = "/dev/sdb1", directory = "/srv/a" }
+            export { directory = "/srv/a", clients = "-v", fsid = 1 }
+            export { directory = "/srv/a", clients = "host#x", fsid = 1 }
+            """)
+        #expect(errors(native) == [
+            "\(native):3: export.clients: client \"-v\" begins with '-': a host, address, network or @netgroup expected",
+            "\(native):4: export.clients: \"host#x\" contains '#', a shell metacharacter; none belongs here",
+        ])
+        let ganesha = try dir.write(
+            "g.conf", "package_name g\nnfs_server ganesha\nfs_name /dev/sdb1\nfs_directory /srv/a\nXFS \"-o fsid=1 host[0-9]:/srv/a\"\n")
+        #expect(errors(ganesha) == [
+            "\(ganesha):5: XFS: client host[0-9]: NFS-Ganesha takes *, host names, addresses, networks and @netgroups, not ? or [ ] patterns"
+        ])
+    }
+
     @Test func ganeshaAttributesAreNamedAsWrittenOnTheirOwnLines() throws {
         let dir = try Scratch()
         let path = try dir.write(
