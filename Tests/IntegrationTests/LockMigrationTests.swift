@@ -256,7 +256,8 @@ struct CrashNotificationReachesClients {
         hosts.seekToEndOfFile()
         hosts.write("192.0.2.200 ghost\n".data(using: .utf8)!)
         try hosts.close()
-        for (i, clients) in [["client1", "ghost"], ["stranger"]].enumerated() {
+        // client1 mounts from both packages: each has it in its holding directory.
+        for (i, clients) in [["client1", "ghost"], ["client1", "stranger"]].enumerated() {
             try lab.inNode(["mkdir", "-p", "/mnt/prep\(i)"])
             try lab.inNode(["mount", lab.devices[i], "/mnt/prep\(i)"])
             try lab.inNode(["mkdir", "/mnt/prep\(i)/.flm"])
@@ -294,20 +295,24 @@ struct CrashNotificationReachesClients {
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("lock migration on this node belongs to package pkga, which is up here"), "\(refused.stderr)")
         #expect(try !lab.mountPoints().contains("/srv/nfs/fs1"))
-        // Without lock migration it runs beside the first, and stops, touching none of the first's.
+        // Without lock migration it runs beside the first, stops and starts again, touching none of the first's.
         let plain = try package("pkgb", 1, lockMigration: false)
-        #expect(try lab.hanfs(["start", "--config", plain]).status == 0)
-        #expect(try lab.hanfs(["stop", "--config", plain]).status == 0)
+        for action in ["start", "stop", "start", "stop"] {
+            #expect(try lab.hanfs([action, "--config", plain]).status == 0, "\(action)")
+        }
         #expect(lab.processInNode(named: "rpc.statd") == statd)
         #expect(lab.processesInNode(withCommandLine: "sm-notify -f -m 1 -v 192.0.2.10 -P /var/lib/nfs") == sync)
         #expect(lab.processesInNode().contains { commandLine(of: $0)?.contains("flm --worker --sm-dir /var/lib/nfs/sm --holding /srv/nfs/fs0/.flm") == true })
         // client1 heard from nobody else; the second package's client was never restored here.
         #expect(notifications() == heard)
         #expect(try !lab.inNode(["ls", "/var/lib/nfs/sm"]).stdout.contains("stranger"))
-        // Once the first has stopped, the second may take lock migration.
+        #expect(try !String(contentsOfFile: log, encoding: .utf8).contains("Received SM_NOTIFY from nfspkg2"))
+        // Once the first has stopped, the second may take lock migration, and
+        // notifies its clients as itself.
         #expect(try lab.hanfs(["stop", "--config", first]).status == 0)
         let now = try lab.hanfs(["start", "--config", second])
         #expect(now.status == 0, "\(now.stderr)")
+        #expect(waitFor("Received SM_NOTIFY from nfspkg2", in: log).contains("Received SM_NOTIFY from nfspkg2"))
         #expect(try lab.hanfs(["stop", "--config", second]).status == 0)
     }
 
