@@ -173,20 +173,20 @@ public struct StatusDaemon: Sendable {
     /// even, so that the next sm-notify or statd bumps it to a new odd one
     /// that no client has seen from this package.
     public static func freshState(_ stateDirectory: String) throws -> UInt32 {
-        var value = UInt32.random(in: 2...(UInt32.max - 2)) & ~1
-        let path = stateDirectory + "/state"
-        var owner = stat()
-        let hasOwner = stat(stateDirectory, &owner) == 0
-        let temporary = path + ".hanfs-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw PrimitiveError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let written = write(fd, &value, 4)
-        if hasOwner { fchown(fd, owner.st_uid, owner.st_gid) }
-        close(fd)
-        guard written == 4, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw PrimitiveError("cannot write \(path): \(String(cString: strerror(errno)))")
-        }
+        let value = UInt32.random(in: 2...(UInt32.max - 2)) & ~1
+        // The state directory belongs to the statd user on some systems:
+        // worked in through its descriptor, the file written aside and
+        // renamed (never opened where a planted link could point).
+        let directory = try StatusMonitor.open(stateDirectory, "the statd state directory")
+        var like = stat()
+        fstat(directory.fd, &like)
+        like.st_mode = S_IFREG | 0o644
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        like.st_atim = now
+        like.st_mtim = now
+        let bytes = withUnsafeBytes(of: value) { Array($0) }
+        try StatusMonitor.throwing { () throws(FileProblem) in try directory.write("state", bytes, like: like) }
         return value
     }
 }

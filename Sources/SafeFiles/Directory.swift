@@ -120,7 +120,10 @@ public final class Directory {
     /// this directory.
     public func write(_ name: String, _ bytes: [UInt8], like st: stat) throws(FileProblem) {
         guard Self.isEntryName(name) || name == "state" else { throw FileProblem("\(name): not an entry name") }
+        // A file planted under the temporary name (a hard link to /etc/shadow)
+        // is unlinked, never opened: O_EXCL makes a new file or fails.
         let temporary = ".\(name).hanfs-\(getpid())"
+        unlinkat(fd, temporary, 0)
         let out = openat(fd, temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0o7777)
         guard out >= 0 else { throw FileProblem("cannot create \(path)/\(temporary): \(RegularFile.errnoText(errno))") }
         var ok = Glibc.write(out, bytes, bytes.count) == bytes.count

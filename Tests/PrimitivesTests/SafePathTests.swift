@@ -36,6 +36,23 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/etc").isEmpty)
     }
 
+    @Test func aFreshStateNumberNeverWritesThroughAPlantedLink() throws {
+        // The state directory belongs to the statd user on Red Hat: it can
+        // plant a hard link under the name hanfs writes aside.
+        let scratch = try Scratch()
+        let precious = try scratch.write("precious", "root:$6$secret:19000:0:99999:7:::\n")
+        try FileManager.default.createDirectory(atPath: scratch.path + "/statd", withIntermediateDirectories: true)
+        #expect(link(precious, scratch.path + "/statd/.state.hanfs-\(getpid())") == 0)
+        symlink(precious, scratch.path + "/statd/state")
+        let value = try StatusDaemon.freshState(scratch.path + "/statd")
+        #expect(value % 2 == 0)
+        #expect(try String(contentsOfFile: precious, encoding: .utf8) == "root:$6$secret:19000:0:99999:7:::\n")
+        let state = try #require(FileManager.default.contents(atPath: scratch.path + "/statd/state"))
+        #expect(state.count == 4)
+        #expect(state.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) } == value)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/statd") == ["state"])
+    }
+
     @Test func theProbeNeverWritesThroughALinkAtItsStatusFile() throws {
         let scratch = try Scratch()
         let device = try scratch.write("device", String(repeating: "d", count: 8192))
