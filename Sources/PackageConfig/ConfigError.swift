@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 
 /// A configuration mistake: where it is, which attribute, what is wrong.
 /// Printed as `pkg.conf:12: fs_directory: mount point must be an absolute path`.
@@ -16,13 +17,7 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     /// One line, with any control character (quoted from the file by Lua's
     /// own messages) shown escaped, never written raw to a terminal or log.
     public var description: String {
-        let text = attribute.isEmpty ? "\(source): \(problem)" : "\(source): \(attribute): \(problem)"
-        guard text.unicodeScalars.contains(where: Check.isControl) else { return text }
-        var escaped = ""
-        for s in text.unicodeScalars {
-            if Check.isControl(s) { escaped += "\\u{\(String(s.value, radix: 16))}" } else { escaped.unicodeScalars.append(s) }
-        }
-        return escaped
+        (attribute.isEmpty ? "\(source): \(problem)" : "\(source): \(attribute): \(problem)").escapingControlCharacters
     }
 }
 

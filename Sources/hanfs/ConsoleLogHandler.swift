@@ -1,6 +1,7 @@
 import Foundation
 import HostBindings
 import Logging
+import SafeFiles
 import Primitives
 
 /// Log lines on stderr (`12:00:01.234 info  ran: exportfs -v (exited with status 0, 3 ms)`),
@@ -31,7 +32,9 @@ struct ConsoleLogHandler: LogHandler {
         }
         var text = "\(Self.timestamp()) \(level.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
         if let at = metadata?["at"] ?? self.metadata["at"] { text += "\(at): " }
-        text += message.description + "\n"
+        // One line per event: what a command printed is shown, never obeyed by the terminal.
+        text += message.description.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { String($0).escapingControlCharacters }.joined(separator: "\n") + "\n"
         Console.write(text, to: .standardError)
     }
 

@@ -59,7 +59,7 @@ struct PackageLogHandler: LogHandler {
         if let step = target.steps.step { line += " [\(step)]" }
         line += " \(event.level.rawValue)"
         if let at = event.metadata?["at"] { line += " \(at):" }
-        line += " \(event.message.description.replacingOccurrences(of: "\n", with: " | "))\n"
+        line += " \(event.message.description.replacingOccurrences(of: "\n", with: " | ").escapingControlCharacters)\n"
         target.write(line)
     }
 

@@ -204,3 +204,19 @@ import Testing
         #expect(text.components(separatedBy: "start p done").count == 3)
     }
 }
+
+/// What a script logs or a command prints reaches the terminal and the
+/// package log as text: a raw ESC or CR would drive the terminal or hide
+/// the start of a line.
+@Suite struct ControlCharactersInLogs {
+    @Test func theyAreShownEscaped() throws {
+        let dir = try Scratch()
+        let script = try dir.write(
+            "esc.lua", "log.info('red \\27[31m here\\rhidden') run{'printf', '\\27]0;title\\7'} run{'sh', '-c', 'printf \"\\\\033[2J\" >&2; exit 3', check = false}")
+        let out = try hanfs(["run", script])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(!out.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x0D || $0.value == 0x07 })
+        #expect(out.stderr.contains("red \\u{1b}[31m here\\u{d}hidden"))
+        #expect(out.stderr.contains("\\u{1b}[2J"))
+    }
+}
