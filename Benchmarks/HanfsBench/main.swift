@@ -4,7 +4,7 @@
 // noisy machine affects both sides alike; the figures that matter are ratios
 // and differences. Paste the output into BENCHMARKS.md.
 //
-//   hanfs-bench [host] [package] [sync] [monitor] [lab]   only these sections
+//   hanfs-bench [host] [validate] [package] [sync] [monitor] [lab]   only these sections
 import Foundation
 import LuaRuntime
 import Primitives
@@ -109,18 +109,22 @@ print("")
 print("hanfs run / lua5.4: \(String(format: "%.1f", ratio))x")
 }
 
-// MARK: 3. Package start and stop, against Pacemaker's agents
+// MARK: 3. Loading and validating a large package
+
+if wanted("validate") { try validateBenchmarks() }
+
+// MARK: 4. Package start and stop, against Pacemaker's agents
 
 if wanted("package") { try packageBenchmarks() }
 
-// MARK: 4. The holding-directory sync
+// MARK: 5. The holding-directory sync
 
 if wanted("sync") { try syncBenchmarks(hanfs: hanfs) }
 
-// MARK: 5. The monitor
+// MARK: 6. The monitor
 
 if wanted("monitor") { try monitorBenchmarks() }
 
-// MARK: 6. The end-to-end failover in the two-node lab
+// MARK: 7. The end-to-end failover in the two-node lab
 
 if wanted("lab") { try labBenchmarks(hanfs: hanfs) }

@@ -3,10 +3,12 @@
 //
 //   hanfs-fuzz packages --seconds N [--seed S] [--corpus DIR]
 //       Mutates the package files of DIR (default Fuzz/corpus/packages) and
-//       loads each in all three formats' parsers and validation. Fails on a
-//       crash, an input that takes over `hangSeconds`, or a message that does
-//       not name the file (and its line, unless it is about the whole file),
-//       spans lines or carries a control character.
+//       loads each in all three formats' parsers and validation, in worker
+//       processes (a native package file may hold a looping finalizer, which
+//       the watchdog ends with its process, as designed). Fails on a crash,
+//       an input that takes over 30 s, or a message that does not name the
+//       file (and its line, unless it is about the whole file), spans lines
+//       or carries a control character.
 //
 //   hanfs-fuzz lua --seconds N [--seed S] [--corpus DIR]
 //       Splices the snippets of DIR (default Fuzz/corpus/lua), with sizes
@@ -70,6 +72,11 @@ struct Options {
             }
         }
     }
+}
+
+/// A line on stdout, written at once: a worker the watchdog ends keeps what it said.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 func fail(_ message: String) -> Never {
@@ -149,6 +156,23 @@ enum PackageFuzz {
         Array("package { name = 'x' }".utf8), Array("filesystem {}".utf8), Array("vg(nil)".utf8), Array("export { fsid = {} }".utf8),
     ]
 
+    /// How many lines a file has as its reader counts them: Lua ends a line
+    /// at LF, CR, CR LF or LF CR; the text formats at LF only.
+    static func lineCount(_ bytes: [UInt8], lua: Bool) -> Int {
+        guard lua else { return lines(bytes).count }
+        var count = 1
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 0x0A || b == 0x0D {
+                count += 1
+                if i + 1 < bytes.count, bytes[i + 1] == (b == 0x0A ? 0x0D : 0x0A) { i += 1 }
+            }
+            i += 1
+        }
+        return count
+    }
+
     static func lines(_ bytes: [UInt8]) -> [[UInt8]] { bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init) }
     static func join(_ lines: [[UInt8]]) -> [UInt8] { Array(lines.joined(separator: [0x0A])) }
 
@@ -227,22 +251,21 @@ enum PackageFuzz {
         return e.attribute.split(separator: "/").last.map(String.init).map { $0 + ": " } ?? "" + out
     }
 
-    static func run(_ o: Options) -> Bool {
+    /// A worker: `count` mutated files from `seed`, each written to `out`
+    /// before it is loaded; prints one line of figures, and FAIL lines.
+    static func worker(_ o: Options) -> Never {
         let dir = o.corpus ?? defaultCorpus("packages")
         var corpus = seeds(dir)
         guard !corpus.isEmpty else { fail("no seeds in \(dir)") }
         let scratch = "/tmp/hanfs-fuzz-\(getpid())"
         try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let guardian = HangGuard(limit: 30, report: "\(scratch)-hang")
+        let guardian = HangGuard(limit: 30, report: o.out + ".hang")
         let installation = Installation(shareDirectory: "/nonexistent", siteDirectory: nil)
         var r = Random(state: o.seed)
-        var executions = 0, valid = 0, failures = 0
+        var valid = 0, failures = 0
         var kinds = Set<String>()
         var slowest = 0.0
-        let until = now() + o.seconds
-        print("packages: seed \(o.seed), \(corpus.count) seed files from \(dir)")
-        while now() < until {
+        for _ in 0..<o.count {
             let (name, seed) = r.pick(corpus)
             let input = mutate(seed, corpus.map(\.1), &r)
             // The legacy format is named by its directory, the native one by .lua.
@@ -250,6 +273,7 @@ enum PackageFuzz {
             try? FileManager.default.createDirectory(
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: path, contents: Data(input))
+            FileManager.default.createFile(atPath: o.out, contents: Data(input))
             guardian.begin(input)
             let began = now()
             var errors: [ConfigError] = []
@@ -261,23 +285,71 @@ enum PackageFuzz {
             }
             slowest = max(slowest, now() - began)
             guardian.end()
-            executions += 1
-            let lineCount = PackageFuzz.lines(input).count
             var novel = false
             for e in errors {
                 if kinds.insert(kind(e)).inserted { novel = true }
-                if let what = problem(e, path: path, lineCount: lineCount) {
+                if let what = problem(e, path: path, lineCount: lineCount(input, lua: name.hasSuffix(".lua"))) {
                     failures += 1
-                    let kept = "\(scratch)-failure-\(failures)-\((name as NSString).lastPathComponent)"
+                    let kept = "\(o.out).failure-\(failures)-\((name as NSString).lastPathComponent)"
                     FileManager.default.createFile(atPath: kept, contents: Data(input))
-                    print("FAIL: message \(what): \(e) (input kept in \(kept))")
+                    say("FAIL: message \(what): \(e) (input kept in \(kept))")
                 }
             }
             if novel && corpus.count < 2000 { corpus.append((name, input)) }
         }
-        print("packages: \(executions) executions (\(Int(Double(executions) / o.seconds)) per second), \(valid) valid, "
-              + "corpus \(corpus.count), \(kinds.count) distinct messages, slowest input \(String(format: "%.3f", slowest)) s")
-        print("\(executions - failures) passed, \(failures) failed")
+        try? FileManager.default.removeItem(atPath: scratch)
+        say("figures \(o.count) \(valid) \(corpus.count) \(kinds.count) \(slowest)")
+        exit(failures == 0 ? 0 : 1)
+    }
+
+    static func run(_ o: Options) -> Bool {
+        let dir = o.corpus ?? defaultCorpus("packages")
+        let seedFiles = seeds(dir).count
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let out = "/tmp/hanfs-fuzz-packages-\(getpid()).input"
+        defer { unlink(out) }
+        let runner = ProcessRunner()
+        var r = Random(state: o.seed)
+        var executions = 0, valid = 0, workers = 0, watchdogEnds = 0, failures = 0, largestCorpus = 0, kinds = 0
+        var slowest = 0.0
+        let perWorker = 2000
+        let until = now() + o.seconds
+        say("packages: seed \(o.seed), \(seedFiles) seed files from \(dir)")
+        while now() < until {
+            let seed = r.next()
+            let argv = [exe, "packages-worker", "--seed", String(seed), "--count", String(perWorker), "--out", out, "--corpus", dir]
+            guard let result = try? runner.run(Command(argv, timeout: 600)) else { fail("cannot run a worker") }
+            workers += 1
+            for line in result.stdoutText.split(separator: "\n") {
+                if line.hasPrefix("FAIL") { say(String(line)) }
+                let f = line.split(separator: " ")
+                if f.first == "figures", f.count == 6 {
+                    executions += Int(f[1]) ?? 0
+                    valid += Int(f[2]) ?? 0
+                    largestCorpus = max(largestCorpus, Int(f[3]) ?? 0)
+                    kinds = max(kinds, Int(f[4]) ?? 0)
+                    slowest = max(slowest, Double(f[5]) ?? 0)
+                }
+            }
+            switch result.termination {
+            case .exited(0):
+                break
+            case .exited(1) where result.stderrText.contains("ending the process"):
+                // A looping finalizer in a native package file, ended as designed.
+                watchdogEnds += 1
+                executions += 1
+            default:
+                failures += 1
+                say("FAIL: worker seed \(seed) \(result.timedOut ? "hung" : result.summary): \(result.stderrTail()) (input in \(out).failure-*)")
+                if let input = FileManager.default.contents(atPath: out) {
+                    FileManager.default.createFile(atPath: "\(out).failure-worker-\(failures)", contents: input)
+                }
+            }
+        }
+        say("packages: \(executions) executions in \(workers) workers (\(Int(Double(executions) / o.seconds)) per second), "
+              + "\(valid) valid, largest corpus \(largestCorpus), most distinct messages in a worker \(kinds), "
+              + "\(watchdogEnds) ended by the watchdog as designed, slowest input \(String(format: "%.3f", slowest)) s")
+        say("\(workers - failures) passed, \(failures) failed")
         return failures == 0
     }
 }
@@ -364,7 +436,7 @@ enum LuaFuzz {
         var r = Random(state: o.seed)
         var scripts = 0, workers = 0, watchdogEnds = 0, failures = 0
         let until = now() + o.seconds
-        print("lua: seed \(o.seed), \(snippets.count) snippets from \(dir)")
+        say("lua: seed \(o.seed), \(snippets.count) snippets from \(dir)")
         while now() < until {
             let seed = r.next()
             let slow = r.below(10) == 0
@@ -385,12 +457,12 @@ enum LuaFuzz {
                 failures += 1
                 let kept = "/tmp/hanfs-fuzz-failure-\(getpid())-\(failures).lua"
                 try? code.write(toFile: kept, atomically: true, encoding: .utf8)
-                print("FAIL: worker seed \(seed) \(result.timedOut ? "hung" : result.summary): \(result.stderrTail()) (script kept in \(kept))")
+                say("FAIL: worker seed \(seed) \(result.timedOut ? "hung" : result.summary): \(result.stderrTail()) (script kept in \(kept))")
             }
         }
-        print("lua: \(scripts) scripts in \(workers) workers (\(Int(Double(scripts) / o.seconds)) per second), "
+        say("lua: \(scripts) scripts in \(workers) workers (\(Int(Double(scripts) / o.seconds)) per second), "
               + "\(watchdogEnds) ended by the watchdog as designed, \(snippets.count) snippets")
-        print("\(workers - failures) passed, \(failures) failed")
+        say("\(workers - failures) passed, \(failures) failed")
         return failures == 0
     }
 }
@@ -400,6 +472,7 @@ enum LuaFuzz {
 let options = Options(Array(CommandLine.arguments.dropFirst()))
 switch options.mode {
 case "packages": exit(PackageFuzz.run(options) ? 0 : 1)
+case "packages-worker": PackageFuzz.worker(options)
 case "lua": exit(LuaFuzz.run(options) ? 0 : 1)
 case "lua-worker": LuaFuzz.worker(options)
 default: fail("usage: hanfs-fuzz packages|lua --seconds N [--seed S] [--corpus DIR]")

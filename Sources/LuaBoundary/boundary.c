@@ -30,6 +30,7 @@ typedef struct lb_context {
     // Any thread.
     atomic_int cancel;        // set from any thread
     atomic_int in_host;       // > 0 while a Swift host function runs
+    atomic_uint host_returns; // host calls that have returned, for the watchdog
     // The watchdog: ends the process when a stop is due and the VM does not
     // get back to the hook (a long C call such as string.find, a __gc).
     pthread_mutex_t mu;
@@ -41,9 +42,14 @@ typedef struct lb_context {
 
 static lb_context *ctx(lua_State *L) { return *(lb_context **)lua_getextraspace(L); }
 
-/// Seconds a stop may be overdue, outside a host function, before the
-/// watchdog ends the process.
+/// Seconds a stop may be overdue before the watchdog ends the process:
+/// in Lua (and C called from Lua), which the hook stops at once when it
+/// gets control; and in a host function, which stops itself when it polls
+/// (a command), or when its own timeout ends (a probe, an RPC call). A
+/// finalizer can also run inside a host function (a collection step on a
+/// push): the longer grace bounds that too.
 static double watchdog_grace = 1.0;
+static double watchdog_host_grace = 30.0;
 static int watchdog_status = 1;
 
 static double monotonic_now(void) {
@@ -69,7 +75,7 @@ static void *lb_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         c->memory_used -= old;
         return NULL;
     }
-    int may_fail = c->limiting && atomic_load(&c->in_host) == 0 && nsize > old;
+    int may_fail = c->limiting && atomic_load_explicit(&c->in_host, memory_order_relaxed) == 0 && nsize > old;
     if (may_fail && c->memory_limit > 0 && c->memory_used - old + nsize > c->memory_limit) return NULL;
     void *p = realloc(ptr, nsize);
     if (p == NULL) {
@@ -117,14 +123,14 @@ static int lb_trampoline(lua_State *L) {
     // released the Swift side: calling it then is an error, not a crash.
     if (*slot == NULL) return luaL_error(L, "a host function was called after Lua finalized it");
     lb_context *c = ctx(L);
-    // No collection while Swift runs: a collection runs finalizers, Lua code
-    // that would then run inside the Swift frame, out of the watchdog's sight.
-    int collecting = lua_gc(L, LUA_GCISRUNNING) == 1;
-    if (collecting) lua_gc(L, LUA_GCSTOP);
-    atomic_fetch_add(&c->in_host, 1);
+    // Only this thread writes these; the watchdog reads them: relaxed
+    // stores, plain moves, no locked instruction on the hot path.
+    int depth = atomic_load_explicit(&c->in_host, memory_order_relaxed);
+    atomic_store_explicit(&c->in_host, depth + 1, memory_order_relaxed);
     int n = host_dispatch(L, *slot);
-    atomic_fetch_sub(&c->in_host, 1);
-    if (collecting) lua_gc(L, LUA_GCRESTART);
+    atomic_store_explicit(&c->in_host, depth, memory_order_relaxed);
+    atomic_store_explicit(&c->host_returns, atomic_load_explicit(&c->host_returns, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     if (n >= 0) return n;
     // The Swift frame has returned: raising here unwinds only C and Lua frames.
     // Prefix the caller's position, as luaL_error would.
@@ -200,9 +206,10 @@ void lb_push_tostring(lua_State *L, int idx) {
     // A __tostring is Lua code: while it runs, the watchdog watches it, even
     // though a host function called it.
     lb_context *c = ctx(L);
-    int in_host = atomic_exchange(&c->in_host, 0);
+    int in_host = atomic_load_explicit(&c->in_host, memory_order_relaxed);
+    atomic_store_explicit(&c->in_host, 0, memory_order_relaxed);
     int status = lua_pcall(L, 1, 1, 0);
-    atomic_store(&c->in_host, in_host);
+    atomic_store_explicit(&c->in_host, in_host, memory_order_relaxed);
     if (status != LUA_OK && lua_type(L, -1) != LUA_TSTRING) {
         lua_pop(L, 1);
         lua_pushliteral(L, "(error in __tostring)");
@@ -260,6 +267,7 @@ static void lb_hook(lua_State *L, lua_Debug *ar) {
 static void *watchdog_main(void *arg) {
     lb_context *c = arg;
     double due_since = 0;
+    unsigned returns = 0;
     pthread_mutex_lock(&c->mu);
     while (!c->closing) {
         struct timespec until;
@@ -273,14 +281,21 @@ static void *watchdog_main(void *arg) {
         if (c->closing) break;
         double now = monotonic_now();
         int overdue = c->deadline > 0 && now > c->deadline;
-        int due = c->armed && atomic_load(&c->in_host) == 0 &&
-                  (overdue || atomic_load(&c->cancel) || pending_signal);
+        int due = c->armed && (overdue || atomic_load(&c->cancel) || pending_signal);
         if (!due) {
             due_since = 0;
             continue;
         }
         if (due_since == 0) due_since = overdue ? c->deadline : now;
-        if (now - due_since < watchdog_grace) continue;
+        // A host function that returned gives Lua its grace afresh: the hook
+        // fires at the next instruction.
+        unsigned r = atomic_load(&c->host_returns);
+        if (r != returns) {
+            returns = r;
+            if (now > due_since) due_since = now;
+        }
+        double grace = atomic_load(&c->in_host) > 0 ? watchdog_host_grace : watchdog_grace;
+        if (now - due_since < grace) continue;
         char msg[256];
         if (overdue)
             snprintf(msg, sizeof msg,
@@ -293,7 +308,7 @@ static void *watchdog_main(void *arg) {
                      "hanfs: %s did not stop within %g s of being interrupted, in a C function or "
                      "a finalizer that never returns to the hook: ending the process "
                      "(the next start or stop undoes what was started)\n",
-                     c->phase, watchdog_grace);
+                     c->phase, grace);
         ssize_t ignored = write(2, msg, strlen(msg));
         (void)ignored;
         _exit(watchdog_status);
@@ -312,8 +327,9 @@ static void watch(lb_context *c, double seconds, const char *phase) {
     pthread_mutex_unlock(&c->mu);
 }
 
-void lb_set_watchdog(double grace, int status) {
+void lb_set_watchdog(double grace, double host_grace, int status) {
     if (grace > 0) watchdog_grace = grace;
+    if (host_grace > 0) watchdog_host_grace = host_grace;
     watchdog_status = status;
 }
 

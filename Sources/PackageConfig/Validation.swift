@@ -2,6 +2,9 @@
 public enum Validation {
     public static func check(_ c: PackageConfiguration, names: (Field) -> String) -> [ConfigError] {
         var errors: [ConfigError] = []
+        // Each path's file system is found by its ancestors, not by trying
+        // every file system: validation grows linearly with the package.
+        let fileSystemOf = MountPoints(c.fileSystems)
         let file = Source(file: c.file, line: 0)
         if c.name.isEmpty {
             errors.append(ConfigError(file, names(.packageName), "missing: the package has no name"))
@@ -64,7 +67,7 @@ public enum Validation {
             }
             directoryOfFSID[e.fsid] = directoryOfFSID[e.fsid] ?? (e.directory, e.source)
             fsidOfDirectory[e.directory] = e.fsid
-            if !c.fileSystems.isEmpty && c.fileSystem(containing: e.directory) == nil {
+            if !c.fileSystems.isEmpty && fileSystemOf.containing(e.directory) == nil {
                 errors.append(
                     ConfigError(
                         e.source, names(.export),
@@ -94,7 +97,7 @@ public enum Validation {
                 errors.append(ConfigError(
                     c.sources[Field.lockMigration.key] ?? file, names(.holdingDirectory),
                     "lock migration is on but there is no holding directory"))
-            } else if c.fileSystem(containing: dir) == nil {
+            } else if fileSystemOf.containing(dir) == nil {
                 errors.append(
                     ConfigError(c.lockMigration.source ?? file, names(.holdingDirectory), "\(dir) is on none of the package's file systems: it must move with the package"))
             }
@@ -117,7 +120,7 @@ public enum Validation {
             }
             if c.fileSystems.isEmpty {
                 errors.append(ConfigError(c.sources[Field.nfsServer.key] ?? file, names(.nfsServer), "NFS-Ganesha needs a package file system for its NFSv4 recovery directory"))
-            } else if !g.recoveryDirectory.isEmpty && c.fileSystem(containing: g.recoveryDirectory) == nil {
+            } else if !g.recoveryDirectory.isEmpty && fileSystemOf.containing(g.recoveryDirectory) == nil {
                 errors.append(ConfigError(g.source ?? file, names(.ganeshaRecoveryDirectory),
                     "\(g.recoveryDirectory) is on none of the package's file systems: it must move with the package"))
             }
@@ -146,10 +149,7 @@ extension PackageConfiguration {
 
     /// The package file system a path lives on (the deepest mount point
     /// above it), compared byte by byte, as the kernel compares names.
-    public func fileSystem(containing path: String) -> FileSystem? {
-        fileSystems.filter { Self.path(path, isAtOrBelow: $0.directory) }
-            .max { $0.directory.utf8.count < $1.directory.utf8.count }
-    }
+    public func fileSystem(containing path: String) -> FileSystem? { MountPoints(fileSystems).containing(path) }
 
     /// Whether `path` is `directory` or below it, byte by byte.
     public static func path(_ path: String, isAtOrBelow directory: String) -> Bool {
@@ -158,5 +158,26 @@ extension PackageConfiguration {
         if p == d { return true }
         if d == Array("/".utf8) { return p.first == UInt8(ascii: "/") }
         return p.count > d.count && p.starts(with: d) && p[d.count] == UInt8(ascii: "/")
+    }
+}
+
+/// The package's file systems by mount point, byte for byte (the key is
+/// the UTF-8 bytes: Swift's String equality is Unicode's, not the kernel's).
+struct MountPoints {
+    private var byPath: [[UInt8]: FileSystem] = [:]
+
+    init(_ fileSystems: [FileSystem]) {
+        for fs in fileSystems where byPath[Array(fs.directory.utf8)] == nil { byPath[Array(fs.directory.utf8)] = fs }
+    }
+
+    /// The file system of the deepest mount point at or above `path`.
+    func containing(_ path: String) -> FileSystem? {
+        var p = Array(path.utf8)
+        while true {
+            if let fs = byPath[p] { return fs }
+            guard let slash = p.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+            if slash == 0 { return p.count > 1 ? byPath[[UInt8(ascii: "/")]] : nil }
+            p.removeSubrange(slash...)
+        }
     }
 }

@@ -12,13 +12,12 @@
 //   * Allocation failure raises only where it is safe: inside lb_pcall's
 //     protected call and outside a host function. There the memory limit is
 //     enforced by the allocator ("not enough memory", which pcall catches);
-//     inside a Swift frame a real failure aborts, as Swift itself does. Host
-//     functions run with the collector stopped, so no finalizer (Lua code)
-//     runs inside a Swift frame.
+//     inside a Swift frame a real failure aborts, as Swift itself does.
 //   * What the count hook cannot stop (a long C call such as string.find, a
 //     looping __gc, also in lua_close) is ended by a watchdog thread: once a
-//     stop has been due for a grace period outside a host function, it says so
-//     on stderr and ends the process.
+//     stop has been due for a grace period (1 s; 30 s inside a host function,
+//     which stops itself by polling or by its own timeout), it says so on
+//     stderr and ends the process.
 //   * Every entry from Swift into Lua is lb_pcall, with a message handler that
 //     records a traceback. Setup that can raise runs inside lb_open's protected
 //     call.
@@ -74,9 +73,9 @@ typedef enum {
 /// script cannot swallow the stop with pcall.
 void lb_arm(lua_State *L, double seconds, size_t memory_limit);
 void lb_disarm(lua_State *L);
-/// How long a due stop may go unheeded outside a host function before the
-/// watchdog ends the process, and the exit status it ends it with.
-void lb_set_watchdog(double grace, int status);
+/// How long a due stop may go unheeded before the watchdog ends the process,
+/// outside and inside a host function, and the exit status it ends it with.
+void lb_set_watchdog(double grace, double host_grace, int status);
 lb_stop_reason lb_stop_reason_of(lua_State *L);
 /// Stops the running script at its next hook. Safe from any thread.
 void lb_cancel(lua_State *L);
