@@ -7,6 +7,8 @@
 //   LuaBoundary       C: the one place that raises Lua errors (trampoline,
 //                     message handler, hooks, sandbox, protected setup)
 //   LineEditing       C: the REPL's line editing, history and completion (libedit)
+//   LinuxCalls        C: the Linux calls and constants Swift's Glibc does not
+//                     show (pipe2, pidfd_open, inotify, O_DIRECT)
 //   SafeFiles         Swift: reading files and working in directories that
 //                     cannot be redirected (no links, no swapped directories)
 //   LuaRuntime        Swift: a Lua state, values, host functions, script runs
@@ -50,6 +52,10 @@ let package = Package(
             path: "Sources/LineEditing"
         ),
         .target(
+            name: "LinuxCalls",
+            path: "Sources/LinuxCalls"
+        ),
+        .target(
             name: "SafeFiles",
             path: "Sources/SafeFiles"
         ),
@@ -65,7 +71,7 @@ let package = Package(
         ),
         .target(
             name: "Primitives",
-            dependencies: ["PackageConfig", "SafeFiles", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["PackageConfig", "SafeFiles", "LinuxCalls", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Primitives"
         ),
         .target(

@@ -1,4 +1,5 @@
 import Foundation
+import LinuxCalls
 import Synchronization
 
 /// Whether a mounted file system still answers: a small direct read of its
@@ -46,12 +47,8 @@ public final class FileSystemProbe: Sendable {
         try result.value.withLock { $0! }.get()
     }
 
-    /// Glibc's O_DIRECT, which Swift does not import (it needs _GNU_SOURCE).
-    #if arch(arm64) || arch(arm)
-    static let directIO: Int32 = 0o200000
-    #else
-    static let directIO: Int32 = 0o40000
-    #endif
+    /// Glibc's O_DIRECT (LinuxCalls: Swift's Glibc does not show it).
+    static let directIO = lc_o_direct
 
     static func readDirect(_ device: String) throws(PrimitiveError) {
         var fd = open(device, O_RDONLY | directIO | O_CLOEXEC)

@@ -1,9 +1,6 @@
 import Foundation
+import LinuxCalls
 import SafeFiles
-
-/// inotify(7), which Swift's Glibc module does not show.
-@_silgen_name("inotify_init1") private func inotify_init1(_ flags: Int32) -> Int32
-@_silgen_name("inotify_add_watch") private func inotify_add_watch(_ fd: Int32, _ path: UnsafePointer<CChar>, _ mask: UInt32) -> Int32
 
 /// Keeps the holding directory (on the package's storage) a copy of the SM
 /// directory, as the toolkit's nfs.flm does, but driven by events: an entry
@@ -30,10 +27,10 @@ public final class HoldingSync {
         self.log = log
     }
 
-    static let created: UInt32 = 0x0000_0008 | 0x0000_0080  // IN_CLOSE_WRITE | IN_MOVED_TO
-    static let removed: UInt32 = 0x0000_0200 | 0x0000_0040  // IN_DELETE | IN_MOVED_FROM
-    static let gone: UInt32 = 0x0000_0400 | 0x0000_0800 | 0x0000_8000  // IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED
-    static let overflow: UInt32 = 0x0000_4000  // IN_Q_OVERFLOW
+    static let created = lc_in_created
+    static let removed = lc_in_removed
+    static let gone = lc_in_gone
+    static let overflow = lc_in_overflow
 
     /// The two directories, opened.
     struct Opened {
@@ -96,11 +93,11 @@ public final class HoldingSync {
     /// directory was replaced.
     public func run(shouldStop: () -> Bool) throws {
         let d = try open()
-        let fd = inotify_init1(Int32(O_CLOEXEC) | Int32(O_NONBLOCK))
+        let fd = lc_inotify_init1(Int32(O_CLOEXEC) | Int32(O_NONBLOCK))
         guard fd >= 0 else { throw PrimitiveError("inotify: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         // The opened directory itself, not whatever its path names by now.
-        guard inotify_add_watch(fd, "/proc/self/fd/\(d.sm.fd)", Self.created | Self.removed | Self.gone) >= 0 else {
+        guard lc_inotify_add_watch(fd, "/proc/self/fd/\(d.sm.fd)", Self.created | Self.removed | Self.gone) >= 0 else {
             throw PrimitiveError("cannot watch \(sm): \(String(cString: strerror(errno)))")
         }
         try fullSync(d)

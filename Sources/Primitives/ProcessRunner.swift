@@ -1,19 +1,9 @@
 import Foundation
+import LinuxCalls
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// pipe2(2) is a GNU extension that Swift's Glibc module does not show; it
-/// makes both ends close-on-exec atomically, so a command started on another
-/// thread meanwhile cannot inherit them.
-@_silgen_name("pipe2")
-private func pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
-
-/// pidfd_open(2) (glibc 2.36): a descriptor that polls readable when the
-/// process exits, so the end of a command is seen at once, not at a tick.
-@_silgen_name("pidfd_open")
-private func pidfd_open(_ pid: pid_t, _ flags: UInt32) -> Int32
 
 /// Runs commands for real: posix_spawn in a session (and process group) of
 /// their own, output read through pipes with poll, and a deadline after which
@@ -53,10 +43,10 @@ public struct ProcessRunner: CommandRunner {
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
         var inPipe: [Int32] = [-1, -1]
-        guard pipe2(&outPipe, O_CLOEXEC) == 0, pipe2(&errPipe, O_CLOEXEC) == 0 else {
+        guard lc_pipe2(&outPipe, O_CLOEXEC) == 0, lc_pipe2(&errPipe, O_CLOEXEC) == 0 else {
             throw CommandError.spawnFailed(program, errno)
         }
-        if command.input != nil, pipe2(&inPipe, O_CLOEXEC) != 0 {
+        if command.input != nil, lc_pipe2(&inPipe, O_CLOEXEC) != 0 {
             let e = errno
             [outPipe[0], outPipe[1], errPipe[0], errPipe[1]].forEach { _ = close($0) }
             throw CommandError.spawnFailed(program, e)
@@ -125,7 +115,7 @@ public struct ProcessRunner: CommandRunner {
 
         var session = Session(
             stdout: outPipe[0], stderr: errPipe[0], stdin: command.input != nil ? inPipe[1] : -1,
-            exit: pidfd_open(pid, 0), input: command.input ?? [], limit: command.outputLimit)
+            exit: lc_pidfd_open(pid, 0), input: command.input ?? [], limit: command.outputLimit)
         defer { session.closeAll() }
         let deadline = start + command.timeout
         var interrupted = false
