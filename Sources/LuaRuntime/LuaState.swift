@@ -23,8 +23,10 @@ public struct RunLimits: Sendable {
 public final class LuaState {
     public let L: OpaquePointer
     /// Seconds the finalizers left get when the state closes, before the
-    /// watchdog ends the process.
-    public var closeDeadline: Double = 5
+    /// watchdog ends the process: this, or else the last run's deadline
+    /// (a run and its closing under the same limit), or else 5.
+    public var closeDeadline: Double?
+    private var lastDeadline: Double?
 
     public init() throws {
         _ = Trampoline.installed
@@ -35,7 +37,7 @@ public final class LuaState {
         self.L = L
     }
 
-    deinit { lb_close(L, closeDeadline) }
+    deinit { lb_close(L, closeDeadline ?? lastDeadline ?? 5) }
 
     public static var luaVersion: String { String(cString: lb_version()) }
 
@@ -173,6 +175,7 @@ public final class LuaState {
     /// Calls the function below its `arguments` under the limits, with a
     /// message handler; on error the stack is left as it was before the function.
     public func call(arguments: Int32, results: Int32, limits: RunLimits = .unlimited) throws(ScriptError) {
+        if let deadline = limits.deadline { lastDeadline = deadline }
         lb_arm(L, limits.deadline ?? 0, limits.memory ?? 0)
         let status = lb_pcall(L, arguments, results)
         let stopped = lb_stop_reason_of(L)
