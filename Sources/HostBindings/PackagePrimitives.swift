@@ -51,7 +51,8 @@ struct PrimitiveOptions {
         guard let t = view else { return nil }
         switch try t[key] {
         case .nil: return nil
-        case .string(let s): return s
+        case .string(let s) where !s.utf8.contains(0): return s
+        case .string: throw t.badField(key, "a string with a NUL byte")
         case let v: throw t.badField(key, "string expected, got \(v.typeName)")
         }
     }

@@ -23,8 +23,12 @@ public struct LuaCall {
         do { return try Stack.value(at: i, L) } catch { throw ArgumentError(position: Int(i), error.problem) }
     }
 
+    /// A string argument. One with a NUL byte is refused: every string a
+    /// primitive takes this way ends up a C string (a path, a name), where
+    /// the NUL would cut it short.
     public func string(_ i: Int32) throws -> String {
         guard let s = optionalString(i, converting: true) else { throw expected("string", at: i) }
+        guard !s.utf8.contains(0) else { throw ArgumentError(position: Int(i), "a string with a NUL byte") }
         return s
     }
 

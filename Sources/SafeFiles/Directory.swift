@@ -18,6 +18,7 @@ public final class Directory {
     /// Opens `path` as a directory; a symbolic link, a missing path or
     /// another kind of file is refused, named as `what`.
     public init(_ path: String, _ what: String) throws(FileProblem) {
+        guard !path.utf8.contains(0) else { throw FileProblem("\(what): the path contains a NUL byte") }
         self.path = path
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
@@ -160,6 +161,7 @@ public enum LinkFreePath {
     /// or not a directory; components not there yet are fine (they are made).
     public static func check(_ path: String, _ what: String) throws(FileProblem) {
         guard path.hasPrefix("/") else { throw FileProblem("\(what) \(path) is not an absolute path") }
+        guard !path.utf8.contains(0) else { throw FileProblem("\(what): the path contains a NUL byte") }
         var prefix = ""
         for component in path.split(separator: "/") {
             prefix += "/" + component

@@ -157,6 +157,21 @@ import Testing
         #expect(out.status == 1)
         #expect(out.stdout.hasPrefix("printf: argument 1 contains a NUL byte, which no program can receive\n"))
         #expect(out.stderr.contains("\(script):2: run: printf: argument 2 contains a NUL byte, which no program can receive"))
+        // A path with a NUL never reaches a system call cut short.
+        let paths = try dir.write(
+            "nulpaths.lua",
+            """
+            print(pcall(sm_restore, "/tmp\\0/etc"))
+            print(pcall(file_exists, "/etc\\0x"))
+            print(pcall(flm_stop, { holding_dir = "/tmp\\0x" }))
+            """)
+        let refused = try hanfs(["run", "--dry-run", paths])
+        #expect(refused.stdout.hasPrefix("""
+            false\tbad argument #1 to 'sm_restore' (a string with a NUL byte)
+            false\tbad argument #1 to 'file_exists' (a string with a NUL byte)
+            false\tbad argument #1 to 'flm_stop' (field 'holding_dir': a string with a NUL byte)
+
+            """), "\(refused.stdout)")
         // The log shows it escaped, not raw.
         #expect(out.stderr.contains("refused to run: printf %s $'a\\x00b'"))
         #expect(!out.stderr.utf8.contains(0))
