@@ -1,3 +1,5 @@
+// Issue #12 from the command line: the watchdog, an unfinished start, hostile
+// command lines, control characters in logs.
 import Foundation
 import Primitives
 import Synchronization
