@@ -77,7 +77,8 @@ import Testing
         let start = Date()
         let out = try hanfs(["start", "--dry-run", "--deadline", "1", "--site-dir", dir.path + "/site", "--config", config])
         #expect(out.stdout.hasPrefix("planned\n"))
-        #expect(out.stderr.contains("closing the Lua state (a __gc finalizer) is still running 1.0 s past its deadline of 1 s"))
+        #expect(out.stderr.contains("closing the Lua state (a __gc finalizer) is still running"))
+        #expect(out.stderr.contains("past its deadline of 1 s"))
         #expect(Date().timeIntervalSince(start) < 5)
     }
 
