@@ -39,8 +39,7 @@ public struct Installation: Sendable, Equatable {
     /// else `<prefix>/share/hanfs` for a binary in `<prefix>/bin`; else, for a
     /// binary built in a checkout (`.build/...`), the checkout itself.
     public static func locate(
-        executable: String = Installation.executablePath(),
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        executable: String = Installation.executablePath(), environment: [String: String]
     ) -> Installation {
         let site = environment["HANFS_SITE_DIR"] ?? defaultSiteDirectory
         if let home = environment["HANFS_HOME"], !home.isEmpty {

@@ -160,7 +160,7 @@ extension ScriptHost {
             return try call.push(try wrap { results(try fss.umountAll(list, limit: limit, timeout: timeout, retries: retries)) })
         }
         // The package's NFS server: the kernel's (exportfs), or NFS-Ganesha run for the package.
-        let ganesha = Ganesha(node, package: c, runtime: PackageRuntime(package: c.name), log: c.ganeshaLogPath)
+        let ganesha = Ganesha(node, package: c, runtime: node.settings.runtime(c.name), log: c.ganeshaLogPath(in: node.settings.logDirectory))
         lua.register("export") { call in
             let e = try PackageTable.export(try call.table(1))
             let o = try PrimitiveOptions(call, 2, known: ["timeout"])
@@ -276,11 +276,11 @@ extension ScriptHost {
                 node.logger.info("would take this node's lock migration for \(c.name)")
                 return try call.push("done")
             }
-            try wrap { try PackageRuntime(package: c.name).claimLockMigration() }
+            try wrap { try node.settings.runtime(c.name).claimLockMigration() }
             return try call.push("done")
         }
         lua.register("lock_migration_release") { call in
-            if !node.planning { PackageRuntime(package: c.name).releaseLockMigration() }
+            if !node.planning { node.settings.runtime(c.name).releaseLockMigration() }
             return try call.push("done")
         }
         lua.register("flm_stop") { call in
@@ -342,7 +342,7 @@ extension ScriptHost {
                 // What the undo of this start puts back.
                 if !node.planning {
                     let text = previous.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? "none"
-                    try PackageRuntime(package: c.name).write(Self.statdBeforeKey, text)
+                    try node.settings.runtime(c.name).write(Self.statdBeforeKey, text)
                 }
                 return "done"
             })
@@ -350,7 +350,7 @@ extension ScriptHost {
         lua.register("statd_restore") { call in
             let o = try PrimitiveOptions(call, 1, known: ["timeout"])
             let timeout = try o.number("timeout", c.lockMigration.statmonWaitTime)
-            let runtime = PackageRuntime(package: c.name)
+            let runtime = node.settings.runtime(c.name)
             guard let text = runtime.read(Self.statdBeforeKey) else { return try call.push("already") }
             let previous = try? JSONDecoder().decode(StatusDaemon.Invocation.self, from: Data(text.utf8))
             return try call.push(try wrap {

@@ -7,7 +7,7 @@ import Primitives
 enum PackageTable {
     static func strings(_ list: [String]) -> LuaValue { .table(LuaTable(array: list.map { .string($0) })) }
 
-    static func table(_ c: PackageConfiguration) -> LuaValue {
+    static func table(_ c: PackageConfiguration, settings: NodeSettings) -> LuaValue {
         var t = LuaTable()
         t["name"] = .string(c.name)
         t["file"] = .string(c.file)
@@ -49,7 +49,7 @@ enum PackageTable {
             "retries": .integer(Int64(c.monitor.retries)), "services": strings(services),
             "run": .boolean(c.monitor.run), "probe": .boolean(c.monitor.probe), "service_name": .string(c.monitor.serviceName),
             "maintenance_file": .string(c.monitor.maintenanceFile.isEmpty
-                ? "\(PackageRuntime.defaultDirectory)/\(c.name).maintenance" : c.monitor.maintenanceFile),
+                ? "\(settings.runDirectory)/\(c.name).maintenance" : c.monitor.maintenanceFile),
         ]))
         return .table(t)
     }

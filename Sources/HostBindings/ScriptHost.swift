@@ -35,7 +35,7 @@ public final class ScriptHost {
     public init(
         installation: Installation, runner: (any CommandRunner)? = nil, planning: Bool = false,
         defaultCommandTimeout: Double = 60, logger: Logger = Logger(label: LogLabel.host),
-        package: PackageConfiguration? = nil, nodeName: String = NodeContext.hostName,
+        package: PackageConfiguration? = nil, settings: NodeSettings = NodeSettings(),
         hanfs: String = ScriptHost.hanfsBinary, steps: RunReport = RunReport()
     ) throws {
         self.steps = steps
@@ -48,13 +48,13 @@ public final class ScriptHost {
         let base = runner ?? ProcessRunner(shouldStop: { stop.isSet })
         self.runner = LoggingRunner(base, logger: logger, planning: planning)
         self.node = NodeContext(
-            runner: self.runner, logger: logger, planning: planning, nodeName: nodeName, shouldStop: { stop.isSet })
+            runner: self.runner, logger: logger, planning: planning, settings: settings, shouldStop: { stop.isSet })
         self.package = package
         lua.setModuleDirectories(installation.moduleDirectories)
         registerBasics()
         registerPackagePrimitives(defaults: package ?? PackageConfiguration(), hanfs: hanfs)
         if let package {
-            try lua.set("pkg", PackageTable.table(package))
+            try lua.set("pkg", PackageTable.table(package, settings: settings))
             leaveToClusterManager(storage: false, addresses: false)
         }
         let steps = self.steps
@@ -76,7 +76,7 @@ public final class ScriptHost {
         lua.register("stopping") { call in try call.push(.boolean(stop.isSet)) }
         lua.register("package_started") { call in
             guard let package else { throw HostError("no package loaded (--config)") }
-            return try call.push(PackageRuntime(package: package.name).marker.map { .string($0) } ?? .boolean(false))
+            return try call.push(settings.runtime(package.name).marker.map { .string($0) } ?? .boolean(false))
         }
         // The package's notes on this node (PackageRuntime): runtime_read(key), runtime_write(key, value or nil).
         func runtime(_ call: LuaCall) throws -> (PackageRuntime, String) {
@@ -85,7 +85,7 @@ public final class ScriptHost {
             guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), key != "lock" else {
                 throw HostError("runtime key \"\(key)\": letters, digits, - and _ only (not lock)")
             }
-            return (PackageRuntime(package: package.name), key)
+            return (settings.runtime(package.name), key)
         }
         lua.register("runtime_read") { call in
             let (runtime, key) = try runtime(call)

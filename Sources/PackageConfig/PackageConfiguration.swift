@@ -47,16 +47,14 @@ public struct PackageConfiguration: Sendable, Equatable {
 }
 
 extension PackageConfiguration {
-    /// The package log: the file's log_file, else $HANFS_LOG_DIR or /var/log/hanfs, /<name>.log.
-    public var logPath: String {
-        if !logFile.isEmpty { return logFile }
-        let dir = ProcessInfo.processInfo.environment["HANFS_LOG_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/var/log/hanfs"
-        return "\(dir)/\(name).log"
+    /// The package log: the file's log_file, else <logDirectory>/<name>.log.
+    public func logPath(in logDirectory: String) -> String {
+        logFile.isEmpty ? "\(logDirectory)/\(name).log" : logFile
     }
 
     /// NFS-Ganesha's log, beside the package log.
-    public var ganeshaLogPath: String {
-        let log = logPath
+    public func ganeshaLogPath(in logDirectory: String) -> String {
+        let log = logPath(in: logDirectory)
         return (log.hasSuffix(".log") ? String(log.dropLast(4)) : log) + ".ganesha.log"
     }
 }

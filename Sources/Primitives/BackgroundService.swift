@@ -25,7 +25,7 @@ public struct BackgroundService: Sendable {
     /// seconds) until one of its processes is ready.
     public func start(_ node: NodeContext, within: Double = 5, ready: (@Sendable (Int32) -> Bool)? = nil) throws -> Outcome {
         if !processes.isEmpty { return .already }
-        _ = try node.runner.run(Command(argv, timeout: 5, background: true))
+        _ = try node.runner.run(Command(argv, timeout: 5, environment: node.settings.environment, background: true))
         guard !node.planning, let ready else { return .done }
         let until = Monotonic.now() + within
         while !processes.contains(where: ready) {

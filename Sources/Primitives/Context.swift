@@ -1,6 +1,51 @@
 import Foundation
 import Logging
 
+/// Who this node is and where hanfs keeps its state and logs on it. The
+/// front end (the command line, Serviceguard, Pacemaker) decides it once,
+/// from its options and its environment, and hands it down: nothing below
+/// the front ends reads the process environment.
+public struct NodeSettings: Sendable, Equatable {
+    /// This node's name: its LVM host tag.
+    public var nodeName: String
+    /// Runtime notes, locks and links (a tmpfs: empty after a reboot).
+    public var runDirectory: String
+    /// The package logs, unless a package names its own.
+    public var logDirectory: String
+
+    public init(nodeName: String = NodeSettings.kernelNodeName, runDirectory: String = "/run/hanfs",
+                logDirectory: String = "/var/log/hanfs") {
+        self.nodeName = nodeName
+        self.runDirectory = runDirectory
+        self.logDirectory = logDirectory
+    }
+
+    /// What the environment says (HANFS_NODE, HANFS_RUN_DIR, HANFS_LOG_DIR),
+    /// else the defaults: for front ends only.
+    public static func from(environment env: [String: String]) -> NodeSettings {
+        func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        return NodeSettings(
+            nodeName: value("HANFS_NODE") ?? kernelNodeName, runDirectory: value("HANFS_RUN_DIR") ?? "/run/hanfs",
+            logDirectory: value("HANFS_LOG_DIR") ?? "/var/log/hanfs")
+    }
+
+    /// The kernel's node name (uname -n).
+    public static var kernelNodeName: String {
+        var u = utsname()
+        uname(&u)
+        return withUnsafeBytes(of: &u.nodename) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    /// The same settings for a hanfs process started in the background (the
+    /// monitor, the sync): processes share them through their environment.
+    public var environment: [String: String] {
+        ["HANFS_NODE": nodeName, "HANFS_RUN_DIR": runDirectory, "HANFS_LOG_DIR": logDirectory]
+    }
+
+    /// The package's runtime notes on this node.
+    public func runtime(_ package: String) -> PackageRuntime { PackageRuntime(package: package, directory: runDirectory) }
+}
+
 /// What every primitive works with: how to run commands, where to log, who
 /// this node is, and whether this is only a plan.
 public struct NodeContext: Sendable {
@@ -9,30 +54,25 @@ public struct NodeContext: Sendable {
     /// In a dry run, changing commands are only recorded: the primitives plan
     /// from what they see and do not check results that cannot appear.
     public let planning: Bool
-    /// This node's name: its LVM host tag.
-    public let nodeName: String
+    /// Who this node is, where its state and logs are.
+    public let settings: NodeSettings
     /// True once the run should stop (deadline, Ctrl-C, SIGTERM): waits
     /// that are not commands (the ARP probe) end early.
     public let shouldStop: @Sendable () -> Bool
 
     public init(
-        runner: any CommandRunner, logger: Logger, planning: Bool = false, nodeName: String = NodeContext.hostName,
+        runner: any CommandRunner, logger: Logger, planning: Bool = false, settings: NodeSettings = NodeSettings(),
         shouldStop: @escaping @Sendable () -> Bool = { false }
     ) {
         self.shouldStop = shouldStop
         self.runner = runner
         self.logger = logger
         self.planning = planning
-        self.nodeName = nodeName
+        self.settings = settings
     }
 
-    /// $HANFS_NODE, else the kernel's node name (uname -n).
-    public static var hostName: String {
-        if let n = ProcessInfo.processInfo.environment["HANFS_NODE"], !n.isEmpty { return n }
-        var u = utsname()
-        uname(&u)
-        return withUnsafeBytes(of: &u.nodename) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    }
+    /// This node's name: its LVM host tag.
+    public var nodeName: String { settings.nodeName }
 
     /// Runs a command; a failure becomes a PrimitiveError unless `check` is false.
     @discardableResult

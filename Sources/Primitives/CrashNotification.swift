@@ -14,9 +14,9 @@ public struct CrashNotification: Sendable {
     /// names go (each name notifies from a copy of its own).
     public var copies: String
 
-    public init(_ node: NodeContext, copies: String = PackageRuntime.defaultDirectory + "/notify") {
+    public init(_ node: NodeContext, copies: String? = nil) {
         self.node = node
-        self.copies = copies
+        self.copies = copies ?? node.settings.runDirectory + "/notify"
     }
 
     /// Notifies as each of `names` (package names or addresses), from

@@ -9,12 +9,8 @@ public struct PackageRuntime: Sendable {
     public let directory: String
     public let package: String
 
-    /// $HANFS_RUN_DIR, else /run/hanfs.
-    public static var defaultDirectory: String {
-        ProcessInfo.processInfo.environment["HANFS_RUN_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/hanfs"
-    }
-
-    public init(package: String, directory: String = PackageRuntime.defaultDirectory) {
+    /// `directory`: NodeSettings.runDirectory (see NodeSettings.runtime).
+    public init(package: String, directory: String) {
         self.package = package
         self.directory = directory
     }

@@ -17,7 +17,9 @@ public struct ProcessRunner: CommandRunner {
     /// much as a short command's spawn), with LC_ALL=C so that hanfs can
     /// read the tools' output.
     static let inherited: [String: String] = {
-        var e = ProcessInfo.processInfo.environment
+        // What children inherit, not a setting: the one read of the process
+        // environment below the front ends (Tests/CLITests/LayeringTests).
+        var e = ProcessInfo.processInfo.environment  // inherited by children
         e["LC_ALL"] = "C"
         return e
     }()

@@ -134,7 +134,7 @@ public struct StatusDaemon: Sendable {
 
     /// `<run dir>/hanfs-statd-callout`, a link to the hanfs binary.
     func calloutLink(hanfs: String) throws -> String {
-        let directory = PackageRuntime.defaultDirectory
+        let directory = node.settings.runDirectory
         let link = "\(directory)/\(Self.calloutName)"
         if node.planning { return link }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

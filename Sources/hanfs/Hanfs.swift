@@ -126,19 +126,30 @@ struct GlobalOptions: ParsableArguments {
     }
 
     var installation: Installation {
-        var installation = Installation.locate()
+        var installation = Installation.locate(environment: ProcessInfo.processInfo.environment)
         if let siteDir { installation.siteDirectory = siteDir }
         return installation
+    }
+
+    /// This node as the front end sees it: the environment, read here and
+    /// nowhere below; `nodeName` from a cluster manager (SG_NODE, the OCF
+    /// `node` parameter) over HANFS_NODE.
+    func settings(nodeName: String? = nil) -> NodeSettings {
+        var settings = NodeSettings.from(environment: ProcessInfo.processInfo.environment)
+        if let nodeName { settings.nodeName = nodeName }
+        return settings
     }
 
     /// A host with the real runner, or with a recording one for --dry-run
     /// (which still runs the commands that only look, to plan from what is there).
     func makeHost(
-        _ installation: Installation, package: PackageConfiguration? = nil, steps: RunReport = RunReport()
+        _ installation: Installation, package: PackageConfiguration? = nil, steps: RunReport = RunReport(),
+        settings: NodeSettings? = nil
     ) throws -> (ScriptHost, RecordingRunner?) {
         let recorder = dryRun ? RecordingRunner(inspecting: ProcessRunner()) : nil
         let host = try ScriptHost(
-            installation: installation, runner: recorder, planning: dryRun, package: package, steps: steps)
+            installation: installation, runner: recorder, planning: dryRun, package: package,
+            settings: settings ?? self.settings(), steps: steps)
         return (host, recorder)
     }
 }

@@ -71,12 +71,12 @@ struct Pacemaker: ParsableCommand {
             Console.write("ocf-exit-reason:config: \(config) is not on this node\n", to: .standardError)
             throw ExitCode(OCF.notInstalled)
         }
-        if let node = env["OCF_RESKEY_node"], !node.isEmpty {
+        let node = env["OCF_RESKEY_node"].flatMap { $0.isEmpty ? nil : $0 }
+        if let node {
             guard node.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
                 Console.write("ocf-exit-reason:node: \"\(node)\" is not a node name (letters, digits, - _ .)\n", to: .standardError)
                 throw ExitCode(OCF.arguments)
             }
-            setenv("HANFS_NODE", node, 1)
         }
 
         // Pacemaker's timeout for the action (ms); hanfs stops a little before, to undo what it did.
@@ -94,7 +94,7 @@ struct Pacemaker: ParsableCommand {
         }
         let run = PackageScript(
             script: script, global: global, configPath: config, deadline: deadline,
-            takesLock: ["start", "stop"].contains(action), arguments: arguments)
+            takesLock: ["start", "stop"].contains(action), arguments: arguments, nodeName: node)
         let outcome = run.perform()
         let status = Self.status(action, outcome, result: run.report.result)
         if status != OCF.success && status != OCF.notRunning, let reason = outcome.reason {

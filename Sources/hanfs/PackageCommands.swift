@@ -68,6 +68,9 @@ struct PackageScript {
     let report = RunReport()
     /// A further check of the loaded package: a problem with it, or nil.
     var check: (PackageConfiguration) -> String? = { _ in nil }
+    /// The node's name as the cluster manager gives it (SG_NODE, the OCF
+    /// `node` parameter); nil: HANFS_NODE, else the kernel's node name.
+    var nodeName: String?
 
     func perform() -> ActionOutcome {
         let installation = global.installation
@@ -88,14 +91,15 @@ struct PackageScript {
             return .notInstalled(why)
         }
         let steps = report
-        let runtime = PackageRuntime(package: config.name)
+        let settings = global.settings(nodeName: nodeName)
+        let runtime = settings.runtime(config.name)
         var lock: PackageRuntime.Lock?
         if global.dryRun {
             _ = global.prepare()
         } else {
             let target: PackageLogHandler.Target
             do {
-                target = try PackageLogHandler.Target(path: config.logPath, action: script, steps: steps)
+                target = try PackageLogHandler.Target(path: config.logPath(in: settings.logDirectory), action: script, steps: steps)
             } catch {
                 Console.write("hanfs: \(error)\n", to: .standardError)
                 return .failed("\(error)", undone: true)
@@ -128,7 +132,7 @@ struct PackageScript {
         let host: ScriptHost
         let recorder: RecordingRunner?
         do {
-            (host, recorder) = try global.makeHost(installation, package: config, steps: steps)
+            (host, recorder) = try global.makeHost(installation, package: config, steps: steps, settings: settings)
         } catch {
             Console.write("hanfs: \(error)\n", to: .standardError)
             return .failed("\(error)", undone: true)
@@ -188,7 +192,8 @@ extension PackageScript {
         log.notice("undoing the unfinished start first (\(path))")
         let failure: ScriptError?
         do {
-            let (host, recorder) = try global.makeHost(installation, package: config, steps: RunReport())
+            let (host, recorder) = try global.makeHost(
+                installation, package: config, steps: RunReport(), settings: global.settings(nodeName: nodeName))
             if clusterManagerDoesStorageAndAddresses { host.leaveToClusterManager(storage: true, addresses: true) }
             failure = ScriptRun.run(
                 host, path: path, display: path, limits: RunLimits(deadline: rollbackDeadline, memory: 512 << 20),

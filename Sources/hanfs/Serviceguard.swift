@@ -59,8 +59,6 @@ struct Serviceguard: ParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let package = env["SG_PACKAGE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? env["SG_PACKAGE_NAME"].flatMap { $0.isEmpty ? nil : $0 }
-        // The node Serviceguard names is the node (the LVM host tag).
-        if let node = env["SG_NODE"], !node.isEmpty { setenv("HANFS_NODE", node, 1) }
         guard let path = packageFile(package: package, env: env) else {
             Console.write(
                 "hanfs: serviceguard: no package file: give --config, set HANFS_CONFIG, or keep it as $SGCONF/<package>/<package>.conf\n",
@@ -78,7 +76,9 @@ struct Serviceguard: ParsableCommand {
         var run = PackageScript(
             script: script, global: global, configPath: path, deadline: name == "monitor" && deadline == 600 ? 0 : deadline,
             takesLock: !["validate", "monitor"].contains(name), arguments: arguments,
-            clusterManagerDoesStorageAndAddresses: true)
+            clusterManagerDoesStorageAndAddresses: true,
+            // The node Serviceguard names is the node (the LVM host tag).
+            nodeName: env["SG_NODE"].flatMap { $0.isEmpty ? nil : $0 })
         // The file must be the package Serviceguard runs.
         run.check = { config in
             guard let package, config.name != package else { return nil }

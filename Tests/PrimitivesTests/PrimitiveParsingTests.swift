@@ -35,7 +35,7 @@ import Testing
         #expect(list[3].flags == ["tentative"] && list[3].address == "2001:db8::10")
 
         // Where an address goes: the interface with an address in its subnet.
-        let node = NodeContext(runner: RecordingRunner(), logger: Logger(label: "test"), nodeName: "n1")
+        let node = NodeContext(runner: RecordingRunner(), logger: Logger(label: "test"), settings: NodeSettings(nodeName: "n1"))
         let a = Addresses(node, announcer: ["true"])
         let placed = try? a.placement(PackageAddress(address: "192.0.2.20", source: Source(file: "", line: 0)), in: list)
         #expect(placed?.0 == "v1" && placed?.1 == 24)
@@ -51,7 +51,7 @@ import Testing
             /srv/nfs/b\\040x\t192.0.2.0/24(ro,fsid=102)
 
             """)
-        let node = NodeContext(runner: RecordingRunner(), logger: Logger(label: "test"), nodeName: "n1")
+        let node = NodeContext(runner: RecordingRunner(), logger: Logger(label: "test"), settings: NodeSettings(nodeName: "n1"))
         let exports = Exports(node, table: etab, nfsdDirectory: scratch.path + "/none")
         let list = try exports.list()
         #expect(list.map(\.directory) == ["/srv/nfs/a", "/srv/nfs/b x"])
@@ -66,7 +66,7 @@ import Testing
         let runner = RecordingRunner { command in
             command.argv[0] == "vgs" ? .exited(5, stderr: "  Volume group \"vgx\" not found\n") : .exited(0)
         }
-        let vgs = VolumeGroups(NodeContext(runner: runner, logger: Logger(label: "test"), nodeName: "n1"))
+        let vgs = VolumeGroups(NodeContext(runner: runner, logger: Logger(label: "test"), settings: NodeSettings(nodeName: "n1")))
         // Deactivating one that is not there is done already; activating it says why not.
         #expect(try vgs.deactivate("vgx", ownership: .tags, timeout: 5) == .already)
         #expect(runner.argvs.allSatisfy { $0[0] == "vgs" })
