@@ -228,7 +228,10 @@ enum PackageFuzz {
         if !text.hasPrefix(path + ":") { return "does not begin with the file" }
         if e.source.file != path { return "names another file" }
         if e.source.line > lineCount + 1 { return "names line \(e.source.line) of \(lineCount)" }
-        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return "has a control character" }
+        // A tab is harmless (messages keep it); any other control character would reach a terminal raw.
+        if text.unicodeScalars.contains(where: { $0 != "\t" && $0.properties.generalCategory == .control }) {
+            return "has a control character"
+        }
         if e.source.line == 0 && !wholeFile.contains(where: { e.problem.contains($0) }) { return "has no line" }
         return nil
     }
