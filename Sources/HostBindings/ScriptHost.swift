@@ -17,9 +17,9 @@ public final class ScriptHost {
     public let installation: Installation
     /// What every primitive runs commands through (already logging).
     public let runner: any CommandRunner
-    public let logger: Logger
+    public let logger = Logger(label: LogLabel.host)
     /// Seconds a command may run when the script does not say.
-    public let defaultCommandTimeout: Double
+    public static let defaultCommandTimeout = 60.0
     /// What the package primitives work with.
     public let node: NodeContext
     /// The package the scripts act on (`pkg`), if one was loaded.
@@ -34,7 +34,6 @@ public final class ScriptHost {
     /// the work that outlives a call (`announce`, `flm`, the statd callout).
     public init(
         installation: Installation, runner: (any CommandRunner)? = nil, planning: Bool = false,
-        defaultCommandTimeout: Double = 60, logger: Logger = Logger(label: LogLabel.host),
         package: PackageConfiguration? = nil, settings: NodeSettings = NodeSettings(),
         hanfs: String = ScriptHost.hanfsBinary, steps: RunReport = RunReport()
     ) throws {
@@ -42,8 +41,6 @@ public final class ScriptHost {
         let lua = try LuaState()
         self.lua = lua
         self.installation = installation
-        self.logger = logger
-        self.defaultCommandTimeout = defaultCommandTimeout
         let stop = StopSignal(lua)
         let base = runner ?? ProcessRunner(shouldStop: { stop.isSet })
         self.runner = LoggingRunner(base, logger: logger, planning: planning)
@@ -141,7 +138,7 @@ public final class ScriptHost {
         let runner = self.runner
         let scriptLog = Logger(label: LogLabel.script)
         let printLog = Logger(label: LogLabel.print)
-        let defaultTimeout = defaultCommandTimeout
+        let defaultTimeout = Self.defaultCommandTimeout
 
         lua.register("run") { call in
             let options = try RunOptions(call, defaultTimeout: defaultTimeout)

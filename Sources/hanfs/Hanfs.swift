@@ -38,9 +38,7 @@ struct Hanfs: ParsableCommand {
         var arguments = GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         // In the place of the NFS toolkit's hanfs.sh (a link of that name):
         // `hanfs.sh start` is `hanfs serviceguard start`, with hanfs.conf beside it.
-        if let argv0 = CommandLine.arguments.first, (argv0 as NSString).lastPathComponent == "hanfs.sh" {
-            Serviceguard.legacyDirectory = (argv0 as NSString).deletingLastPathComponent.isEmpty
-                ? "." : (argv0 as NSString).deletingLastPathComponent
+        if Serviceguard.legacyDirectory != nil {
             arguments = ["serviceguard"] + arguments
         }
         // Pacemaker's resource agent: a link in /usr/lib/ocf/resource.d/hanfs/.

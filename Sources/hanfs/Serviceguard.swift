@@ -52,8 +52,13 @@ struct Serviceguard: ParsableCommand {
         static let restartElsewhere: Int32 = 2
     }
 
-    /// Where a hanfs.sh link stands (its directory holds hanfs.conf), set by main.
-    nonisolated(unsafe) static var legacyDirectory: String?
+    /// Where the hanfs.sh link hanfs was run through stands (its directory
+    /// holds hanfs.conf); nil when it was not run so.
+    static var legacyDirectory: String? {
+        guard let argv0 = CommandLine.arguments.first, (argv0 as NSString).lastPathComponent == "hanfs.sh" else { return nil }
+        let directory = (argv0 as NSString).deletingLastPathComponent
+        return directory.isEmpty ? "." : directory
+    }
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
