@@ -199,7 +199,10 @@ struct StartStop {
         // The probe for the address makes the first start last seconds.
         let config = try Self.package(lab, extra: ", dad_timeout = 3")
         let first = Thread.detachedResult { try lab.hanfs(["start", "--config", config]) }
-        usleep(1_500_000)
+        // Once the first holds the lock (it writes who it is into it); it keeps it for the 3 s probe.
+        #expect(eventually(timeout: 10) {
+            (try? lab.inNode(["cat", "/run/hanfs/labpkg.lock"], check: false))?.stdout.contains("start by pid") == true ? true : nil
+        } == true)
         let second = try lab.hanfs(["start", "--config", config])
         #expect(second.status == 1)
         #expect(second.stderr.contains("package labpkg is busy: start by pid"), "\(second.stderr)")
