@@ -260,7 +260,8 @@ enum PackageFuzz {
         let dir = o.corpus ?? defaultCorpus("packages")
         var corpus = seeds(dir)
         guard !corpus.isEmpty else { fail("no seeds in \(dir)") }
-        let scratch = "/tmp/hanfs-fuzz-\(getpid())"
+        // The parent removes it after the worker, also one the watchdog ended.
+        let scratch = o.out + ".d"
         try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let guardian = HangGuard(limit: 30, report: o.out + ".hang")
         let installation = Installation(shareDirectory: "/nonexistent", siteDirectory: nil)
@@ -300,7 +301,6 @@ enum PackageFuzz {
             }
             if novel && corpus.count < 2000 { corpus.append((name, input)) }
         }
-        try? FileManager.default.removeItem(atPath: scratch)
         say("figures \(o.count) \(valid) \(corpus.count) \(kinds.count) \(slowest)")
         exit(failures == 0 ? 0 : 1)
     }
@@ -310,7 +310,10 @@ enum PackageFuzz {
         let seedFiles = seeds(dir).count
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let out = "/tmp/hanfs-fuzz-packages-\(getpid()).input"
-        defer { unlink(out) }
+        defer {
+            unlink(out)
+            try? FileManager.default.removeItem(atPath: out + ".d")
+        }
         let runner = ProcessRunner()
         var r = Random(state: o.seed)
         var executions = 0, valid = 0, workers = 0, watchdogEnds = 0, failures = 0, largestCorpus = 0, kinds = 0
@@ -322,6 +325,7 @@ enum PackageFuzz {
             let seed = r.next()
             let argv = [exe, "packages-worker", "--seed", String(seed), "--count", String(perWorker), "--out", out, "--corpus", dir]
             guard let result = try? runner.run(Command(argv, timeout: 600)) else { fail("cannot run a worker") }
+            try? FileManager.default.removeItem(atPath: out + ".d")
             workers += 1
             for line in result.stdoutText.split(separator: "\n") {
                 if line.hasPrefix("FAIL") { say(String(line)) }

@@ -251,7 +251,7 @@ private func expectError(_ lua: LuaState, _ code: String, chunk: String = "=test
                 local function one_down() return pcall(echo, t) end
                 return one_down()
                 """)
-            if depth < Stack16 {
+            if depth < copiedLevels {
                 #expect(values.first == .boolean(true), "depth \(depth): \(values)")
             } else {
                 #expect(values.first == .boolean(false), "depth \(depth)")
@@ -292,7 +292,8 @@ private func expectError(_ lua: LuaState, _ code: String, chunk: String = "=test
     }
 }
 
-private let Stack16 = 16
+/// How deep the boundary copies tables (Stack.maximumDepth): 15 wraps and the innermost table.
+private let copiedLevels = 16
 
 /// Serialized: both tests count the same live objects.
 @Suite(.serialized) struct HostFunctionLifetime {
