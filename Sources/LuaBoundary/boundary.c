@@ -48,9 +48,10 @@ static lb_context *ctx(lua_State *L) { return *(lb_context **)lua_getextraspace(
 /// (a command), or when its own timeout ends (a probe, an RPC call). A
 /// finalizer can also run inside a host function (a collection step on a
 /// push): the longer grace bounds that too.
-static double watchdog_grace = 1.0;
-static double watchdog_host_grace = 30.0;
-static int watchdog_status = 1;
+static const double watchdog_grace = 1.0;
+static const double watchdog_host_grace = 30.0;
+/// The exit status: a failure, as every front end reads one (the start was not undone).
+static const int watchdog_status = 1;
 
 static double monotonic_now(void) {
     struct timespec ts;
@@ -260,10 +261,10 @@ static void lb_hook(lua_State *L, lua_Debug *ar) {
 // The hook cannot stop what does not return to the VM: one long C call (a
 // backtracking string.find, string.rep), or a finalizer (hooks are off while
 // a __gc runs, also when lua_close runs them). When a stop has been due for
-// `watchdog_grace` seconds outside a host function (host functions poll the
-// stop themselves), the watchdog says so and ends the process: nothing else
-// can take the thread back. The package's start marker stays, so the next
-// run undoes what this one started.
+// `watchdog_grace` seconds (`watchdog_host_grace` inside a host function,
+// which stops itself by polling or by its own timeout), the watchdog says so
+// and ends the process: nothing else can take the thread back. A start
+// ended so leaves its "unfinished" note, and the next start undoes it.
 static void *watchdog_main(void *arg) {
     lb_context *c = arg;
     double due_since = 0;
@@ -325,12 +326,6 @@ static void watch(lb_context *c, double seconds, const char *phase) {
     c->phase = phase;
     if (!c->watching && pthread_create(&c->watchdog, NULL, watchdog_main, c) == 0) c->watching = 1;
     pthread_mutex_unlock(&c->mu);
-}
-
-void lb_set_watchdog(double grace, double host_grace, int status) {
-    if (grace > 0) watchdog_grace = grace;
-    if (host_grace > 0) watchdog_host_grace = host_grace;
-    watchdog_status = status;
 }
 
 void lb_arm(lua_State *L, double seconds, size_t memory_limit) {

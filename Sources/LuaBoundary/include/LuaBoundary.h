@@ -73,9 +73,6 @@ typedef enum {
 /// script cannot swallow the stop with pcall.
 void lb_arm(lua_State *L, double seconds, size_t memory_limit);
 void lb_disarm(lua_State *L);
-/// How long a due stop may go unheeded before the watchdog ends the process,
-/// outside and inside a host function, and the exit status it ends it with.
-void lb_set_watchdog(double grace, double host_grace, int status);
 lb_stop_reason lb_stop_reason_of(lua_State *L);
 /// Stops the running script at its next hook. Safe from any thread.
 void lb_cancel(lua_State *L);
