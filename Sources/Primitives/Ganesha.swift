@@ -146,7 +146,11 @@ public struct Ganesha: Sendable {
                 throw PrimitiveError("the NFSv4 recovery directory: \(error.problem)")
             }
             // NFS-Ganesha appends to its log by name: the file must be one hanfs made.
-            do { try LogFile.prepare(log, for: "NFS-Ganesha of package \(package.name)") } catch { throw PrimitiveError(error.problem) }
+            do {
+                try LogFile.prepare(log, for: "NFS-Ganesha of package \(package.name)", ownDirectory: node.settings.logDirectory)
+            } catch {
+                throw PrimitiveError(error.problem)
+            }
         }
         try write(exports)
         // It goes to the background itself once its configuration is read.

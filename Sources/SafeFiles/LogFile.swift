@@ -3,17 +3,20 @@ import Foundation
 /// The log files hanfs appends to (the package log, the sync's log, NFS-
 /// Ganesha's log beside them). A path comes from a package file, and a
 /// mistake there (`log_file = "/etc/passwd"`) must not make hanfs append
-/// to a file it did not create. So hanfs writes only to a file that it
-/// created: new, or empty (logrotate's `create`), or beginning with the
-/// header line hanfs writes first. Never through a symbolic link, never to
-/// a file with a second hard link, a device or a FIFO, never to a file
+/// to a file it did not create. So outside hanfs's own log directory hanfs
+/// writes only to a file that it created: new, or empty (logrotate's
+/// `create`), or beginning with the header line hanfs writes first. In its
+/// own directory (root's, and where logs from before the header was written
+/// stay) any file passes. Everywhere: never through a symbolic link, never
+/// to a file with a second hard link, a device or a FIFO, never to a file
 /// another user owns.
 public enum LogFile {
     /// The first line of every log file hanfs creates.
     public static let header = "# hanfs log"
 
-    /// Opens `path` for appending (its directory made if needed); returns the descriptor.
-    public static func openForAppend(_ path: String, for what: String) throws(FileProblem) -> Int32 {
+    /// Opens `path` for appending (its directory made if needed); returns
+    /// the descriptor. `ownDirectory`: hanfs's log directory.
+    public static func openForAppend(_ path: String, for what: String, ownDirectory: String) throws(FileProblem) -> Int32 {
         guard path.hasPrefix("/"), !path.utf8.contains(0) else { throw FileProblem("\(path): not an absolute path") }
         let directory = (path as NSString).deletingLastPathComponent
         do {
@@ -27,7 +30,7 @@ public enum LogFile {
             throw FileProblem("\(path): \(code == ELOOP ? "a symbolic link, which is not followed" : RegularFile.errnoText(code))")
         }
         do throws(FileProblem) {
-            try check(fd, path, for: what)
+            try check(fd, path, for: what, headerRequired: directory != ownDirectory)
             return fd
         } catch {
             close(fd)
@@ -37,11 +40,11 @@ public enum LogFile {
 
     /// Checks that an existing log file is one hanfs made, then closes it:
     /// for a log another program (NFS-Ganesha) writes to by name.
-    public static func prepare(_ path: String, for what: String) throws(FileProblem) {
-        close(try openForAppend(path, for: what))
+    public static func prepare(_ path: String, for what: String, ownDirectory: String) throws(FileProblem) {
+        close(try openForAppend(path, for: what, ownDirectory: ownDirectory))
     }
 
-    private static func check(_ fd: Int32, _ path: String, for what: String) throws(FileProblem) {
+    private static func check(_ fd: Int32, _ path: String, for what: String, headerRequired: Bool) throws(FileProblem) {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw FileProblem("\(path): \(RegularFile.errnoText(errno))") }
         if let kind = RegularFile.kind(st.st_mode) {
@@ -60,6 +63,7 @@ public enum LogFile {
             }
             return
         }
+        guard headerRequired else { return }
         var first = [UInt8](repeating: 0, count: header.utf8.count)
         guard pread(fd, &first, first.count, 0) == first.count, first == Array(header.utf8) else {
             throw FileProblem(

@@ -99,7 +99,9 @@ struct PackageScript {
         } else {
             let target: PackageLogHandler.Target
             do {
-                target = try PackageLogHandler.Target(path: config.logPath(in: settings.logDirectory), action: script, steps: steps)
+                target = try PackageLogHandler.Target(
+                    path: config.logPath(in: settings.logDirectory), action: script, steps: steps,
+                    logDirectory: settings.logDirectory)
             } catch {
                 Console.write("hanfs: \(error)\n", to: .standardError)
                 return .failed("\(error)", undone: true)
@@ -385,7 +387,9 @@ struct Flm: ParsableCommand {
         var fd: Int32 = 2
         if let log {
             do {
-                fd = try LogFile.openForAppend(log, for: "the holding-directory sync")
+                fd = try LogFile.openForAppend(
+                    log, for: "the holding-directory sync",
+                    ownDirectory: NodeSettings.from(environment: ProcessInfo.processInfo.environment).logDirectory)
             } catch {
                 Console.write("hanfs flm: \(error.problem)\n", to: .standardError)
                 throw ExitCode(ExitStatus.failure)

@@ -18,9 +18,9 @@ struct PackageLogHandler: LogHandler {
         let steps: RunReport
         let path: String
 
-        init(path: String, action: String, steps: RunReport) throws {
+        init(path: String, action: String, steps: RunReport, logDirectory: String) throws {
             do {
-                fd = try LogFile.openForAppend(path, for: "the package log")
+                fd = try LogFile.openForAppend(path, for: "the package log", ownDirectory: logDirectory)
             } catch {
                 throw PrimitiveError("cannot open the package log: \(error.problem)")
             }

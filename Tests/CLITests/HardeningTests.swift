@@ -224,6 +224,16 @@ import Testing
         #expect(link(passwd, dir.path + "/hard.log") == 0)
         let config = try dir.write("pkg.conf", "package_name p\nscript_log_file \(dir.path)/hard.log\n")
         #expect(try hanfs(["start", "--config", config] + site, environment: env).stderr.contains("hard links"))
+        // In hanfs's own log directory, a log from before the header (an
+        // upgrade) is appended to; elsewhere the same file is refused.
+        let old = "2026-11-22T03:12:45.120Z start notice start p on node1\n"
+        try dir.write("log/p.log", old)
+        let plainConfig = try dir.write("plain.conf", "package_name p\n")
+        #expect(try hanfs(["start", "--config", plainConfig] + site, environment: env).status == 0)
+        #expect(try String(contentsOfFile: dir.path + "/log/p.log", encoding: .utf8).hasPrefix(old))
+        try dir.write("elsewhere/p.log", old)
+        let elsewhere = try dir.write("pkg.conf", "package_name p\nscript_log_file \(dir.path)/elsewhere/p.log\n")
+        #expect(try hanfs(["start", "--config", elsewhere] + site, environment: env).stderr.contains("was not made by hanfs"))
         // A log hanfs made is appended to, its header first.
         let own = try dir.write("pkg.conf", "package_name p\nscript_log_file \(dir.path)/own.log\n")
         #expect(try hanfs(["start", "--config", own] + site, environment: env).status == 0)
