@@ -34,9 +34,6 @@ enum Check {
     /// path or an option, and are refused rather than passed on.
     static let shellMetacharacters = Set(";&|<>$`\\\"'(){}*?[]!~#\n\r\t ")
 
-    /// A C0 or C1 control character, or DEL.
-    static func isControl(_ s: Unicode.Scalar) -> Bool { s.properties.generalCategory == .control }
-
     /// `U+0000`, for messages.
     static func codePoint(_ s: Unicode.Scalar) -> String {
         let hex = String(s.value, radix: 16, uppercase: true)
@@ -52,7 +49,7 @@ enum Check {
     static func text(_ value: String, _ attribute: String, _ source: Source, allowingTabs: Bool = false)
         throws(ConfigError) -> String
     {
-        if let bad = value.unicodeScalars.first(where: { isControl($0) && !(allowingTabs && $0 == "\t") }) {
+        if let bad = value.unicodeScalars.first(where: { $0.isControlCharacter && !(allowingTabs && $0 == "\t") }) {
             throw ConfigError(source, attribute, "a control character (\(codePoint(bad))) in the value: none belongs here")
         }
         let nfc = value.precomposedStringWithCanonicalMapping

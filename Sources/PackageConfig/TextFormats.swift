@@ -197,7 +197,7 @@ public enum SourceText {
                 lines.append("")
                 continue
             }
-            if let bad = line.unicodeScalars.first(where: { $0 != "\t" && Check.isControl($0) }) {
+            if let bad = line.unicodeScalars.first(where: { $0 != "\t" && $0.isControlCharacter }) {
                 errors.append(ConfigError(at, "", "a control character (\(Check.codePoint(bad))) in the line: it has no place in a package file"))
                 lines.append("")
                 continue

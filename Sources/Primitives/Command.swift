@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 
 /// A command to run: an argument vector, never a shell string, and a timeout.
 public struct Command: Sendable, Equatable, CustomStringConvertible {
@@ -46,13 +47,13 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
         if plain && !word.isEmpty { return word }
         // A control character (a NUL, a newline) is shown escaped, never
         // written raw into a log line.
-        if word.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if word.unicodeScalars.contains(where: \.isControlCharacter) {
             var text = "$'"
             for s in word.unicodeScalars {
                 switch s {
                 case "\\": text += "\\\\"
                 case "'": text += "\\'"
-                case _ where s.properties.generalCategory == .control: text += String(format: "\\x%02x", s.value)
+                case _ where s.isControlCharacter: text += String(format: "\\x%02x", s.value)
                 default: text.unicodeScalars.append(s)
                 }
             }

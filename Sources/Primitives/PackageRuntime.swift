@@ -70,10 +70,15 @@ public struct PackageRuntime: Sendable {
             }
             return
         }
+        try writeWhole(target, value)
+    }
+
+    /// `value` and a newline into `target`: a new file renamed into place.
+    private func writeWhole(_ target: String, _ value: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let text = Array((value + "\n").utf8)
         let temporary = target + ".new"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw PrimitiveError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
         let written = Foundation.write(fd, text, text.count)
         close(fd)
@@ -120,15 +125,7 @@ public struct PackageRuntime: Sendable {
                     + "address it locked through), so \(package)'s lock migration would take over \(owner)'s clients. "
                     + "Run \(package) on another node, or turn its lock migration off")
         }
-        let text = Array("\(package)\n".utf8)
-        let temporary = lockMigrationOwnerPath + ".new"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { throw PrimitiveError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
-        let written = Foundation.write(fd, text, text.count)
-        close(fd)
-        guard written == text.count, rename(temporary, lockMigrationOwnerPath) == 0 else {
-            throw PrimitiveError("cannot write \(lockMigrationOwnerPath): \(String(cString: strerror(errno)))")
-        }
+        try writeWhole(lockMigrationOwnerPath, package)
     }
 
     /// Gives the node's lock migration back, if the package holds it.

@@ -93,7 +93,7 @@ public final class Directory {
     /// An entry's bytes and status: a regular file (never through a link)
     /// of at most `limit` bytes.
     public func read(_ name: String, limit: Int) throws(FileProblem) -> ([UInt8], stat) {
-        guard Self.isEntryName(name) || name == "state" else { throw FileProblem("\(name): not an entry name") }
+        guard Self.isEntryName(name) else { throw FileProblem("\(name): not an entry name") }
         let file = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         guard file >= 0 else { throw FileProblem("cannot open \(path)/\(name): \(RegularFile.errnoText(errno))") }
         defer { close(file) }
@@ -120,7 +120,7 @@ public final class Directory {
     /// with `like`'s owner, mode and times, renamed over the old one within
     /// this directory.
     public func write(_ name: String, _ bytes: [UInt8], like st: stat) throws(FileProblem) {
-        guard Self.isEntryName(name) || name == "state" else { throw FileProblem("\(name): not an entry name") }
+        guard Self.isEntryName(name) else { throw FileProblem("\(name): not an entry name") }
         // A file planted under the temporary name (a hard link to /etc/shadow)
         // is unlinked, never opened: O_EXCL makes a new file or fails.
         let temporary = ".\(name).hanfs-\(getpid())"
