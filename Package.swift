@@ -15,6 +15,8 @@
 //   PackageConfig     Swift: the package model, its text formats, validation
 //   Primitives        Swift: the commands hanfs runs; knows nothing of Lua
 //   HostBindings      Swift: hands the primitives to Lua as host functions
+//   Actions           Swift: the one pipeline every action runs through
+//                     (load, lock, log, host, run, undo, marker, outcome)
 //   Lab               Swift: two nodes and a client on one machine (`hanfs lab`)
 //   hanfs             the command-line tool (run, repl, ...)
 import PackageDescription
@@ -83,6 +85,14 @@ let package = Package(
             path: "Sources/HostBindings"
         ),
         .target(
+            name: "Actions",
+            dependencies: [
+                "HostBindings", "LuaRuntime", "Primitives", "PackageConfig", "SafeFiles",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Actions"
+        ),
+        .target(
             name: "Lab",
             dependencies: ["Primitives"],
             path: "Sources/Lab"
@@ -90,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "hanfs",
             dependencies: [
-                "HostBindings", "LuaRuntime", "Primitives", "LineEditing", "Lab", "SafeFiles",
+                "Actions", "HostBindings", "LuaRuntime", "Primitives", "LineEditing", "Lab", "SafeFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

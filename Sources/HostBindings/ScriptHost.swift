@@ -63,7 +63,15 @@ public final class ScriptHost {
             return 0
         }
         lua.register("set_result") { call in
-            steps.setResult(call.optionalString(1, converting: true))
+            guard let text = call.optionalString(1, converting: false) else {
+                steps.setResult(nil)
+                return 0
+            }
+            guard let state = PackageState(rawValue: text) else {
+                throw ArgumentError(
+                    position: 1, "\"\(text)\": one of \(PackageState.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")) expected")
+            }
+            steps.setResult(state)
             return 0
         }
         lua.register("undo_failed") { call in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Actions
 import HostBindings
 import Logging
 import PackageConfig
@@ -110,45 +111,26 @@ struct GlobalOptions: ParsableArguments {
         return [arguments[i]] + global + arguments[(i + 1)...]
     }
 
-    /// Sets up logging; returns the installation to use. With `packageLog`,
-    /// every log line also goes to the package's log file.
-    func prepare(packageLog: PackageLogHandler.Target? = nil) -> Installation {
-        let level = logLevel
-        // What a script prints is output, not a log line: no level hides it.
-        LoggingSystem.bootstrap { label in
-            let console = ConsoleLogHandler(label: label, level: label == LogLabel.print ? .trace : level)
-            guard let packageLog, label != LogLabel.print else { return console }
-            return MultiplexLogHandler([console, PackageLogHandler(label: label, target: packageLog, level: min(level, .info))])
-        }
-        return installation
-    }
-
-    var installation: Installation {
-        var installation = Installation.locate(environment: ProcessInfo.processInfo.environment)
-        if let siteDir { installation.siteDirectory = siteDir }
-        return installation
-    }
-
-    /// This node as the front end sees it: the environment, read here and
-    /// nowhere below; `nodeName` from a cluster manager (SG_NODE, the OCF
-    /// `node` parameter) over HANFS_NODE.
-    func settings(nodeName: String? = nil) -> NodeSettings {
-        var settings = NodeSettings.from(environment: ProcessInfo.processInfo.environment)
+    /// The context every action of this process runs in, built here from
+    /// the options and the environment, and nowhere below. `nodeName`, from
+    /// a cluster manager (SG_NODE, the OCF `node` parameter), wins over
+    /// HANFS_NODE. Logging goes to stderr, and to the package's log file
+    /// when the action writes one.
+    func context(nodeName: String? = nil) -> HanfsContext {
+        let environment = ProcessInfo.processInfo.environment
+        var settings = NodeSettings.from(environment: environment)
         if let nodeName { settings.nodeName = nodeName }
-        return settings
-    }
-
-    /// A host with the real runner, or with a recording one for --dry-run
-    /// (which still runs the commands that only look, to plan from what is there).
-    func makeHost(
-        _ installation: Installation, package: PackageConfiguration? = nil, steps: RunReport = RunReport(),
-        settings: NodeSettings? = nil
-    ) throws -> (ScriptHost, RecordingRunner?) {
-        let recorder = dryRun ? RecordingRunner(inspecting: ProcessRunner()) : nil
-        let host = try ScriptHost(
-            installation: installation, runner: recorder, planning: dryRun, package: package,
-            settings: settings ?? self.settings(), steps: steps)
-        return (host, recorder)
+        var installation = Installation.locate(environment: environment)
+        if let siteDir { installation.siteDirectory = siteDir }
+        let level = logLevel
+        return HanfsContext(settings: settings, installation: installation, planning: dryRun) { packageLog in
+            // What a script prints is output, not a log line: no level hides it.
+            LoggingSystem.bootstrap { label in
+                let console = ConsoleLogHandler(label: label, level: label == LogLabel.print ? .trace : level)
+                guard let packageLog, label != LogLabel.print else { return console }
+                return MultiplexLogHandler([console, PackageLogHandler(label: label, target: packageLog, level: min(level, .info))])
+            }
+        }
     }
 }
 
@@ -198,46 +180,16 @@ struct Run: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        let installation = global.prepare()
-        guard let path = installation.findScript(script) else {
-            Console.write(
-                "hanfs: \(script): no such script (looked in \(installation.scriptDirectories.joined(separator: ", ")))\n",
-                to: .standardError)
-            throw ExitCode(ExitStatus.failure)
-        }
-        let package = try config.map { try PackageOptions(config: $0).load(installation) }
-        let (host, recorder) = try global.makeHost(installation, package: package)
-        let failure = ScriptRun.run(
-            host, path: path, display: script.contains("/") ? script : path, arguments: arguments,
-            limits: RunLimits(deadline: deadline, memory: memoryLimit << 20), recorder: recorder)
-        if let failure {
-            Console.write("hanfs: \(failure.report)\n", to: .standardError)
-            throw ExitCode(ExitStatus.failure)
-        }
-    }
-}
-
-/// Runs a script with Ctrl-C caught, then prints the plan of a dry run.
-enum ScriptRun {
-    static func run(
-        _ host: ScriptHost, path: String, display: String, arguments: [String] = [], limits: RunLimits,
-        recorder: RecordingRunner?
-    ) -> ScriptError? {
-        Signals.catchInterrupts(true)
-        defer { Signals.catchInterrupts(false) }
-        var failure: ScriptError?
-        do {
-            try host.runScript(path, display: display, arguments: arguments, limits: limits)
-        } catch {
-            failure = error
-        }
-        if let recorder { Plan.print(recorder.commands) }
-        return failure
+        var action = Action(script: script, configPath: config, deadline: deadline)
+        action.display = script.contains("/") ? script : nil
+        action.memoryLimit = memoryLimit << 20
+        action.arguments = arguments
+        try ActionRunner(global: global).perform(action).outcome.exit()
     }
 }
 
 /// The --dry-run plan on stdout.
-enum Plan {
+enum DryRunPlan {
     static func print(_ commands: [Command]) {
         var text = "plan: \(commands.count) command\(commands.count == 1 ? "" : "s")\n"
         for (i, c) in commands.enumerated() {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Actions
 import HostBindings
 import PackageConfig
 import Primitives
@@ -92,20 +93,20 @@ struct Pacemaker: ParsableCommand {
             arguments = ["once"]
         default: script = "validate"
         }
-        let run = PackageScript(
-            script: script, global: global, configPath: config, deadline: deadline,
-            takesLock: ["start", "stop"].contains(action), arguments: arguments, nodeName: node)
-        let outcome = run.perform()
-        let status = Self.status(action, outcome, result: run.report.result)
+        var run = Action.onPackage(script, config: config, deadline: deadline, takesLock: ["start", "stop"].contains(action))
+        run.arguments = arguments
+        let outcome = ActionRunner(global: global, nodeName: node).perform(run).outcome
+        let status = Self.status(action, outcome)
         if status != OCF.success && status != OCF.notRunning, let reason = outcome.reason {
             Console.write("ocf-exit-reason:\(reason.split(separator: "\n").first.map(String.init) ?? reason)\n", to: .standardError)
         }
         throw ExitCode(status)
     }
 
-    static func status(_ action: String, _ outcome: ActionOutcome, result: String?) -> Int32 {
+    static func status(_ action: String, _ outcome: ActionOutcome) -> Int32 {
         switch outcome {
-        case .done: return action == "monitor" && result == "not running" ? OCF.notRunning : OCF.success
+        case .done(.notRunning): return OCF.notRunning
+        case .done: return OCF.success
         case .configuration: return OCF.configured
         case .notInstalled: return OCF.notInstalled
         case .busy: return OCF.generic

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Actions
 import HostBindings
 import Logging
 import LuaRuntime
@@ -16,198 +17,41 @@ struct PackageOptions: ParsableArguments {
     init(config: String) { self.config = config }
 
     /// The package, or exit 6 with every mistake on stderr.
-    func load(_ installation: Installation) throws -> PackageConfiguration {
-        do {
-            return try PackageLoader.load(config, installation: installation)
-        } catch {
-            for e in error.errors { Console.write("hanfs: \(e)\n", to: .standardError) }
+    func load(_ context: HanfsContext) throws -> PackageConfiguration {
+        switch ActionPipeline(context).load(config) {
+        case .success(let package): return package
+        case .failure(let outcome):
+            for message in outcome.messages { Console.write("hanfs: \(message)\n", to: .standardError) }
             throw ExitCode(ExitStatus.configuration)
         }
     }
 }
 
-/// How a control script run on a package ended; each front end (the plain
-/// commands, Serviceguard, Pacemaker) says it in its own exit status.
-enum ActionOutcome {
-    case done
-    /// The package file is wrong: nothing ran (every mistake is listed).
-    case configuration([String])
-    /// Something hanfs needs is not on this node (a script, a tool).
-    case notInstalled(String)
-    /// Another start or stop of the package holds its lock.
-    case busy(String)
-    /// The script failed; `undone`: every step it had done was undone.
-    case failed(String, undone: Bool)
-
-    /// One line saying why it did not succeed.
-    var reason: String? {
-        switch self {
-        case .done: nil
-        case .configuration(let errors): errors.first.map { errors.count > 1 ? "\($0) (and \(errors.count - 1) more)" : $0 }
-        case .notInstalled(let why), .busy(let why), .failed(let why, _): why
-        }
-    }
-}
-
-/// Runs a control script on a package, the way start, stop, the monitor
-/// and the cluster managers' entry points all do: under the package's lock
-/// (unless `takesLock` is false), logged to the package log, with the
-/// runtime marker set after a start and cleared after a stop, and a stopped
-/// start undone. Errors are reported on stderr and in the log.
-struct PackageScript {
-    var script: String
+/// Hands an action to the pipeline with this command line's context,
+/// writes its plan (a dry run) and messages, and returns the outcome.
+struct ActionRunner {
     var global: GlobalOptions
-    var configPath: String
-    var deadline: Double
-    var takesLock = true
-    /// Arguments the script gets (`arg`, `...`).
-    var arguments: [String] = []
-    /// What the cluster manager does itself (see ScriptHost.leaveToClusterManager).
-    var clusterManagerDoesStorageAndAddresses = false
-    /// What the script reported as it ran (its result, the undos that failed).
-    let report = RunReport()
-    /// A further check of the loaded package: a problem with it, or nil.
-    var check: (PackageConfiguration) -> String? = { _ in nil }
-    /// The node's name as the cluster manager gives it (SG_NODE, the OCF
+    /// The node's name as a cluster manager gives it (SG_NODE, the OCF
     /// `node` parameter); nil: HANFS_NODE, else the kernel's node name.
     var nodeName: String?
 
-    func perform() -> ActionOutcome {
-        let installation = global.installation
-        let config: PackageConfiguration
-        do {
-            config = try PackageLoader.load(configPath, installation: installation)
-        } catch {
-            for e in error.errors { Console.write("hanfs: \(e)\n", to: .standardError) }
-            return .configuration(error.errors.map { "\($0)" })
-        }
-        if let problem = check(config) {
-            Console.write("hanfs: \(problem)\n", to: .standardError)
-            return .configuration([problem])
-        }
-        guard let path = installation.findScript(script) else {
-            let why = "no \(script).lua in \(installation.scriptDirectories.joined(separator: ", "))"
-            Console.write("hanfs: \(why)\n", to: .standardError)
-            return .notInstalled(why)
-        }
-        let steps = report
-        let settings = global.settings(nodeName: nodeName)
-        let runtime = settings.runtime(config.name)
-        var lock: PackageRuntime.Lock?
-        if global.dryRun {
-            _ = global.prepare()
-        } else {
-            let target: PackageLogHandler.Target
-            do {
-                target = try PackageLogHandler.Target(
-                    path: config.logPath(in: settings.logDirectory), action: script, steps: steps,
-                    logDirectory: settings.logDirectory)
-            } catch {
-                Console.write("hanfs: \(error)\n", to: .standardError)
-                return .failed("\(error)", undone: true)
-            }
-            _ = global.prepare(packageLog: target)
-            do {
-                if takesLock { lock = try runtime.lock(action: script) }
-            } catch {
-                Logger(label: LogLabel.host).error("\(error)")
-                Console.write("hanfs: \(error)\n", to: .standardError)
-                return .busy("\(error)")
-            }
-        }
-        defer { lock?.release() }
-        let log = Logger(label: LogLabel.host)
-        // A start or stop whose process was ended before it finished (the
-        // watchdog, KILL) leaves this note: the next start undoes that start
-        // first, with the stop script, the exact reverse.
-        let tracked = !global.dryRun && (script == "start" || script == "stop")
-        if tracked {
-            if let previous = runtime.read(Self.unfinishedKey) {
-                log.warning("the \(previous) did not finish: its process was ended")
-                if script == "start" && previous.hasPrefix("start ") {
-                    if let failure = undoUnfinishedStart(config, installation) { return failure }
-                }
-            }
-            try? runtime.write(Self.unfinishedKey, "\(script) by pid \(getpid()) at \(Timestamp.now(utc: true).iso)")
-        }
-        defer { if tracked { try? runtime.write(Self.unfinishedKey, nil) } }
-        let host: ScriptHost
-        let recorder: RecordingRunner?
-        do {
-            (host, recorder) = try global.makeHost(installation, package: config, steps: steps, settings: settings)
-        } catch {
-            Console.write("hanfs: \(error)\n", to: .standardError)
-            return .failed("\(error)", undone: true)
-        }
-        if clusterManagerDoesStorageAndAddresses {
-            host.leaveToClusterManager(storage: true, addresses: true)
-        }
-        log.notice("\(script) \(config.name) on \(host.node.nodeName) (\(config.file), script \(path))")
-        let started = Monotonic.now()
-        let failure = ScriptRun.run(
-            host, path: path, display: path, arguments: arguments,
-            limits: RunLimits(deadline: deadline > 0 ? deadline : nil, memory: 512 << 20), recorder: recorder)
-        let took = CommandResult.seconds(Monotonic.now() - started)
-        if let failure {
-            log.error("\(script) \(config.name) failed after \(took): \(failure.message)")
-            var undone = true
-            if [.deadline, .interrupted].contains(failure.kind) {
-                // The script could not undo its own steps: it was stopped.
-                do {
-                    try host.abandonStoppedPlan(limits: RunLimits(deadline: rollbackDeadline))
-                } catch {
-                    log.error("undoing the stopped \(script) failed: \(error.message)")
-                    undone = false
-                }
-            }
-            Console.write("hanfs: \(failure.report)\n", to: .standardError)
-            return .failed(failure.message, undone: undone && steps.undoFailures.isEmpty)
-        }
-        if !global.dryRun {
-            do {
-                switch script {
-                case "start": try runtime.markStarted(node: host.node.nodeName)
-                case "stop": try runtime.clearStarted()
-                default: break
-                }
-            } catch {
-                log.error("cannot update \(runtime.markerPath): \(error)")
-                return .failed("cannot update \(runtime.markerPath): \(error)", undone: false)
-            }
-        }
-        log.notice("\(script) \(config.name) done in \(took)")
-        return .done
+    func perform(_ action: Action) -> ActionRun {
+        let context = global.context(nodeName: nodeName)
+        let run = ActionPipeline(context).perform(action)
+        if let plan = run.plan { DryRunPlan.print(plan) }
+        for message in run.outcome.messages { Console.write("hanfs: \(message)\n", to: .standardError) }
+        return run
     }
 }
 
-extension PackageScript {
-    /// The runtime note of a start or stop under way.
-    static let unfinishedKey = "unfinished"
-
-    /// Runs the stop script over what an unfinished start left; nil when it
-    /// did, else the outcome that ends this start.
-    func undoUnfinishedStart(_ config: PackageConfiguration, _ installation: Installation) -> ActionOutcome? {
-        let log = Logger(label: LogLabel.host)
-        guard let path = installation.findScript("stop") else {
-            return .notInstalled("no stop.lua in \(installation.scriptDirectories.joined(separator: ", "))")
+extension ActionOutcome {
+    /// The plain commands' exit status: 0, 6 for a wrong package file, else 1.
+    func exit() throws {
+        switch self {
+        case .done: return
+        case .configuration: throw ExitCode(ExitStatus.configuration)
+        case .notInstalled, .busy, .failed: throw ExitCode(ExitStatus.failure)
         }
-        log.notice("undoing the unfinished start first (\(path))")
-        let failure: ScriptError?
-        do {
-            let (host, recorder) = try global.makeHost(
-                installation, package: config, steps: RunReport(), settings: global.settings(nodeName: nodeName))
-            if clusterManagerDoesStorageAndAddresses { host.leaveToClusterManager(storage: true, addresses: true) }
-            failure = ScriptRun.run(
-                host, path: path, display: path, limits: RunLimits(deadline: rollbackDeadline, memory: 512 << 20),
-                recorder: recorder)
-        } catch {
-            failure = ScriptError(kind: .runtime, message: "\(error)")
-        }
-        guard let failure else { return nil }
-        let why = "undoing the unfinished start failed: \(failure.message)"
-        log.error("\(why)")
-        Console.write("hanfs: \(why)\n", to: .standardError)
-        return .failed(why, undone: false)
     }
 }
 
@@ -227,19 +71,11 @@ extension PackageAction {
     static var takesLock: Bool { true }
 }
 
-/// Seconds the undo of a stopped start may take.
-let rollbackDeadline = 300.0
-
 extension PackageAction {
     func run() throws {
-        let outcome = PackageScript(
-            script: Self.script, global: global, configPath: package.config, deadline: deadline, takesLock: Self.takesLock
-        ).perform()
-        switch outcome {
-        case .done: return
-        case .configuration: throw ExitCode(ExitStatus.configuration)
-        case .notInstalled, .busy, .failed: throw ExitCode(ExitStatus.failure)
-        }
+        let action = Action.onPackage(
+            Self.script, config: package.config, deadline: deadline > 0 ? deadline : nil, takesLock: Self.takesLock)
+        try ActionRunner(global: global).perform(action).outcome.exit()
     }
 }
 
@@ -305,17 +141,8 @@ struct Status: ParsableCommand {
     @OptionGroup var package: PackageOptions
 
     func run() throws {
-        let installation = global.prepare()
-        let config = try package.load(installation)
-        guard let path = installation.findScript("status") else {
-            Console.write("hanfs: no status.lua in \(installation.scriptDirectories.joined(separator: ", "))\n", to: .standardError)
-            throw ExitCode(ExitStatus.failure)
-        }
-        let (host, _) = try global.makeHost(installation, package: config)
-        if let failure = ScriptRun.run(host, path: path, display: path, limits: RunLimits(deadline: 60), recorder: nil) {
-            Console.write("hanfs: \(failure.report)\n", to: .standardError)
-            throw ExitCode(ExitStatus.failure)
-        }
+        let action = Action(script: "status", configPath: package.config, deadline: 60)
+        try ActionRunner(global: global).perform(action).outcome.exit()
     }
 }
 
@@ -327,8 +154,9 @@ struct Validate: ParsableCommand {
     @OptionGroup var package: PackageOptions
 
     func run() throws {
-        let installation = global.prepare()
-        let c = try package.load(installation)
+        let context = global.context()
+        context.startLogging(nil)
+        let c = try package.load(context)
         func count(_ n: Int, _ what: String) -> String {
             "\(n) \(what)\(n == 1 ? "" : what.hasSuffix("s") ? "es" : "s")"
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import LineEditing
 import Foundation
+import Actions
 import HostBindings
 import LuaRuntime
 
@@ -24,9 +25,10 @@ struct Repl: ParsableCommand {
     var config: String?
 
     func run() throws {
-        let installation = global.prepare()
-        let package = try config.map { try PackageOptions(config: $0).load(installation) }
-        let (host, _) = try global.makeHost(installation, package: package)
+        let context = global.context()
+        context.startLogging(nil)
+        let package = try config.map { try PackageOptions(config: $0).load(context) }
+        let host = try ActionPipeline(context).host(package: package)
         let session = ReplSession(host.lua)
         let editor = LineEditor(session: session)
         Signals.catchInterrupts(true)

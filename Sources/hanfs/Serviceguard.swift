@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Actions
 import HostBindings
 import PackageConfig
 import Primitives
@@ -78,18 +79,19 @@ struct Serviceguard: ParsableCommand {
             Console.write("hanfs: serviceguard: unknown action \(action): start, stop, validate, lock_migration[:NAME] or monitor\n", to: .standardError)
             throw ExitCode(Status.halt)
         }
-        var run = PackageScript(
-            script: script, global: global, configPath: path, deadline: name == "monitor" && deadline == 600 ? 0 : deadline,
-            takesLock: !["validate", "monitor"].contains(name), arguments: arguments,
-            clusterManagerDoesStorageAndAddresses: true,
-            // The node Serviceguard names is the node (the LVM host tag).
-            nodeName: env["SG_NODE"].flatMap { $0.isEmpty ? nil : $0 })
+        var run = Action.onPackage(
+            script, config: path, deadline: name == "monitor" && deadline == 600 || deadline == 0 ? nil : deadline,
+            takesLock: !["validate", "monitor"].contains(name))
+        run.arguments = arguments
+        run.clusterManagerDoesStorageAndAddresses = true
         // The file must be the package Serviceguard runs.
         run.check = { config in
             guard let package, config.name != package else { return nil }
             return "\(config.file): package_name: this is package \(config.name), Serviceguard runs \(package)"
         }
-        throw ExitCode(Self.status(name, run.perform()))
+        // The node Serviceguard names is the node (the LVM host tag).
+        let runner = ActionRunner(global: global, nodeName: env["SG_NODE"].flatMap { $0.isEmpty ? nil : $0 })
+        throw ExitCode(Self.status(name, runner.perform(run).outcome))
     }
 
     /// `lock_migration:nfspkg` → ("lock_migration", ["nfspkg"]).
@@ -118,7 +120,7 @@ struct Serviceguard: ParsableCommand {
         // validate: the file is right, the node lacks something.
         case ("validate", _): return Status.restartElsewhere
         // A start that left nothing behind may be tried on another node.
-        case ("start", .failed(_, undone: true)), ("start", .notInstalled), ("lock_migration", .failed(_, undone: true)):
+        case ("start", .failed(_, _, undone: true)), ("start", .notInstalled), ("lock_migration", .failed(_, _, undone: true)):
             return Status.restartElsewhere
         default: return Status.halt
         }

@@ -10,15 +10,15 @@ import SafeFiles
 /// command runner logs).
 ///
 ///     2026-11-22T03:12:45.120Z start [check and mount 2 file system(s)] info ran: mount -t ext4 /dev/loop3 /srv/a (exited with status 0, 14 ms)
-struct PackageLogHandler: LogHandler {
+public struct PackageLogHandler: LogHandler {
     /// The open file, shared by every logger of the run.
-    final class Target: @unchecked Sendable {
+    public final class Target: @unchecked Sendable {
         let fd: Int32
         let action: String
         let steps: RunReport
         let path: String
 
-        init(path: String, action: String, steps: RunReport, logDirectory: String) throws {
+        public init(path: String, action: String, steps: RunReport, logDirectory: String) throws {
             do {
                 fd = try LogFile.openForAppend(path, for: "the package log", ownDirectory: logDirectory)
             } catch {
@@ -40,21 +40,21 @@ struct PackageLogHandler: LogHandler {
 
     let label: String
     let target: Target
-    var logLevel: Logger.Level
-    var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
 
-    init(label: String, target: Target, level: Logger.Level) {
+    public init(label: String, target: Target, level: Logger.Level) {
         self.label = label
         self.target = target
         self.logLevel = level
     }
 
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         var line = "\(Self.timestamp()) \(target.action)"
         if let step = target.steps.step { line += " [\(step)]" }
         line += " \(event.level.rawValue)"
