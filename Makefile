@@ -7,6 +7,7 @@
 #   make install      put hanfs, scripts/ and stdlib/ under $(PREFIX)
 #   make install-ocf  the Pacemaker agent ocf:hanfs:package, a link to $(PREFIX)/bin/hanfs
 #   make bench        run the benchmarks (figures go in BENCHMARKS.md)
+#   make docs         write the reference made from the code into README.md
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -14,7 +15,7 @@ BIN ?= .build/release/hanfs
 SHARE = $(DESTDIR)$(PREFIX)/share/hanfs
 OCF_ROOT ?= /usr/lib/ocf
 
-.PHONY: all deps build build-debug test test-sanitized fuzz install install-files install-ocf bench main clean
+.PHONY: all deps build build-debug docs test test-sanitized fuzz install install-files install-ocf bench main clean
 
 all: main
 
@@ -26,6 +27,11 @@ build: deps
 
 build-debug: deps
 	swift build --build-tests
+
+# The README's primitive tables, made from the declarations in Sources/HostBindings/Bindings/.
+docs:
+	swift build --product hanfs
+	python3 tools/update-readme.py .build/debug/hanfs
 
 # The main job: the node check, then the two-node lab on this machine: the
 # package started on node1, failed over to node2 and back while a client

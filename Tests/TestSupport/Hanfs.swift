@@ -57,3 +57,8 @@ public final class Pending<T: Sendable>: @unchecked Sendable {
         return try result!.get()
     }
 }
+
+/// The checkout this test binary was built from (its README, scripts, stdlib).
+public let checkoutDirectory: String = {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+}()

@@ -1,0 +1,41 @@
+import LuaRuntime
+import PackageConfig
+import Primitives
+
+extension Bindings {
+    /// The package's addresses.
+    var addressDomain: BindingDomain {
+        BindingDomain(title: "Addresses", intro: "", bindings: [ipAdd, ipRemove])
+    }
+
+    private var ipAdd: Binding {
+        Binding(
+            "ip_add", "ip_add(a, {arp_count, arp_interval, dad_timeout, timeout})",
+            """
+            Probes with ARP whether another host has the address (refused, naming its MAC, if one answers); `ip addr \
+            add`; then announces it with gratuitous ARP (5 at 200 ms by default) from a packet socket of hanfs's own \
+            (`hanfs announce`, in the background). IPv6: waits for the kernel's duplicate address detection and \
+            removes the address if it fails.
+            """
+        ) { call in
+            let a = try PackageTable.address(try call.table(1))
+            let o = try PrimitiveOptions(call, 2, known: ["arp_count", "arp_interval", "dad_timeout", "timeout"])
+            let count = try o.integer("arp_count", defaults.arpCount)
+            let interval = try o.number("arp_interval", defaults.arpInterval)
+            let dad = try o.number("dad_timeout", defaults.dadTimeout)
+            let timeout = try o.number("timeout", defaults.timeouts.ip)
+            return try call.push(try wrap {
+                outcome(try addresses.add(a, arpCount: count, arpInterval: interval, dadTimeout: dad, timeout: timeout))
+            })
+        }
+    }
+
+    private var ipRemove: Binding {
+        Binding("ip_remove", "ip_remove(a, {timeout})", "`ip addr del`; absent: done already.") { call in
+            let a = try PackageTable.address(try call.table(1))
+            let o = try PrimitiveOptions(call, 2, known: ["timeout"])
+            let timeout = try o.number("timeout", defaults.timeouts.ip)
+            return try call.push(try wrap { outcome(try addresses.remove(a, timeout: timeout)) })
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Logging
+import LuaRuntime
+import PackageConfig
+import Primitives
+
+extension Bindings {
+    /// The run itself: the node, the package's marker and notes, and what
+    /// the script tells hanfs (its step, its result, the undos that failed).
+    var runtime: BindingDomain {
+        BindingDomain(
+            title: "The run", intro: "",
+            bindings: [nodeName, packageStarted, setStep, stopping, undoFailed, setResult, runtimeRead, runtimeWrite])
+    }
+
+    private var nodeName: Binding {
+        Binding("node_name", "node_name()", "This node's name: its LVM host tag.") { call in
+            try call.push(.string(node.nodeName))
+        }
+    }
+
+    private var packageStarted: Binding {
+        Binding("package_started", "package_started()", "The package's marker on this node (who started it, when), or false.") { call in
+            let c = try requirePackage()
+            return try call.push(node.settings.runtime(c.name).marker.map { .string($0) } ?? .boolean(false))
+        }
+    }
+
+    private var setStep: Binding {
+        let log = Logger(label: LogLabel.host)
+        return Binding("set_step", "set_step(title)", "Names the step the script is in, for the package log.") { call in
+            let step = call.optionalString(1, converting: false)
+            steps.set(step)
+            if let step { log.info("step: \(step)") }
+            return 0
+        }
+    }
+
+    private var stopping: Binding {
+        Binding("stopping", "stopping()", "Whether the run is being stopped (deadline, Ctrl-C, SIGTERM).") { call in
+            try call.push(.boolean(stop.isSet))
+        }
+    }
+
+    private var undoFailed: Binding {
+        Binding(
+            "undo_failed", "undo_failed(title)",
+            """
+            Tells hanfs that a step's undo failed: a start that left something behind is not retried on another \
+            node (Serviceguard exit 1, not 2). stdlib `steps` calls it.
+            """
+        ) { call in
+            steps.undoFailed(try call.string(1))
+            return 0
+        }
+    }
+
+    private var setResult: Binding {
+        Binding(
+            "set_result", "set_result(\"running\" or \"not running\")",
+            "Tells hanfs what a check found: the monitor's `\"not running\"` is OCF's 7."
+        ) { call in
+            guard let text = call.optionalString(1, converting: false) else {
+                steps.setResult(nil)
+                return 0
+            }
+            guard let state = PackageState(rawValue: text) else {
+                throw ArgumentError(
+                    position: 1, "\"\(text)\": one of \(PackageState.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")) expected")
+            }
+            steps.setResult(state)
+            return 0
+        }
+    }
+
+    /// The package's notes on this node (PackageRuntime) and the key asked for.
+    private func runtimeNote(_ call: LuaCall) throws -> (PackageRuntime, String) {
+        let c = try requirePackage()
+        let key = try call.string(1)
+        guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), key != "lock" else {
+            throw HostError("runtime key \"\(key)\": letters, digits, - and _ only (not lock)")
+        }
+        return (node.settings.runtime(c.name), key)
+    }
+
+    private var runtimeRead: Binding {
+        Binding(
+            "runtime_read", "runtime_read(key)",
+            """
+            The package's note on this node, `/run/hanfs/<name>.<key>`, gone after a reboot: `notified` (the \
+            rpc.statd pid that sent the crash notification), `monitor-failed` (why the monitor ended); nil when there \
+            is none.
+            """
+        ) { call in
+            let (runtime, key) = try runtimeNote(call)
+            return try call.push(runtime.read(key).map { .string($0) } ?? .nil)
+        }
+    }
+
+    private var runtimeWrite: Binding {
+        Binding("runtime_write", "runtime_write(key, value or nil)", "Writes the note whole or not at all; nil removes it.") { call in
+            let (runtime, key) = try runtimeNote(call)
+            let value = call.optionalString(2, converting: true)
+            if node.planning {
+                node.logger.info("would write \(runtime.path(key))")
+                return 0
+            }
+            try wrap { try runtime.write(key, value) }
+            return 0
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The references made from the code: the REPL's help and the README's
+/// tables come from the same declarations, and the README cannot drift.
+@Suite struct Reference {
+    /// The text between a reference's markers in the README.
+    func readmeBlock(_ what: String) throws -> String {
+        let readme = try String(contentsOfFile: checkoutDirectory + "/README.md", encoding: .utf8)
+        let begin = try #require(readme.range(of: "<!-- BEGIN \(what):"))
+        let afterMarker = try #require(readme[begin.upperBound...].range(of: "-->\n"))
+        let end = try #require(readme.range(of: "<!-- END \(what) -->"))
+        return String(readme[afterMarker.upperBound..<end.lowerBound])
+    }
+
+    @Test func theReadmesPrimitiveTablesAreTheCodes() throws {
+        let out = try hanfs(["doc", "primitives"])
+        #expect(out.status == 0)
+        #expect(out.stdout.contains("| `vg_activate(name, {force, ownership, timeout})` |"))
+        #expect(try readmeBlock("primitives") == out.stdout, "README.md is behind the code: run `make docs`")
+    }
+
+    @Test func everyPrimitiveHasHelp() throws {
+        let dir = try Scratch()
+        let script = try dir.write(
+            "help.lua",
+            """
+            help()
+            help(mount)
+            help("log.info")
+            help(mount_all)
+            print(pcall(help, "nope"))
+            """)
+        let out = try hanfs(["run", script])
+        #expect(out.status == 0, "\(out.stderr)")
+        let lines = out.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.contains { $0.hasPrefix("Storage: vg_activate, vg_deactivate, fsck, mount, umount, mount_all, umount_all") })
+        #expect(lines.contains("mount(fs, {timeout, retries})"))
+        #expect(lines.contains("log.info(...)"))
+        // The composite written in Lua is found by its value too.
+        #expect(lines.contains { $0.hasPrefix("mount_all(list, {") })
+        #expect(lines.last { !$0.isEmpty } == "false\tnope is not a primitive: help() lists them")
+        // Every primitive listed has its own text.
+        let listed = try #require(out.stdout.components(separatedBy: "\n\nhelp(name)").first)
+        let names = listed.split(separator: "\n").flatMap { line in
+            line.split(separator: ":", maxSplits: 1).last!.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        #expect(names.count > 45)
+        let each = try dir.write("each.lua", names.map { "help(\"\($0)\")" }.joined(separator: "\n"))
+        let all = try hanfs(["run", each])
+        #expect(all.status == 0, "\(all.stderr)")
+    }
+}
