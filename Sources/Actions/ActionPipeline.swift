@@ -222,6 +222,7 @@ public struct ActionPipeline {
         if context.catchesSignals { Signals.catchInterrupts(true) }
         defer { if context.catchesSignals { Signals.catchInterrupts(false) } }
         do {
+            try host.loadHooks(limits: limits)
             try host.runScript(path, display: display, arguments: arguments, limits: limits)
             return nil
         } catch {

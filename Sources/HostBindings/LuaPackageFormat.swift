@@ -18,7 +18,7 @@ enum LuaPackageFormat {
         "name": .packageName, "vg_ownership": .vgOwnership, "run_fsck": .fsckPolicy, "fsck_concurrency": .fsckConcurrency,
         "mount_concurrency": .mountConcurrency, "mount_retries": .mountRetries, "umount_retries": .umountRetries,
         "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout, "log_file": .logFile,
-        "nfs_server": .nfsServer,
+        "nfs_server": .nfsServer, "hooks_file": .hooksFile,
     ]
     static let ganeshaFields: [String: Field] = [
         "grace_period": .ganeshaGracePeriod, "lease_lifetime": .ganeshaLeaseLifetime, "recovery_dir": .ganeshaRecoveryDirectory,

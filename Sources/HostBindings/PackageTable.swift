@@ -25,6 +25,7 @@ enum PackageTable {
         t["arp"] = .table(LuaTable(fields: ["count": .integer(Int64(c.arpCount)), "interval": .number(c.arpInterval)]))
         t["dad_timeout"] = .number(c.dadTimeout)
         t["nfs_server"] = .string(c.nfsServer.rawValue)
+        t["hooks_file"] = .string(c.hooksFile)
         t["ganesha"] = .table(LuaTable(fields: [
             "grace_period": .number(c.ganesha.gracePeriod), "lease_lifetime": .number(c.ganesha.leaseLifetime),
             "recovery_dir": .string(c.ganeshaRecoveryDirectory), "stop_timeout": .number(c.ganesha.stopTimeout),

@@ -82,6 +82,26 @@ public final class ScriptHost {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
+    /// The site's hooks (stdlib/plan.lua): `site.lua` in the site directory,
+    /// then the package's `hooks_file`.
+    public var hookFiles: [String] {
+        var files: [String] = []
+        if let site = installation.siteDirectory, FileManager.default.fileExists(atPath: site + "/site.lua") {
+            files.append(site + "/site.lua")
+        }
+        if let file = package?.hooksFile, !file.isEmpty { files.append(file) }
+        return files
+    }
+
+    /// Runs the hook files, before a script: what they add to the plan, or
+    /// the primitives they wrap, the script then finds.
+    public func loadHooks(limits: RunLimits) throws(ScriptError) {
+        for file in hookFiles {
+            logger.debug("site hooks: \(file)")
+            try lua.runFile(file, chunkName: file, limits: limits)
+        }
+    }
+
     /// Runs a script file with arguments; `display` is how messages name it.
     public func runScript(_ path: String, display: String? = nil, arguments: [String] = [], limits: RunLimits)
         throws(ScriptError)

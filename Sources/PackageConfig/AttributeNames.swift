@@ -27,7 +27,7 @@ enum AttributeNames {
         "umount_timeout": .timeout("umount"), "export_timeout": .timeout("export"), "ip_timeout": .timeout("ip"),
         "nfs_server": .nfsServer, "ganesha_grace_period": .ganeshaGracePeriod,
         "ganesha_lease_lifetime": .ganeshaLeaseLifetime, "ganesha_recovery_dir": .ganeshaRecoveryDirectory,
-        "ganesha_stop_timeout": .ganeshaStopTimeout,
+        "ganesha_stop_timeout": .ganeshaStopTimeout, "hooks_file": .hooksFile,
     ]
 
     /// Serviceguard's modular package attributes.

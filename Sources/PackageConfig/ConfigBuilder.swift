@@ -19,6 +19,8 @@ public enum Field: Sendable {
     case ipInterface
     case nfsServer, ganeshaGracePeriod, ganeshaLeaseLifetime, ganeshaRecoveryDirectory, ganeshaStopTimeout
     case logFile
+    /// The package's own hooks, loaded before every script after site.lua.
+    case hooksFile
     /// A known attribute hanfs does not use (the cluster manager's own).
     case ignored
 }
@@ -213,6 +215,7 @@ public struct ConfigBuilder {
         case .ipInterface:
             addresses[index, default: PartialAddress(source: s)].interface = try Check.word(value, a, s)
         case .logFile: config.logFile = try Check.absolutePath(value, a, s)
+        case .hooksFile: config.hooksFile = try Check.absolutePath(value, a, s)
         case .nfsServer:
             guard let server = NFSServer(rawValue: value.trimmingSpaces.lowercased()) else {
                 throw ConfigError(s, a, "\"\(value)\": kernel or ganesha expected")

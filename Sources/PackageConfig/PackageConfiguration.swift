@@ -31,6 +31,9 @@ public struct PackageConfiguration: Sendable, Equatable {
     public var dadTimeout = 0.5
     /// The package's own log; empty: /var/log/hanfs/<name>.log.
     public var logFile = ""
+    /// A Lua file of the site's hooks for this package (stdlib/plan.lua),
+    /// loaded before every script after site.lua; empty: none.
+    public var hooksFile = ""
 
     public var lockMigration = LockMigration()
     public var monitor = MonitorSettings()

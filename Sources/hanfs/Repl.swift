@@ -29,6 +29,11 @@ struct Repl: ParsableCommand {
         context.startLogging(nil)
         let package = try config.map { try PackageOptions(config: $0).load(context) }
         let host = try ActionPipeline(context).host(package: package)
+        do {
+            try host.loadHooks(limits: RunLimits(deadline: 60, memory: memoryLimit << 20))
+        } catch {
+            Console.write("hanfs: \(error.report)\n", to: .standardError)
+        }
         let session = ReplSession(host.lua)
         let editor = LineEditor(session: session)
         Signals.catchInterrupts(true)
