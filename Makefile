@@ -49,7 +49,7 @@ test: build-debug
 # (the Lua boundary, line editing): a build of its own, and the tests that
 # need no root (the integration suite runs unsanitized above).
 SANITIZED = --sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined --build-path .build-asan
-UNPRIVILEGED = LuaRuntimeTests|PackageConfigTests|PrimitivesTests|CLITests
+UNPRIVILEGED = LuaRuntimeTests|PackageConfigTests|PrimitivesTests|CLITests|ScriptTests
 
 # Memory errors, not leaks: LeakSanitizer reports Foundation's and XCTest's own.
 export ASAN_OPTIONS = detect_leaks=0

@@ -142,6 +142,14 @@ let package = Package(
             path: "Tests/PrimitivesTests"
         ),
         .testTarget(
+            name: "ScriptTests",
+            dependencies: [
+                "Actions", "HostBindings", "LuaRuntime", "Primitives", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ScriptTests"
+        ),
+        .testTarget(
             name: "CLITests",
             dependencies: ["Primitives", "TestSupport"],
             path: "Tests/CLITests"

@@ -72,6 +72,11 @@ function lockmigration.start(plan, as)
       sm_notify{ as = names, state_dir = state, retry_minutes = lm.notify_retry_minutes }
       -- Which rpc.statd the clients were told about: the monitor's check.
       runtime_write("notified", statd_pid())
+    end,
+    -- A start that fails after this (the monitor) must not go on speaking for the package.
+    function()
+      sm_notify_stop(state)
+      runtime_write("notified", nil)
     end)
 end
 

@@ -212,6 +212,7 @@ public struct ActionPipeline {
         if action.clusterManagerDoesStorageAndAddresses {
             host.leaveToClusterManager(storage: true, addresses: true)
         }
+        try context.extendHost?(host)
         return (host, recorder)
     }
 

@@ -23,6 +23,9 @@ public struct HanfsContext: Sendable {
     /// Called once per action before anything is logged: with the package's
     /// log when the action writes one (the front end sets up its handlers).
     public var startLogging: @Sendable (PackageLogHandler.Target?) -> Void
+    /// Primitives a front end adds or replaces after hanfs's own, before the
+    /// hooks and the script (the in-process tests' recorders).
+    public var extendHost: (@Sendable (ScriptHost) throws -> Void)?
     /// Whether the run catches Ctrl-C and SIGTERM to stop the script (a
     /// process running one action does; an in-process test does not).
     public var catchesSignals: Bool
