@@ -212,6 +212,46 @@ struct StartStop {
         try Self.expectClean(lab)
     }
 
+    /// The README's first site hook example, as it is written there, on real
+    /// parts: a step after mount that writes a file on each file system,
+    /// removed by the step's undo when a later step fails.
+    @Test func theReadmesSiteHookRunsAndIsUndone() throws {
+        let readme = try String(contentsOfFile: checkoutDirectory + "/README.md", encoding: .utf8)
+        let start = try #require(readme.range(of: "-- /etc/hanfs/site.lua: site hook example 1\n"))
+        let end = try #require(readme[start.upperBound...].range(of: "```"))
+        let lab = try Lab(fileSystems: ["ext4"])
+        _ = try lab.writeScript("site/site.lua", String(readme[start.lowerBound..<end.lowerBound]))
+        try FileManager.default.createDirectory(atPath: lab.dir + "/nosite", withIntermediateDirectories: true)
+        let site = ["--site-dir", lab.dir + "/site"]
+        let stamp = "/srv/nfs/fs0/.hanfs-mounted"
+        func stamped() throws -> Bool { try lab.inNode(["test", "-e", stamp], check: false).status == 0 }
+
+        let config = try Self.package(lab)
+        #expect(try lab.hanfs(["start", "--config", config] + site).status == 0)
+        #expect(try stamped())
+        var log = try String(contentsOfFile: "\(lab.logDir)/labpkg.log", encoding: .utf8)
+        #expect(log.contains("start [site: stamp the file systems] info ran: touch \(stamp) (exited with status 0"))
+        #expect(try lab.hanfs(["stop", "--config", config] + site).status == 0)
+        log = try String(contentsOfFile: "\(lab.logDir)/labpkg.log", encoding: .utf8)
+        #expect(log.contains("stop [site: stamp the file systems] info ran: rm -f \(stamp) (exited with status 0"))
+        try Self.expectClean(lab)
+
+        // The address's interface is not there: the start fails after the hook, and is undone.
+        let broken = try lab.writeScript("broken.lua", try String(contentsOfFile: try Self.package(lab, name: "broken"), encoding: .utf8)
+            .replacingOccurrences(of: "interface = \"\(lab.interface)\"", with: "interface = \"nosuch0\""))
+        let failed = try lab.hanfs(["start", "--config", broken] + site)
+        #expect(failed.status == 1)
+        let brokenLog = try String(contentsOfFile: "\(lab.logDir)/broken.log", encoding: .utf8)
+        #expect(brokenLog.contains("start [site: stamp the file systems] info ran: touch \(stamp)"))
+        #expect(brokenLog.contains("start [undo: site: stamp the file systems] info ran: rm -f \(stamp) (exited with status 0"))
+        try Self.expectClean(lab)
+        // Mounted again without the hooks: the stamp is gone.
+        #expect(try lab.hanfs(["start", "--config", config, "--site-dir", lab.dir + "/nosite"]).status == 0)
+        #expect(try !stamped())
+        #expect(try lab.hanfs(["stop", "--config", config, "--site-dir", lab.dir + "/nosite"]).status == 0)
+        try Self.expectClean(lab)
+    }
+
     @Test func dryRunPrintsThePlanAndChangesNothing() throws {
         let lab = try Lab(fileSystems: ["ext4"])
         let config = try Self.package(lab)
@@ -237,6 +277,8 @@ extension Lab {
     /// A script file in the lab's directory, which the node sees too.
     func writeScript(_ name: String, _ text: String) throws -> String {
         let path = "\(dir)/\(name)"
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
