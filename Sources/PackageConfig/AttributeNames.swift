@@ -98,6 +98,6 @@ enum AttributeNames {
 
     /// The name a table gives a field (the first in order, for a field with several).
     static func name(of field: Field, in table: [String: Field]) -> String? {
-        table.filter { $0.value.key == field.key }.keys.min()
+        table.filter { $0.value == field }.keys.min()
     }
 }

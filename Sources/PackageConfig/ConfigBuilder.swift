@@ -1,7 +1,7 @@
 /// What the text formats (Serviceguard's modular package file, the legacy
 /// hanfs.conf variables) set, attribute by attribute. One table of fields
 /// serves both; each format only maps its names onto it.
-public enum Field: Sendable {
+public enum Field: Sendable, Hashable {
     case packageName
     case volumeGroup
     case fsDevice, fsDirectory, fsType, fsMountOptions, fsUmountOptions, fsFsckOptions
@@ -30,14 +30,20 @@ extension Field {
     var key: String { "\(self)" }
 
     /// For a field that holds one value (per file system or address, for
-    /// theirs), the key of that value; nil for lists and ignored attributes.
-    func singleValueKey(index: Int) -> String? {
+    /// theirs), the slot of that value; nil for lists and ignored attributes.
+    func singleValueSlot(index: Int) -> Slot? {
         switch self {
         case .volumeGroup, .export, .ignored: return nil
-        case .fsDevice, .fsDirectory, .fsType, .fsMountOptions, .fsUmountOptions, .fsFsckOptions: return "fs\(index).\(key)"
-        case _ where isAddressField: return "ip\(index).\(key)"
-        default: return key
+        case .fsDevice, .fsDirectory, .fsType, .fsMountOptions, .fsUmountOptions, .fsFsckOptions, _ where isAddressField:
+            return Slot(field: self, index: index)
+        default: return Slot(field: self, index: 0)
         }
+    }
+
+    /// One value's place: the field, and which file system or address.
+    struct Slot: Hashable {
+        let field: Field
+        let index: Int
     }
 
     /// Fields of one package address (the index picks which).
@@ -91,21 +97,21 @@ public struct ConfigBuilder {
 
     /// Where each single-valued attribute was set, by field and item: a
     /// second setting is an error naming both lines, never a silent winner.
-    private var setAt: [String: Source] = [:]
+    private var setAt: [Field.Slot: Source] = [:]
 
     /// Sets one attribute. `index` picks the file system or address for the
     /// per-item fields. A bad value is kept as an error, and reading goes on.
     public mutating func set(_ field: Field, _ value: String, attribute: String, index: Int = 0, at source: Source) {
         do throws(ConfigError) {
             _ = try Check.text(value, attribute, source, allowingTabs: true)
-            if let key = field.singleValueKey(index: index) {
+            if let key = field.singleValueSlot(index: index) {
                 if let first = setAt[key] {
                     throw ConfigError(
                         source, attribute,
                         "set twice (first at \(first.file == source.file ? "line \(first.line)" : "\(first)")): remove one")
                 }
                 setAt[key] = source
-                config.sources[field.key] = config.sources[field.key] ?? source
+                config.sources[field] = config.sources[field] ?? source
             }
             try apply(field, value, attribute: attribute, index: index, at: source)
         } catch {

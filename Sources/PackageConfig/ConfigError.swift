@@ -33,6 +33,10 @@ enum Check {
     /// Characters a shell would act on: they have no place in a device, a
     /// path or an option, and are refused rather than passed on.
     static let shellMetacharacters = Set(";&|<>$`\\\"'(){}*?[]!~#\n\r\t ")
+    /// The same, by UTF-8 byte (every one is ASCII): a table lookup per byte.
+    static let shellMetacharacterBytes: [Bool] = (0..<256).map { byte in
+        byte < 0x80 && shellMetacharacters.contains(Character(Unicode.Scalar(UInt8(byte))))
+    }
 
     /// `U+0000`, for messages.
     static func codePoint(_ s: Unicode.Scalar) -> String {
@@ -49,6 +53,8 @@ enum Check {
     static func text(_ value: String, _ attribute: String, _ source: Source, allowingTabs: Bool = false)
         throws(ConfigError) -> String
     {
+        // Printable ASCII (nearly every value): no control character, and NFC already.
+        if value.utf8.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || (allowingTabs && $0 == 0x09) }) { return value }
         if let bad = value.unicodeScalars.first(where: { $0.isControlCharacter && !(allowingTabs && $0 == "\t") }) {
             throw ConfigError(source, attribute, "a control character (\(codePoint(bad))) in the value: none belongs here")
         }
@@ -68,7 +74,9 @@ enum Check {
     {
         guard !value.isEmpty else { throw ConfigError(source, attribute, "empty value") }
         _ = try text(value, attribute, source)
-        if let bad = value.first(where: { shellMetacharacters.contains($0) && !allowing.contains($0) }) {
+        let allowedBytes = allowing.compactMap(\.asciiValue)
+        if let byte = value.utf8.first(where: { shellMetacharacterBytes[Int($0)] && !allowedBytes.contains($0) }) {
+            let bad = Character(Unicode.Scalar(byte))
             let shown = bad == " " ? "a space" : bad == "\n" ? "a newline" : bad == "\t" ? "a tab" : "'\(bad)'"
             throw ConfigError(source, attribute, "\"\(value)\" contains \(shown), a shell metacharacter; none belongs here")
         }
@@ -89,12 +97,13 @@ enum Check {
         guard path.hasPrefix("/") else {
             throw ConfigError(source, attribute, "\"\(value)\" is not an absolute path")
         }
-        guard !path.split(separator: "/").contains("..") else {
+        let parts = path.utf8.split(separator: UInt8(ascii: "/"))
+        guard !parts.contains(where: { $0.elementsEqual("..".utf8) }) else {
             throw ConfigError(source, attribute, "\"\(value)\" contains '..'")
         }
         // One spelling per path: no trailing or doubled slashes.
-        let parts = path.split(separator: "/")
-        return "/" + parts.joined(separator: "/")
+        let canonical = parts.reduce(0) { $0 + 1 + $1.count } == path.utf8.count
+        return canonical && !parts.isEmpty ? path : "/" + path.split(separator: "/").joined(separator: "/")
     }
 
     static func integer(_ value: String, _ attribute: String, _ source: Source, minimum: Int = 0) throws(ConfigError) -> Int {

@@ -77,8 +77,8 @@ public enum ExportSpec {
                 throw ConfigError(source, attribute, "exportfs flag \"\(w)\" is not supported here (only -o)")
             } else if w.hasPrefix("/") {
                 targets.append(("*", w))
-            } else if let r = w.range(of: ":/", options: .backwards) {
-                targets.append((String(w[..<r.lowerBound]), String(w[w.index(after: r.lowerBound)...])))
+            } else if let colon = Self.lastClientColon(w) {
+                targets.append((String(w[..<colon]), String(w[w.index(after: colon)...])))
             } else {
                 throw ConfigError(source, attribute, "\"\(w)\" is neither an option nor client:/directory")
             }
@@ -94,6 +94,17 @@ public enum ExportSpec {
                     options: options, fsid: fsid ?? "", source: source))
         }
         return result
+    }
+
+    /// The colon of the last ":/" in `client:/directory`.
+    static func lastClientColon(_ word: String) -> String.Index? {
+        var i = word.utf8.endIndex
+        while i > word.utf8.startIndex {
+            let next = i
+            word.utf8.formIndex(before: &i)
+            if word.utf8[i] == UInt8(ascii: ":"), next < word.utf8.endIndex, word.utf8[next] == UInt8(ascii: "/") { return i }
+        }
+        return nil
     }
 
     /// A client spec: `*`, a host name, an address or network, `@netgroup`.

@@ -44,7 +44,7 @@ public struct PackageConfiguration: Sendable, Equatable {
     /// Where each part was declared: what messages name.
     public var source: Source = .init(file: "", line: 0)
     /// Where each package-wide attribute was set, by field (Field.key).
-    public var sources: [String: Source] = [:]
+    public var sources: [Field: Source] = [:]
 
     public init() {}
 }

@@ -40,29 +40,36 @@ public enum TextFormats {
     /// A value as written: bare, or in double or single quotes; then only a
     /// comment may follow. Returns nil and a reason when it is malformed.
     static func value(_ text: Substring) -> (String?, String?) {
-        var rest = text.drop { $0 == " " || $0 == "\t" }
-        guard let q = rest.first, q == "\"" || q == "'" else {
-            let bare = rest.prefix { $0 != "#" }.trimmingCharacters(in: .whitespaces)
-            if bare.contains(where: { $0 == " " || $0 == "\t" }) {
-                return (nil, "a value with spaces must be quoted")
-            }
-            return (bare, nil)
+        // Byte by byte: every character that matters here is ASCII, and a
+        // UTF-8 sequence never holds an ASCII byte.
+        let bytes = text.utf8
+        let space = { (b: UInt8) in b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") || b == UInt8(ascii: "\r") }
+        var i = bytes.firstIndex { !space($0) } ?? bytes.endIndex
+        guard i < bytes.endIndex, bytes[i] == UInt8(ascii: "\"") || bytes[i] == UInt8(ascii: "'") else {
+            let end = bytes[i...].firstIndex(of: UInt8(ascii: "#")) ?? bytes.endIndex
+            let bare = bytes[i..<end]
+            let last = bare.lastIndex { !space($0) }
+            let trimmed = last.map { bare[...$0] } ?? bare[i..<i]
+            if trimmed.contains(where: space) { return (nil, "a value with spaces must be quoted") }
+            return (String(Substring(trimmed)), nil)
         }
-        rest = rest.dropFirst()
-        var value = ""
-        while let c = rest.first {
-            rest = rest.dropFirst()
-            if c == q {
-                let after = rest.trimmingCharacters(in: .whitespaces)
-                guard after.isEmpty || after.hasPrefix("#") else { return (nil, "text after the closing quote") }
-                return (value, nil)
+        let q = bytes[i]
+        bytes.formIndex(after: &i)
+        var value: [UInt8] = []
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            bytes.formIndex(after: &i)
+            if b == q {
+                let after = bytes[i...].drop(while: space)
+                guard after.isEmpty || after.first == UInt8(ascii: "#") else { return (nil, "text after the closing quote") }
+                return (String(decoding: value, as: UTF8.self), nil)
             }
-            if c == "\\" && q == "\"", let next = rest.first {
-                value.append(next)
-                rest = rest.dropFirst()
+            if b == UInt8(ascii: "\\") && q == UInt8(ascii: "\""), i < bytes.endIndex {
+                value.append(bytes[i])
+                bytes.formIndex(after: &i)
                 continue
             }
-            value.append(c)
+            value.append(b)
         }
         return (nil, "no closing quote")
     }
@@ -75,12 +82,14 @@ public enum TextFormats {
             var fsIndex = -1
             var ipIndex = -1
             var subnet: (String, Source)?
+            let blank = { (b: UInt8) in b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") }
             for (n, raw) in lines.enumerated() {
-                let line = raw.drop { $0 == " " || $0 == "\t" }
-                if line.isEmpty || line.hasPrefix("#") { continue }
+                let bytes = raw.utf8
+                guard let start = bytes.firstIndex(where: { !blank($0) }), bytes[start] != UInt8(ascii: "#") else { continue }
                 let at = Source(file: file, line: n + 1)
-                let attribute = String(line.prefix { $0 != " " && $0 != "\t" })
-                let (parsed, problem) = value(line.dropFirst(attribute.count))
+                let end = bytes[start...].firstIndex(where: blank) ?? bytes.endIndex
+                let attribute = String(raw[start..<end])
+                let (parsed, problem) = value(raw[end...])
                 guard let field = AttributeNames.modularField(attribute) else {
                     builder.fail(ConfigError(at, attribute, "unknown attribute"))
                     continue
@@ -197,7 +206,9 @@ public enum SourceText {
                 lines.append("")
                 continue
             }
-            if let bad = line.unicodeScalars.first(where: { $0 != "\t" && $0.isControlCharacter }) {
+            // Printable ASCII and tabs (nearly every line) hold no control character.
+            let plain = content.allSatisfy { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 }
+            if !plain, let bad = line.unicodeScalars.first(where: { $0 != "\t" && $0.isControlCharacter }) {
                 errors.append(ConfigError(at, "", "a control character (\(Check.codePoint(bad))) in the line: it has no place in a package file"))
                 lines.append("")
                 continue

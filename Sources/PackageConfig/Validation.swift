@@ -18,8 +18,8 @@ public enum Validation {
             vgs[vg.name] = vg.source
         }
 
-        var mountPoints: [String: Source] = [:]
-        var devices: [String: Source] = [:]
+        var mountPoints: [String: Source] = .init(minimumCapacity: c.fileSystems.count)
+        var devices: [String: Source] = .init(minimumCapacity: c.fileSystems.count)
         for fs in c.fileSystems {
             if fs.directory == "/" {
                 errors.append(ConfigError(fs.source, names(.fsDirectory), "/ cannot be a package file system"))
@@ -42,9 +42,9 @@ public enum Validation {
             }
         }
 
-        var directoryOfFSID: [String: (String, Source)] = [:]
-        var fsidOfDirectory: [String: String] = [:]
-        var targets: Set<String> = []
+        var directoryOfFSID: [String: (String, Source)] = .init(minimumCapacity: c.exports.count)
+        var fsidOfDirectory: [String: String] = .init(minimumCapacity: c.exports.count)
+        var targets: Set<String> = .init(minimumCapacity: c.exports.count)
         for e in c.exports {
             let target = "\(e.clients):\(e.directory)"
             if !targets.insert(target).inserted {
@@ -95,7 +95,7 @@ public enum Validation {
             let dir = c.lockMigration.holdingDirectory
             if dir.isEmpty {
                 errors.append(ConfigError(
-                    c.sources[Field.lockMigration.key] ?? file, names(.holdingDirectory),
+                    c.sources[.lockMigration] ?? file, names(.holdingDirectory),
                     "lock migration is on but there is no holding directory"))
             } else if fileSystemOf.containing(dir) == nil {
                 errors.append(
@@ -106,8 +106,8 @@ public enum Validation {
             let g = c.ganesha
             // Each message names the attribute and the line it was set on;
             // a default that conflicts is named at the attribute that was set.
-            let grace = c.sources[Field.ganeshaGracePeriod.key]
-            let lease = c.sources[Field.ganeshaLeaseLifetime.key]
+            let grace = c.sources[.ganeshaGracePeriod]
+            let lease = c.sources[.ganeshaLeaseLifetime]
             if g.gracePeriod < g.leaseLifetime {
                 let (at, field) = grace != nil || lease == nil
                     ? (grace ?? file, Field.ganeshaGracePeriod) : (lease!, Field.ganeshaLeaseLifetime)
@@ -119,7 +119,7 @@ public enum Validation {
                 errors.append(ConfigError(lease ?? file, names(.ganeshaLeaseLifetime), "1 to 120 s (NFS-Ganesha's limits)"))
             }
             if c.fileSystems.isEmpty {
-                errors.append(ConfigError(c.sources[Field.nfsServer.key] ?? file, names(.nfsServer), "NFS-Ganesha needs a package file system for its NFSv4 recovery directory"))
+                errors.append(ConfigError(c.sources[.nfsServer] ?? file, names(.nfsServer), "NFS-Ganesha needs a package file system for its NFSv4 recovery directory"))
             } else if !g.recoveryDirectory.isEmpty && fileSystemOf.containing(g.recoveryDirectory) == nil {
                 errors.append(ConfigError(g.source ?? file, names(.ganeshaRecoveryDirectory),
                     "\(g.recoveryDirectory) is on none of the package's file systems: it must move with the package"))
