@@ -13,46 +13,28 @@ import PackageConfig
 /// It runs in the same sandbox as the scripts, without the primitives:
 /// reading it changes nothing.
 enum LuaPackageFormat {
-    /// Each declaration's fields and what they set.
-    static let packageFields: [String: Field] = [
-        "name": .packageName, "vg_ownership": .vgOwnership, "run_fsck": .fsckPolicy, "fsck_concurrency": .fsckConcurrency,
-        "mount_concurrency": .mountConcurrency, "mount_retries": .mountRetries, "umount_retries": .umountRetries,
-        "arp_count": .arpCount, "arp_interval": .arpInterval, "dad_timeout": .dadTimeout, "log_file": .logFile,
-        "nfs_server": .nfsServer, "hooks_file": .hooksFile,
-    ]
-    static let ganeshaFields: [String: Field] = [
-        "grace_period": .ganeshaGracePeriod, "lease_lifetime": .ganeshaLeaseLifetime, "recovery_dir": .ganeshaRecoveryDirectory,
-        "stop_timeout": .ganeshaStopTimeout,
-    ]
-    static let lockMigrationFields: [String: Field] = [
-        "enabled": .lockMigration, "holding_dir": .holdingDirectory, "propagate_interval": .propagateInterval,
-        "statmon_waittime": .statmonWaitTime, "sm_dir": .smDirectory, "notify_retry_minutes": .notifyRetryMinutes,
-        "restart": .lockRestart,
-    ]
-    static let monitorFields: [String: Field] = [
-        "interval": .monitorInterval, "quota": .quotaMonitor, "retries": .monitorRetries,
-        "maintenance_file": .maintenanceFile, "services": .monitorServices, "run": .monitorRun, "probe": .monitorProbe,
-    ]
-    static let fileSystemFields: [String: Field] = [
-        "device": .fsDevice, "directory": .fsDirectory, "type": .fsType, "options": .fsMountOptions,
-        "umount_options": .fsUmountOptions, "fsck_options": .fsFsckOptions,
-    ]
-    static let addressFields: [String: Field] = [
-        "address": .ipAddress, "interface": .ipInterface, "subnet": .ipSubnet,
-    ]
+    /// Each declaration's fields and what they set, from the attribute
+    /// table's native names (`package.monitor.interval` is `interval` in
+    /// `package{monitor = {...}}`).
+    static func fields(_ prefix: String) -> [String: Field] {
+        Dictionary(
+            Attributes.all.compactMap { a in
+                guard let native = a.native, native.hasPrefix(prefix) else { return nil }
+                let key = native.dropFirst(prefix.count)
+                return key.contains(".") ? nil : (String(key), a.field)
+            }, uniquingKeysWith: { a, _ in a })
+    }
+    static let packageFields = fields("package.")
+    static let ganeshaFields = fields("package.ganesha.")
+    static let lockMigrationFields = fields("package.lock_migration.")
+    static let monitorFields = fields("package.monitor.")
+    static let timeoutFields = fields("package.timeouts.")
+    static let fileSystemFields = fields("filesystem.")
+    static let addressFields = fields("address.")
 
+    /// A field's name in the native format, for messages.
     static func name(_ field: Field) -> String {
-        for (prefix, table) in [
-            ("package.", packageFields), ("package.lock_migration.", lockMigrationFields),
-            ("package.monitor.", monitorFields), ("package.ganesha.", ganeshaFields), ("filesystem.", fileSystemFields),
-            ("address.", addressFields),
-        ] {
-            if let k = table.first(where: { "\($0.value)" == "\(field)" })?.key { return prefix + k }
-        }
-        if case .timeout(let step) = field { return "package.timeouts.\(step)" }
-        if case .export = field { return "export" }
-        if case .volumeGroup = field { return "vg" }
-        return "\(field)"
+        Attributes.attribute(field)?.native ?? "\(field)"
     }
 
     /// Collects what the file declares.
@@ -73,13 +55,13 @@ enum LuaPackageFormat {
             return Source(file: file, line: line)
         }
 
-        /// A field's value as the builder reads it.
-        func text(_ v: LuaValue) -> String? {
+        /// A field's value as it is: the attribute's kind reads it.
+        static func raw(_ v: LuaValue) -> RawValue? {
             switch v {
-            case .string(let s): return s
-            case .integer(let i): return String(i)
-            case .number(let d): return String(d)
-            case .boolean(let b): return b ? "yes" : "no"
+            case .string(let s): return .text(s)
+            case .integer(let i): return Int(exactly: i).map { .integer($0) }
+            case .number(let d): return .number(d)
+            case .boolean(let b): return .boolean(b)
             default: return nil
             }
         }
@@ -89,6 +71,7 @@ enum LuaPackageFormat {
             _ t: LuaTable, _ fields: [String: Field], _ what: String, index: Int = 0, at s: Source,
             nested: [String: ([String: Field], String)] = [:], transform: [String: (String) -> String] = [:]
         ) {
+            let what = what
             if !t.array.isEmpty { builder.fail(ConfigError(s, what, "takes named fields only (name = value)")) }
             for key in t.fields.keys.sorted() {
                 let value = t.fields[key]!
@@ -104,11 +87,12 @@ enum LuaPackageFormat {
                     builder.fail(ConfigError(s, "\(what).\(key)", "unknown field"))
                     continue
                 }
-                guard let text = text(value) else {
-                    builder.fail(ConfigError(s, "\(what).\(key)", "a string or number expected, got \(value.typeName)"))
+                guard var raw = Self.raw(value) else {
+                    builder.fail(ConfigError(s, "\(what).\(key)", "a string, number or boolean expected, got \(value.typeName)"))
                     continue
                 }
-                builder.set(field, transform[key].map { $0(text) } ?? text, attribute: "\(what).\(key)", index: index, at: s)
+                if let transform = transform[key], case .text(let text) = raw { raw = .text(transform(text)) }
+                builder.set(field, raw, attribute: "\(what).\(key)", index: index, at: s)
             }
         }
 
@@ -120,7 +104,6 @@ enum LuaPackageFormat {
         }
 
         func register(in lua: LuaState) {
-            let timeoutFields = Dictionary(uniqueKeysWithValues: StepTimeouts.names.map { ($0, Field.timeout($0)) })
             lua.register("package") { call in
                 let t = try self.table(call, "package")
                 let s = self.source(call)
@@ -129,7 +112,7 @@ enum LuaPackageFormat {
                 self.apply(
                     t, LuaPackageFormat.packageFields, "package", at: s,
                     nested: [
-                        "timeouts": (timeoutFields, "timeouts"),
+                        "timeouts": (LuaPackageFormat.timeoutFields, "timeouts"),
                         "lock_migration": (LuaPackageFormat.lockMigrationFields, "lock_migration"),
                         "monitor": (LuaPackageFormat.monitorFields, "monitor"),
                         "ganesha": (LuaPackageFormat.ganeshaFields, "ganesha"),
@@ -160,32 +143,11 @@ enum LuaPackageFormat {
             lua.register("export") { call in
                 let t = try self.table(call, "export")
                 let s = self.source(call)
-                let known: Set<String> = ["directory", "clients", "options", "fsid"]
-                for key in t.fields.keys.sorted() where !known.contains(key) {
-                    self.builder.fail(ConfigError(s, "export.\(key)", "unknown field"))
-                }
-                guard let directory = t.fields["directory"].flatMap(self.text) else {
-                    self.builder.fail(ConfigError(s, "export.directory", "missing"))
-                    return 0
-                }
-                // The same reading as an XFS entry: `-o options,fsid=N clients:directory`.
-                var options = t.fields["options"].flatMap(self.text) ?? ""
-                if let fsid = t.fields["fsid"].flatMap(self.text) {
-                    options += (options.isEmpty ? "" : ",") + "fsid=\(fsid)"
-                }
-                let clients = t.fields["clients"].flatMap(self.text) ?? "*"
                 do throws(ConfigError) {
-                    _ = try ExportSpec.clientSpec(clients, "export.clients", s)
+                    self.builder.add([try NativeExport.read(t, at: s)])
                 } catch {
-                    self.builder.fail(error)
-                    return 0
+                    self.builder.fail(error, field: .export)
                 }
-                let spec = (options.isEmpty ? "" : "-o \(options) ") + "\(clients):\(directory)"
-                if directory.contains(" ") || clients.contains(" ") || options.contains(" ") {
-                    self.builder.fail(ConfigError(s, "export", "spaces are not allowed in a directory, client spec or options"))
-                    return 0
-                }
-                self.builder.set(.export, spec, attribute: "export", at: s)
                 return 0
             }
             lua.register("address") { call in
@@ -240,5 +202,30 @@ public enum PackageLoader {
     public static func load(_ path: String, installation: Installation) throws(ConfigErrors) -> PackageConfiguration {
         if path.hasSuffix(".lua") { return try LuaPackageFormat.load(path, installation: installation) }
         return try TextFormats.load(path)
+    }
+}
+
+/// `export{directory, clients, options, fsid}` read straight into an
+/// Export, as the package file and a script's argument both give it.
+enum NativeExport {
+    static let known: Set<String> = ["directory", "clients", "options", "fsid", "line"]
+
+    static func read(_ t: LuaTable, at s: Source) throws(ConfigError) -> Export {
+        if let unknown = t.fields.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ConfigError(s, "export.\(unknown)", "unknown field")
+        }
+        func text(_ key: String) throws(ConfigError) -> String? {
+            switch t.fields[key] {
+            case nil: return nil
+            case .string(let v)?: return v
+            case let v?: throw ConfigError(s, "export.\(key)", "a string expected, got \(v.typeName)")
+            }
+        }
+        guard let directory = try text("directory") else { throw ConfigError(s, "export.directory", "missing") }
+        let options = try text("options").flatMap { $0.isEmpty ? nil : $0 }
+        let fsid = t.fields["fsid"].flatMap(LuaPackageFormat.Reader.raw)
+        if let value = t.fields["fsid"], fsid == nil { throw ConfigError(s, "export.fsid", "a number or a UUID expected, got \(value.typeName)") }
+        return try ExportSpec.export(
+            directory: directory, clients: try text("clients") ?? "*", options: options, fsid: fsid, "export", s)
     }
 }

@@ -68,95 +68,88 @@ enum PackageTable {
         .table(
             LuaTable(fields: [
                 "directory": .string(e.directory), "clients": .string(e.clients), "options": .string(e.options.joined(separator: ",")),
-                "fsid": .string(e.fsid), "line": .integer(Int64(e.source.line)),
+                "fsid": fsid(e.fsid), "line": .integer(Int64(e.source.line)),
             ]))
     }
 
+    /// A number as a number; root and a UUID as text.
+    static func fsid(_ f: FSID?) -> LuaValue {
+        switch f {
+        case .number(let n)?: .integer(Int64(n))
+        case let other?: .string(other.description)
+        case nil: .nil
+        }
+    }
+
     static func table(_ a: PackageAddress) -> LuaValue {
-        var t = LuaTable(fields: ["address": .string(a.address), "line": .integer(Int64(a.source.line))])
+        var t = LuaTable(fields: ["address": .string(a.address.description), "line": .integer(Int64(a.source.line))])
         if let p = a.prefix { t["prefix"] = .integer(Int64(p)) }
         if let i = a.interface { t["interface"] = .string(i) }
-        if let s = a.subnet { t["subnet"] = .string(s) }
+        if let s = a.subnet { t["subnet"] = .string(s.description) }
         return .table(t)
     }
 
     // MARK: the way back, checked as a package file is
 
-    static func string(_ t: LuaTableView, _ key: String, required: Bool = false) throws -> String? {
-        switch try t[key] {
-        case .nil:
-            if required { throw t.badField(key, "missing") }
-            return nil
-        case .string(let s): return s
-        case .integer(let i): return String(i)
-        case let v: throw t.badField(key, "string expected, got \(v.typeName)")
+    /// A table's fields as a script wrote them, read by the attribute table's kinds.
+    static func fields(_ t: LuaTableView, _ map: [(String, Field)]) throws -> [(Field, RawValue, String)] {
+        var fields: [(Field, RawValue, String)] = []
+        for (key, field) in map {
+            let value = try t[key]
+            if case .nil = value { continue }
+            // A list of words may be a table of strings (as `pkg` gives them).
+            if case .table(let list) = value, list.fields.isEmpty {
+                let words = list.array.compactMap(\.stringValue)
+                guard words.count == list.array.count else { throw t.badField(key, "a list of strings expected") }
+                if let w = words.first(where: { $0.contains(" ") }) { throw t.badField(key, "\"\(w)\" contains a space") }
+                // Empty is unset (`pkg` gives no options as {}).
+                if !words.isEmpty { fields.append((field, .text(words.joined(separator: " ")), key)) }
+                continue
+            }
+            guard let raw = LuaPackageFormat.Reader.raw(value) else { throw t.badField(key, "string expected, got \(value.typeName)") }
+            // Empty is unset (`pkg` gives type "" when mount is to tell).
+            if raw != .text("") { fields.append((field, raw, key)) }
+        }
+        return fields
+    }
+
+    static func checked<T>(_ t: LuaTableView, _ read: () throws(ConfigError) -> T) throws -> T {
+        do throws(ConfigError) {
+            return try read()
+        } catch {
+            throw ArgumentError(position: t.position, (error.attribute.isEmpty ? "" : "field '\(error.attribute)': ") + error.problem)
         }
     }
 
-    /// A list of words: a table of strings, or one string split on spaces.
-    static func words(_ t: LuaTableView, _ key: String) throws -> String? {
-        switch try t[key] {
-        case .nil: return nil
-        case .string(let s): return s
-        case .table(let list) where list.fields.isEmpty:
-            let words = list.array.compactMap(\.stringValue)
-            guard words.count == list.array.count else { throw t.badField(key, "a list of strings expected") }
-            if let w = words.first(where: { $0.contains(" ") }) { throw t.badField(key, "\"\(w)\" contains a space") }
-            return words.joined(separator: " ")
-        case let v: throw t.badField(key, "a list of strings expected, got \(v.typeName)")
-        }
-    }
-
-    static func checked<T>(_ t: LuaTableView, _ build: (inout ConfigBuilder) -> Void, _ pick: (PackageConfiguration) -> T?) throws -> T {
-        var b = ConfigBuilder(file: "argument", names: LuaPackageFormat.name)
-        b.set(.packageName, "check", attribute: "", at: Source(file: "argument", line: 0))
-        build(&b)
-        do {
-            let c = try b.finish()
-            guard let item = pick(c) else { throw ArgumentError(position: t.position, "incomplete") }
-            return item
-        } catch let errors as ConfigErrors {
-            let e = errors.errors[0]
-            throw ArgumentError(position: t.position, (e.attribute.isEmpty ? "" : "field '\(e.attribute)': ") + e.problem)
-        }
-    }
+    static let argument = Source(file: "argument", line: 0)
 
     static func fileSystem(_ t: LuaTableView) throws -> FileSystem {
-        let fields: [(String, Field)] = [
+        for key in ["device", "directory"] { if case .nil = try t[key] { throw t.badField(key, "missing") } }
+        let fields = try fields(t, [
             ("device", .fsDevice), ("directory", .fsDirectory), ("type", .fsType), ("mount_options", .fsMountOptions),
             ("umount_options", .fsUmountOptions), ("fsck_options", .fsFsckOptions),
-        ]
-        var values: [(Field, String, String)] = []
-        for (key, field) in fields {
-            let v = key.hasSuffix("options") ? try words(t, key) : try string(t, key, required: key == "device" || key == "directory")
-            // Empty is unset (`pkg` gives type "" when mount is to tell).
-            if let v, !v.isEmpty { values.append((field, v, key)) }
+        ])
+        return try checked(t) { () throws(ConfigError) in
+            try ConfigBuilder.item(fields, at: argument, names: { Attributes.attribute($0)?.native ?? "\($0)" }) { $0.fileSystems.first }
         }
-        return try checked(t, { b in
-            for (f, v, k) in values { b.set(f, v, attribute: k, at: Source(file: "argument", line: 0)) }
-        }, { $0.fileSystems.first })
     }
 
     static func export(_ t: LuaTableView) throws -> Export {
-        let directory = try string(t, "directory", required: true)!
-        let clients = try string(t, "clients") ?? "*"
-        var options = try string(t, "options") ?? ""
-        if let fsid = try string(t, "fsid") { options += (options.isEmpty ? "" : ",") + "fsid=\(fsid)" }
-        let spec = (options.isEmpty ? "" : "-o \(options) ") + "\(clients):\(directory)"
-        return try checked(t, { $0.set(.export, spec, attribute: "", at: Source(file: "argument", line: 0)) }, { $0.exports.first })
+        if case .nil = try t["directory"] { throw t.badField("directory", "missing") }
+        var table = LuaTable()
+        for key in t.keys { table[key] = try t[key] }
+        return try checked(t) { () throws(ConfigError) in try NativeExport.read(table, at: argument) }
     }
 
     static func address(_ t: LuaTableView) throws -> PackageAddress {
-        var address = try string(t, "address", required: true)!
-        if let p = try t["prefix"].integerValue, !address.contains("/") { address += "/\(p)" }
-        let interface = try string(t, "interface")
-        let subnet = try string(t, "subnet")
-        return try checked(t, { b in
-            let at = Source(file: "argument", line: 0)
-            b.set(.ipAddress, address, attribute: "address", at: at)
-            if let interface { b.set(.ipInterface, interface, attribute: "interface", at: at) }
-            if let subnet { b.set(.ipSubnet, subnet, attribute: "subnet", at: at) }
-        }, { $0.addresses.first })
+        if case .nil = try t["address"] { throw t.badField("address", "missing") }
+        var fields = try fields(t, [("address", .ipAddress), ("interface", .ipInterface), ("subnet", .ipSubnet)])
+        if let p = try t["prefix"].integerValue, case .text(let a)? = fields.first?.1, !a.contains("/") {
+            fields[0].1 = .text("\(a)/\(p)")
+        }
+        return try checked(t) { () throws(ConfigError) in
+            try ConfigBuilder.item(fields, at: argument, names: { Attributes.attribute($0)?.native ?? "\($0)" }) { $0.addresses.first }
+        }
     }
 }
 

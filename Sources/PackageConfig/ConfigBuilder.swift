@@ -87,9 +87,9 @@ public struct ConfigBuilder {
     }
 
     struct PartialAddress {
-        var address: String?
+        var address: IPAddress?
         var prefix: Int?
-        var subnet: String?
+        var subnet: Subnet?
         var interface: String?
         var source: Source
     }
@@ -99,11 +99,18 @@ public struct ConfigBuilder {
     /// second setting is an error naming both lines, never a silent winner.
     private var setAt: [Field.Slot: Source] = [:]
 
-    /// Sets one attribute. `index` picks the file system or address for the
-    /// per-item fields. A bad value is kept as an error, and reading goes on.
+    /// Sets one attribute from a text format. `index` picks the file
+    /// system or address for the per-item fields. A bad value is kept as an
+    /// error, and reading goes on.
     public mutating func set(_ field: Field, _ value: String, attribute: String, index: Int = 0, at source: Source) {
+        set(field, .text(value), attribute: attribute, index: index, at: source)
+    }
+
+    /// Sets one attribute from a value as its format gives it: text, or the
+    /// native format's typed value, read by the attribute's kind.
+    public mutating func set(_ field: Field, _ value: RawValue, attribute: String, index: Int = 0, at source: Source) {
         do throws(ConfigError) {
-            _ = try Check.text(value, attribute, source, allowingTabs: true)
+            if case .text(let text) = value { _ = try Check.text(text, attribute, source, allowingTabs: true) }
             if let key = field.singleValueSlot(index: index) {
                 if let first = setAt[key] {
                     throw ConfigError(
@@ -113,11 +120,15 @@ public struct ConfigBuilder {
                 setAt[key] = source
                 config.sources[field] = config.sources[field] ?? source
             }
-            try apply(field, value, attribute: attribute, index: index, at: source)
+            guard let kind = Attributes.attribute(field)?.kind else { return }  // ignored
+            try store(field, try kind.read(value, attribute, source), index: index, at: source)
         } catch {
             fail(error, field: field, index: index)
         }
     }
+
+    /// Exports read whole (the native format's `export{...}`).
+    public mutating func add(_ exports: [Export]) { config.exports += exports }
 
     /// Records a mistake. With the field it concerns, the item (or the
     /// name) is not reported as incomplete as well.
@@ -134,120 +145,102 @@ public struct ConfigBuilder {
     }
 
 
-    private mutating func apply(_ field: Field, _ value: String, attribute a: String, index: Int, at s: Source)
-        throws(ConfigError)
-    {
+    /// Puts a read value into the model.
+    private mutating func store(_ field: Field, _ v: AttributeValue, index: Int, at s: Source) throws(ConfigError) {
         switch field {
         case .packageName:
-            config.name = try Check.packageName(value, a, s)
+            config.name = v.text
             config.source = s
-        case .volumeGroup:
-            config.volumeGroups.append(VolumeGroup(name: try Check.vgName(value, a, s), source: s))
+        case .volumeGroup: config.volumeGroups.append(VolumeGroup(name: v.text, source: s))
         case .fsDevice:
-            let device = try Check.absolutePath(value, a, s)
-            fileSystems[index, default: PartialFileSystem(source: s)].device = device
+            fileSystems[index, default: PartialFileSystem(source: s)].device = v.text
             fileSystems[index]!.source = s
-        case .fsDirectory:
-            fileSystems[index, default: PartialFileSystem(source: s)].directory = try Check.absolutePath(value, a, s)
-        case .fsType:
-            fileSystems[index, default: PartialFileSystem(source: s)].type = try Check.word(value, a, s)
-        case .fsMountOptions:
-            fileSystems[index, default: PartialFileSystem(source: s)].mountOptions = try Check.words(value, a, s)
-        case .fsUmountOptions:
-            fileSystems[index, default: PartialFileSystem(source: s)].umountOptions = try Check.words(value, a, s)
-        case .fsFsckOptions:
-            fileSystems[index, default: PartialFileSystem(source: s)].fsckOptions = try Check.words(value, a, s)
-        case .ipSubnet:
-            addresses[index, default: PartialAddress(source: s)].subnet = try Self.subnet(value, a, s)
+        case .fsDirectory: fileSystems[index, default: PartialFileSystem(source: s)].directory = v.text
+        case .fsType: fileSystems[index, default: PartialFileSystem(source: s)].type = v.text
+        case .fsMountOptions: fileSystems[index, default: PartialFileSystem(source: s)].mountOptions = v.words
+        case .fsUmountOptions: fileSystems[index, default: PartialFileSystem(source: s)].umountOptions = v.words
+        case .fsFsckOptions: fileSystems[index, default: PartialFileSystem(source: s)].fsckOptions = v.words
+        case .ipSubnet: addresses[index, default: PartialAddress(source: s)].subnet = v.subnet
         case .ipAddress:
-            guard let (address, prefix) = IPAddress.parse(cidr: value.trimmingSpaces) else {
-                throw ConfigError(s, a, "\"\(value)\" is not an IPv4 or IPv6 address")
-            }
-            addresses[index, default: PartialAddress(source: s)].address = address.description
-            addresses[index]!.prefix = prefix
+            addresses[index, default: PartialAddress(source: s)].address = v.address?.0
+            addresses[index]!.prefix = v.address?.1
             addresses[index]!.source = s
-        case .fsckConcurrency: config.fsckConcurrency = try Check.integer(value, a, s, minimum: 1)
-        case .mountConcurrency: config.mountConcurrency = try Check.integer(value, a, s, minimum: 1)
-        case .mountRetries: config.mountRetries = try Check.integer(value, a, s)
-        case .umountRetries: config.umountRetries = try Check.integer(value, a, s)
-        case .export: config.exports += try ExportSpec.exports(fromArguments: value, a, s)
-        case .lockMigration: config.lockMigration.enabled = try Check.yesNo(value, a, s)
+        case .ipInterface: addresses[index, default: PartialAddress(source: s)].interface = v.text
+        case .fsckConcurrency: config.fsckConcurrency = v.integer
+        case .mountConcurrency: config.mountConcurrency = v.integer
+        case .mountRetries: config.mountRetries = v.integer
+        case .umountRetries: config.umountRetries = v.integer
+        case .export: config.exports += v.exports
+        case .lockMigration: config.lockMigration.enabled = v.flag
         case .holdingDirectory:
-            config.lockMigration.holdingDirectory = try Check.absolutePath(value, a, s)
+            config.lockMigration.holdingDirectory = v.text
             config.lockMigration.source = s
-        case .propagateInterval: config.lockMigration.propagateInterval = try Check.seconds(value, a, s)
-        case .statmonWaitTime: config.lockMigration.statmonWaitTime = try Check.seconds(value, a, s)
-        case .smDirectory: config.lockMigration.smDirectory = try Check.absolutePath(value, a, s)
-        case .notifyRetryMinutes: config.lockMigration.notifyRetryMinutes = try Check.integer(value, a, s, minimum: 0)
-        case .lockRestart:
-            guard let r = LockRestart(rawValue: value.trimmingSpaces) else {
-                throw ConfigError(s, a, "\"\(value)\": statd or lockd expected")
-            }
-            config.lockMigration.restart = r
-        case .monitorInterval: config.monitor.interval = try Check.seconds(value, a, s)
-        case .quotaMonitor: config.monitor.quota = try Check.yesNo(value, a, s)
-        case .monitorRetries: config.monitor.retries = try Check.integer(value, a, s)
-        case .maintenanceFile: config.monitor.maintenanceFile = try Check.absolutePath(value, a, s)
-        case .monitorRun: config.monitor.run = try Check.yesNo(value, a, s)
-        case .monitorProbe: config.monitor.probe = try Check.yesNo(value, a, s)
+        case .propagateInterval: config.lockMigration.propagateInterval = v.number
+        case .statmonWaitTime: config.lockMigration.statmonWaitTime = v.number
+        case .smDirectory: config.lockMigration.smDirectory = v.text
+        case .notifyRetryMinutes: config.lockMigration.notifyRetryMinutes = v.integer
+        case .lockRestart: config.lockMigration.restart = LockRestart(rawValue: v.text)!
+        case .monitorInterval: config.monitor.interval = v.number
+        case .quotaMonitor: config.monitor.quota = v.flag
+        case .monitorRetries: config.monitor.retries = v.integer
+        case .maintenanceFile: config.monitor.maintenanceFile = v.text
+        case .monitorRun: config.monitor.run = v.flag
+        case .monitorProbe: config.monitor.probe = v.flag
         case .monitorService:
-            config.monitor.serviceName = value.trimmingSpaces
-            config.monitor.run = !config.monitor.serviceName.isEmpty
-        case .monitorServices:
-            let known: Set<String> = ["rpcbind", "nfs", "mountd", "nlockmgr", "status", "rquotad"]
-            let list = value.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
-            if let bad = list.first(where: { !known.contains($0) }) {
-                throw ConfigError(s, a, "unknown service \"\(bad)\"; known: \(known.sorted().joined(separator: ", "))")
-            }
-            config.monitor.services = list
-        case .vgOwnership:
-            guard let mode = VGOwnership(rawValue: value.trimmingSpaces) else {
-                throw ConfigError(s, a, "\"\(value)\": tags or system_id expected")
-            }
-            config.vgOwnership = mode
-        case .fsckPolicy:
-            guard let policy = FsckPolicy(rawValue: value.trimmingSpaces.lowercased()) else {
-                throw ConfigError(s, a, "\"\(value)\": auto, force or no expected")
-            }
-            config.fsckPolicy = policy
-        case .timeout(let step): config.timeouts[step] = try Check.seconds(value, a, s)
-        case .arpCount: config.arpCount = try Check.integer(value, a, s, minimum: 0)
-        case .arpInterval: config.arpInterval = try Check.seconds(value, a, s)
-        case .dadTimeout:
-            guard let d = Double(value.trimmingSpaces), d >= 0, d.isFinite else {
-                throw ConfigError(s, a, "\"\(value)\" is not a number of seconds (0 turns the probe off)")
-            }
-            config.dadTimeout = d
-        case .ipInterface:
-            addresses[index, default: PartialAddress(source: s)].interface = try Check.word(value, a, s)
-        case .logFile: config.logFile = try Check.absolutePath(value, a, s)
-        case .hooksFile: config.hooksFile = try Check.absolutePath(value, a, s)
-        case .nfsServer:
-            guard let server = NFSServer(rawValue: value.trimmingSpaces.lowercased()) else {
-                throw ConfigError(s, a, "\"\(value)\": kernel or ganesha expected")
-            }
-            config.nfsServer = server
-        case .ganeshaGracePeriod: config.ganesha.gracePeriod = try Check.seconds(value, a, s)
-        case .ganeshaLeaseLifetime: config.ganesha.leaseLifetime = try Check.seconds(value, a, s)
-        case .ganeshaStopTimeout: config.ganesha.stopTimeout = try Check.seconds(value, a, s)
+            config.monitor.serviceName = v.text
+            config.monitor.run = !v.text.isEmpty
+        case .monitorServices: config.monitor.services = v.words
+        case .vgOwnership: config.vgOwnership = VGOwnership(rawValue: v.text)!
+        case .fsckPolicy: config.fsckPolicy = FsckPolicy(rawValue: v.text)!
+        case .timeout(let step): config.timeouts[step] = v.number
+        case .arpCount: config.arpCount = v.integer
+        case .arpInterval: config.arpInterval = v.number
+        case .dadTimeout: config.dadTimeout = v.number
+        case .logFile: config.logFile = v.text
+        case .hooksFile: config.hooksFile = v.text
+        case .nfsServer: config.nfsServer = NFSServer(rawValue: v.text)!
+        case .ganeshaGracePeriod: config.ganesha.gracePeriod = v.number
+        case .ganeshaLeaseLifetime: config.ganesha.leaseLifetime = v.number
+        case .ganeshaStopTimeout: config.ganesha.stopTimeout = v.number
         case .ganeshaRecoveryDirectory:
-            config.ganesha.recoveryDirectory = try Check.absolutePath(value, a, s)
+            config.ganesha.recoveryDirectory = v.text
             config.ganesha.source = s
         case .ignored: break
         }
     }
 
-    /// `192.0.2.0` or `192.0.2.0/24`.
-    static func subnet(_ value: String, _ attribute: String, _ source: Source) throws(ConfigError) -> String {
-        guard let (address, prefix) = IPAddress.parse(cidr: value.trimmingSpaces) else {
-            throw ConfigError(source, attribute, "\"\(value)\" is not a subnet address")
-        }
-        return prefix.map { "\(address)/\($0)" } ?? address.description
-    }
-
     /// Gathers the items and runs the package-wide checks. Throws every
     /// mistake found, in file order.
     public mutating func finish(defaultName: String? = nil) throws(ConfigErrors) -> PackageConfiguration {
+        gatherItems()
+        if config.name.isEmpty, let defaultName {
+            config.name = defaultName
+        }
+        // A name that was there but wrong is not also missing.
+        errors += Validation.check(config, names: names).filter { !(badName && $0.attribute == names(.packageName)) }
+        guard errors.isEmpty else {
+            throw ConfigErrors(errors.sorted { ($0.source.file, $0.source.line) < ($1.source.file, $1.source.line) })
+        }
+        return config
+    }
+
+    /// One file system or address alone, as a script hands it to a
+    /// primitive: its fields read and checked as a package file's are, with
+    /// no package around it. The first mistake is thrown.
+    public static func item<T>(
+        _ fields: [(Field, RawValue, String)], at source: Source, names: @escaping (Field) -> String,
+        _ pick: (PackageConfiguration) -> T?
+    ) throws(ConfigError) -> T {
+        var b = ConfigBuilder(file: source.file, names: names)
+        for (field, value, attribute) in fields { b.set(field, value, attribute: attribute, at: source) }
+        b.gatherItems()
+        if let error = b.errors.first { throw error }
+        guard let item = pick(b.config) else { throw ConfigError(source, "", "incomplete") }
+        return item
+    }
+
+    /// The file systems and addresses, from their fields.
+    private mutating func gatherItems() {
         for (index, fs) in fileSystems.sorted(by: { $0.key < $1.key }) where !badFileSystems.contains(index) {
             guard let device = fs.device else {
                 errors.append(ConfigError(fs.source, names(.fsDevice), "a file system without a device (fs_name)"))
@@ -264,20 +257,11 @@ public struct ConfigBuilder {
         }
         for (index, ip) in addresses.sorted(by: { $0.key < $1.key }) where !badAddresses.contains(index) {
             guard let address = ip.address else {
-                errors.append(ConfigError(ip.source, names(.ipAddress), "subnet \(ip.subnet ?? "") has no ip_address"))
+                errors.append(ConfigError(ip.source, names(.ipAddress), "subnet \(ip.subnet.map(\.description) ?? "") has no ip_address"))
                 continue
             }
             config.addresses.append(
                 PackageAddress(address: address, prefix: ip.prefix, interface: ip.interface, subnet: ip.subnet, source: ip.source))
         }
-        if config.name.isEmpty, let defaultName {
-            config.name = defaultName
-        }
-        // A name that was there but wrong is not also missing.
-        errors += Validation.check(config, names: names).filter { !(badName && $0.attribute == names(.packageName)) }
-        guard errors.isEmpty else {
-            throw ConfigErrors(errors.sorted { ($0.source.file, $0.source.line) < ($1.source.file, $1.source.line) })
-        }
-        return config
     }
 }

@@ -13,10 +13,10 @@ public enum ExportSpec {
 
     /// Splits and checks an option string; returns the options without fsid, and the fsid.
     public static func options(_ text: String, _ attribute: String, _ source: Source) throws(ConfigError)
-        -> (options: [String], fsid: String?)
+        -> (options: [String], fsid: FSID?)
     {
         var options: [String] = []
-        var fsid: String?
+        var fsid: FSID?
         for raw in text.split(separator: ",", omittingEmptySubsequences: false) {
             let option = String(raw)
             guard !option.isEmpty else { throw ConfigError(source, attribute, "empty option in \"\(text)\"") }
@@ -45,13 +45,33 @@ public enum ExportSpec {
         return (options, fsid)
     }
 
-    /// An fsid: a number from 1 (0 or "root" is the NFSv4 root), or a UUID.
-    static func checkedFSID(_ value: String, _ attribute: String, _ source: Source) throws(ConfigError) -> String {
-        if value == "root" { return value }
-        if let n = Int(value), n >= 0, n <= Int(UInt32.max) { return String(n) }
-        let hex = value.filter { $0 != "-" }
-        if hex.count == 32, hex.allSatisfy(\.isHexDigit) { return value.lowercased() }
-        throw ConfigError(source, attribute, "fsid \"\(value)\" is neither a number nor a UUID")
+    /// An fsid: a number (0 or "root" is the NFSv4 root), or a UUID.
+    static func checkedFSID(_ value: String, _ attribute: String, _ source: Source) throws(ConfigError) -> FSID {
+        guard let fsid = FSID(value) else {
+            throw ConfigError(source, attribute, "fsid \"\(value)\" is neither a number nor a UUID")
+        }
+        return fsid
+    }
+
+    /// One export as the native format declares it: each part checked as
+    /// an XFS entry's is, the fsid as given (a number, or text).
+    public static func export(
+        directory: String, clients: String, options: String?, fsid: RawValue?, _ attribute: String, _ source: Source
+    ) throws(ConfigError) -> Export {
+        var id: FSID?
+        switch fsid {
+        case .none: id = nil
+        case .integer(let n)?:
+            guard let f = FSID(n) else { throw ConfigError(source, attribute + ".fsid", "fsid \(n) is out of range (0 to 4294967295)") }
+            id = f
+        case .text(let t)?: id = try checkedFSID(t, attribute + ".fsid", source)
+        case let other?: throw ConfigError(source, attribute + ".fsid", "\(other.shown): a number or a UUID expected")
+        }
+        let (list, inline) = try options.map { text throws(ConfigError) in try self.options(text, attribute + ".options", source) } ?? ([], nil)
+        if inline != nil && id != nil { throw ConfigError(source, attribute, "fsid given twice (in options and as fsid)") }
+        return Export(
+            directory: try Check.absolutePath(directory, attribute + ".directory", source),
+            clients: try clientSpec(clients, attribute + ".clients", source), options: list, fsid: id ?? inline, source: source)
     }
 
     /// One XFS entry, an exportfs argument string: `-o rw,fsid=101 *:/srv/a`.
@@ -91,7 +111,7 @@ public enum ExportSpec {
                 Export(
                     directory: try Check.absolutePath(directory, attribute, source),
                     clients: try clientSpec(client, attribute, source),
-                    options: options, fsid: fsid ?? "", source: source))
+                    options: options, fsid: fsid, source: source))
         }
         return result
     }

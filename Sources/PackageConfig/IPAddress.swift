@@ -49,3 +49,22 @@ public struct IPAddress: Sendable, Equatable, Hashable, CustomStringConvertible 
         return (address, p)
     }
 }
+
+/// A subnet as Serviceguard's ip_subnet gives it: `192.0.2.0`, or with its
+/// prefix length, `192.0.2.0/24`.
+public struct Subnet: Sendable, Hashable, CustomStringConvertible {
+    public let network: IPAddress
+    public let prefix: Int?
+
+    public init(network: IPAddress, prefix: Int?) {
+        self.network = network
+        self.prefix = prefix
+    }
+
+    public init?(_ text: String) {
+        guard let (network, prefix) = IPAddress.parse(cidr: text) else { return nil }
+        self.init(network: network, prefix: prefix)
+    }
+
+    public var description: String { prefix.map { "\(network)/\($0)" } ?? network.description }
+}

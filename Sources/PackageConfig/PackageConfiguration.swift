@@ -142,11 +142,12 @@ public struct Export: Sendable, Equatable {
     /// The options without fsid, in the order given (e.g. ["rw", "sync"]).
     public var options: [String]
     /// Mandatory and unique in the package: clients keep their file handles
-    /// across a failover only if it is the same on every node.
-    public var fsid: String
+    /// across a failover only if it is the same on every node. Nil: not
+    /// given (validation says so).
+    public var fsid: FSID?
     public var source: Source
 
-    public init(directory: String, clients: String, options: [String], fsid: String, source: Source) {
+    public init(directory: String, clients: String, options: [String], fsid: FSID?, source: Source) {
         self.directory = directory
         self.clients = clients
         self.options = options
@@ -155,22 +156,22 @@ public struct Export: Sendable, Equatable {
     }
 
     /// The full option string for exportfs -o, fsid included.
-    public var optionString: String { (options + ["fsid=\(fsid)"]).joined(separator: ",") }
+    public var optionString: String { (options + (fsid.map { ["fsid=\($0)"] } ?? [])).joined(separator: ",") }
 }
 
 /// A relocatable package address.
 public struct PackageAddress: Sendable, Equatable {
-    public var address: String
+    public var address: IPAddress
     /// The prefix length; nil: taken from the subnet, or from the interface's
     /// own address in the same subnet when the address is added.
     public var prefix: Int?
     /// The interface; nil: the one holding an address in `subnet`.
     public var interface: String?
     /// The subnet (Serviceguard's ip_subnet), e.g. 192.0.2.0 or 192.0.2.0/24.
-    public var subnet: String?
+    public var subnet: Subnet?
     public var source: Source
 
-    public init(address: String, prefix: Int? = nil, interface: String? = nil, subnet: String? = nil, source: Source) {
+    public init(address: IPAddress, prefix: Int? = nil, interface: String? = nil, subnet: Subnet? = nil, source: Source) {
         self.address = address
         self.prefix = prefix
         self.interface = interface
@@ -178,7 +179,7 @@ public struct PackageAddress: Sendable, Equatable {
         self.source = source
     }
 
-    public var isIPv6: Bool { address.contains(":") }
+    public var isIPv6: Bool { address.isIPv6 }
 }
 
 /// Seconds each kind of step may take.

@@ -50,9 +50,8 @@ public struct Addresses: Sendable {
     /// Where the address goes: its interface and prefix, given or found from
     /// the interface that holds an address in the same subnet.
     public func placement(_ a: PackageAddress, in present: [InterfaceAddress]) throws -> (String, Int) {
-        guard let address = IPAddress(a.address) else { throw PrimitiveError("\(a.address) is not an address") }
-        var subnet: (IPAddress, Int?)?
-        if let s = a.subnet { subnet = IPAddress.parse(cidr: s) }
+        let address = a.address
+        let subnet = a.subnet.map { ($0.network, $0.prefix) }
         let candidates = present.filter { p in
             guard p.address != address.description, let mine = IPAddress(p.address), mine.isIPv6 == address.isIPv6,
                 !(mine.isIPv6 && mine.bytes.starts(with: [0xfe, 0x80]))
@@ -64,7 +63,7 @@ public struct Addresses: Sendable {
         }
         if let interface = a.interface {
             guard let prefix = a.prefix ?? subnet?.1 ?? candidates.first?.prefix else {
-                throw PrimitiveError("\(a.address): no prefix length given, and \(interface) has no address in its subnet to take it from")
+                throw PrimitiveError("\(a.address.description): no prefix length given, and \(interface) has no address in its subnet to take it from")
             }
             return (interface, prefix)
         }
@@ -72,8 +71,8 @@ public struct Addresses: Sendable {
         guard interfaces.count == 1, let c = candidates.first else {
             throw PrimitiveError(
                 interfaces.isEmpty
-                    ? "\(a.address): no interface has an address in \(a.subnet ?? "its subnet"); name the interface"
-                    : "\(a.address): \(interfaces.sorted().joined(separator: " and ")) are all in its subnet; name the interface")
+                    ? "\(a.address.description): no interface has an address in \(a.subnet.map(\.description) ?? "its subnet"); name the interface"
+                    : "\(a.address.description): \(interfaces.sorted().joined(separator: " and ")) are all in its subnet; name the interface")
         }
         return (c.interface, a.prefix ?? subnet?.1 ?? c.prefix)
     }
@@ -89,33 +88,33 @@ public struct Addresses: Sendable {
     {
         let present = try list(timeout: timeout)
         let (interface, prefix) = try placement(a, in: present)
-        if let here = present.first(where: { $0.address == a.address }) {
+        if let here = present.first(where: { $0.address == a.address.description }) {
             guard here.interface == interface else {
-                throw PrimitiveError("\(a.address) is already on \(here.interface), not \(interface)")
+                throw PrimitiveError("\(a.address.description) is already on \(here.interface), not \(interface)")
             }
             return .already
         }
-        guard let address = IPAddress(a.address) else { throw PrimitiveError("\(a.address) is not an address") }
+        let address = a.address
         if !address.isIPv6 && dadTimeout > 0 {
             if node.planning {
-                node.logger.info("would check that no host answers ARP for \(a.address) on \(interface)")
+                node.logger.info("would check that no host answers ARP for \(a.address.description) on \(interface)")
             } else if let mac = try Arp.probe(interface: interface, address: address, timeout: dadTimeout, shouldStop: node.shouldStop) {
-                throw PrimitiveError("\(a.address) is in use by another host (\(mac) answers ARP for it on \(interface)): not added")
+                throw PrimitiveError("\(a.address.description) is in use by another host (\(mac) answers ARP for it on \(interface)): not added")
             }
         }
-        try node.run(["ip", "addr", "add", "\(a.address)/\(prefix)", "dev", interface], timeout: timeout)
+        try node.run(["ip", "addr", "add", "\(a.address.description)/\(prefix)", "dev", interface], timeout: timeout)
         if address.isIPv6 {
-            try waitForDAD(a.address, interface: interface, prefix: prefix, until: Monotonic.now() + min(timeout, 10))
+            try waitForDAD(a.address.description, interface: interface, prefix: prefix, until: Monotonic.now() + min(timeout, 10))
         }
         if arpCount > 0 {
             let duration = Double(arpCount) * arpInterval + 5
             _ = try node.runner.run(
                 Command(
-                    announcer + ["--interface", interface, "--count", String(arpCount), "--interval", String(arpInterval), a.address],
+                    announcer + ["--interface", interface, "--count", String(arpCount), "--interval", String(arpInterval), a.address.description],
                     timeout: duration, background: true))
         }
-        if !node.planning, try !list(timeout: timeout).contains(where: { $0.address == a.address && $0.interface == interface }) {
-            throw PrimitiveError("ip reported success but \(a.address) is not on \(interface)")
+        if !node.planning, try !list(timeout: timeout).contains(where: { $0.address == a.address.description && $0.interface == interface }) {
+            throw PrimitiveError("ip reported success but \(a.address.description) is not on \(interface)")
         }
         return .done
     }
@@ -153,15 +152,15 @@ public struct Addresses: Sendable {
     /// Removes the address; absent is success. Announcements of it still
     /// being sent (a stop right after a start) are stopped first.
     public func remove(_ a: PackageAddress, timeout: Double) throws -> Outcome {
-        stopAnnouncements(of: a.address)
+        stopAnnouncements(of: a.address.description)
         let present = try list(timeout: timeout)
-        guard let here = present.first(where: { $0.address == a.address }) else { return .already }
+        guard let here = present.first(where: { $0.address == a.address.description }) else { return .already }
         if let interface = a.interface, here.interface != interface {
-            throw PrimitiveError("\(a.address) is on \(here.interface), not on \(interface) as configured: not removed")
+            throw PrimitiveError("\(a.address.description) is on \(here.interface), not on \(interface) as configured: not removed")
         }
-        try node.run(["ip", "addr", "del", "\(a.address)/\(here.prefix)", "dev", here.interface], timeout: timeout)
-        if !node.planning, try list(timeout: timeout).contains(where: { $0.address == a.address }) {
-            throw PrimitiveError("ip reported success but \(a.address) is still on \(here.interface)")
+        try node.run(["ip", "addr", "del", "\(a.address.description)/\(here.prefix)", "dev", here.interface], timeout: timeout)
+        if !node.planning, try list(timeout: timeout).contains(where: { $0.address == a.address.description }) {
+            throw PrimitiveError("ip reported success but \(a.address.description) is still on \(here.interface)")
         }
         return .done
     }

@@ -49,13 +49,13 @@ public struct Exports: Sendable {
     /// Whether the table has every option asked for (it adds the defaults).
     static func satisfies(_ entry: ExportEntry, _ e: Export) -> Bool {
         let have = Set(entry.options)
-        return (e.options + ["fsid=\(e.fsid)"]).allSatisfy(have.contains)
+        return e.optionString.split(separator: ",").map(String.init).allSatisfy(have.contains)
     }
 
     /// Exports a directory to a client spec. Exported already with the same
     /// options is success; with other options it is exported again.
     public func export(_ e: Export, timeout: Double) throws -> Outcome {
-        guard !e.fsid.isEmpty else { throw PrimitiveError("export of \(e.directory) has no fsid") }
+        guard e.fsid != nil else { throw PrimitiveError("export of \(e.directory) has no fsid") }
         if let have = entry(e, in: try list()), Self.satisfies(have, e) { return .already }
         do { try LinkFreePath.check(e.directory, "export") } catch { throw PrimitiveError(error.problem) }
         var isDirectory: ObjCBool = false

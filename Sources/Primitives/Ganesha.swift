@@ -50,7 +50,7 @@ public struct Ganesha: Sendable {
 
     /// One EXPORT block: the exportfs-style options of the package file in Ganesha's terms.
     public static func exportBlock(_ e: Export) -> String {
-        let id = Int(e.fsid) ?? 0
+        let id = e.fsid?.number ?? 0
         var access = "RO"
         var squash = "Root_Squash"
         var extra: [String] = []
@@ -179,9 +179,9 @@ public struct Ganesha: Sendable {
     /// else the configuration rewritten and the server restarted.
     public func export(_ e: Export, timeout: Double) throws -> Outcome {
         let ids = activeIDs()
-        guard let id = Int(e.fsid) else { throw PrimitiveError("fsid \(e.fsid): NFS-Ganesha needs a number") }
+        guard let id = e.fsid?.number else { throw PrimitiveError("fsid \(e.fsid.map(\.description) ?? "none"): NFS-Ganesha needs a number") }
         if isRunning && ids.contains(id) { return .already }
-        let exports = package.exports.filter { ids.contains(Int($0.fsid) ?? -1) } + [e]
+        let exports = package.exports.filter { ids.contains($0.fsid?.number ?? -1) } + [e]
         guard isRunning else { return try start(exports, timeout: timeout) }
         if FileManager.default.fileExists(atPath: systemBus) {
             let single = runtime.path("export-\(id).conf")
@@ -200,8 +200,8 @@ public struct Ganesha: Sendable {
     /// Removes an export, the same two ways.
     public func unexport(_ e: Export, timeout: Double) throws -> Outcome {
         let ids = activeIDs()
-        guard let id = Int(e.fsid), ids.contains(id), isRunning else { return .already }
-        let exports = package.exports.filter { ids.contains(Int($0.fsid) ?? -1) && $0.fsid != e.fsid }
+        guard let id = e.fsid?.number, ids.contains(id), isRunning else { return .already }
+        let exports = package.exports.filter { ids.contains($0.fsid?.number ?? -1) && $0.fsid != e.fsid }
         if FileManager.default.fileExists(atPath: systemBus) {
             try node.run(
                 ["dbus-send", "--system", "--print-reply", "--dest=org.ganesha.nfsd", "/org/ganesha/nfsd/ExportMgr",

@@ -59,7 +59,7 @@ import Testing
             input: "pkg.name\npkg.exports[1].fsid, pkg.concurrency.mount\ntype(mounts()), type(vg_activate)\n")
         #expect(out.status == 0, "\(out.stderr)")
         // Values print as the REPL prints them: strings quoted.
-        #expect(out.stdout == "\"nfspkg\"\n\"7\"\t3\n\"table\"\t\"function\"\n")
+        #expect(out.stdout == "\"nfspkg\"\n7\t3\n\"table\"\t\"function\"\n")
     }
 
     @Test func aMissingFileIsAConfigurationError() throws {

@@ -51,9 +51,9 @@ import Testing
             fsckOptions: ["-y"], source: Source(file: "pkg.conf", line: 6)))
         #expect(c.fileSystems[1].type == "xfs")
         #expect(c.fsckConcurrency == 4 && c.mountConcurrency == 8 && c.mountRetries == 1 && c.umountRetries == 2)
-        #expect(c.addresses == [PackageAddress(address: "192.0.2.10", subnet: "192.0.2.0/24", source: Source(file: "pkg.conf", line: 20))])
+        #expect(c.addresses == [PackageAddress(address: IPAddress("192.0.2.10")!, subnet: Subnet("192.0.2.0/24"), source: Source(file: "pkg.conf", line: 20))])
         #expect(c.exports.map(\.directory) == ["/srv/nfs/a", "/srv/nfs/b"])
-        #expect(c.exports[0].clients == "*" && c.exports[0].options == ["rw", "sync"] && c.exports[0].fsid == "101")
+        #expect(c.exports[0].clients == "*" && c.exports[0].options == ["rw", "sync"] && c.exports[0].fsid == .number(101))
         #expect(c.exports[1].clients == "192.0.2.0/24" && c.exports[1].optionString == "ro,fsid=102")
         #expect(c.lockMigration.enabled && c.lockMigration.holdingDirectory == "/srv/nfs/a/.flm")
         #expect(c.lockMigration.propagateInterval == 2 && c.lockMigration.statmonWaitTime == 30)
@@ -261,8 +261,8 @@ import Testing
             #expect(c.name == "nfspkg")
             #expect(c.volumeGroups.map(\.name) == ["vg01"])
             #expect(c.fileSystems.first?.directory == "/srv/nfs/a")
-            #expect(c.exports.first?.fsid == "101")
-            #expect(c.addresses.first?.address == "192.0.2.10")
+            #expect(c.exports.first?.fsid == .number(101))
+            #expect(c.addresses.first?.address.description == "192.0.2.10")
             #expect(c.lockMigration.enabled)
         }
     }

@@ -38,7 +38,7 @@ import Testing
             """)
         #expect(errors(native) == [
             "\(native):2: filesystem.directory: a control character (U+0000) in the value: none belongs here",
-            "\(native):3: export: a control character (U+0000) in the value: none belongs here",
+            "\(native):3: export.directory: a control character (U+0000) in the value: none belongs here",
         ])
         let legacy = try dir.write("l/hanfs.conf", "PACKAGE_NAME=p\nLV[0]=/dev/sdb1\nFS[0]=\"/srv/a\u{1B}[2J\"\n")
         #expect(errors(legacy) == ["\(legacy):3: a control character (U+001B) in the line: it has no place in a package file"])

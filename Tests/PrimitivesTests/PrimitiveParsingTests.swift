@@ -37,10 +37,10 @@ import Testing
         // Where an address goes: the interface with an address in its subnet.
         let node = NodeContext(runner: RecordingRunner(), logger: Logger(label: "test"), settings: NodeSettings(nodeName: "n1"))
         let a = Addresses(node, announcer: ["true"])
-        let placed = try? a.placement(PackageAddress(address: "192.0.2.20", source: Source(file: "", line: 0)), in: list)
+        let placed = try? a.placement(PackageAddress(address: IPAddress("192.0.2.20")!, source: Source(file: "", line: 0)), in: list)
         #expect(placed?.0 == "v1" && placed?.1 == 24)
         #expect(throws: PrimitiveError.self) {
-            try a.placement(PackageAddress(address: "198.51.100.7", source: Source(file: "", line: 0)), in: list)
+            try a.placement(PackageAddress(address: IPAddress("198.51.100.7")!, source: Source(file: "", line: 0)), in: list)
         }
     }
 
@@ -57,7 +57,7 @@ import Testing
         #expect(list.map(\.directory) == ["/srv/nfs/a", "/srv/nfs/b x"])
         #expect(list[1].clients == "192.0.2.0/24" && list[1].options == ["ro", "fsid=102"])
         // Exported already with those options: nothing is run.
-        let e = Export(directory: "/srv/nfs/a", clients: "*", options: ["rw", "no_subtree_check"], fsid: "101", source: Source(file: "", line: 0))
+        let e = Export(directory: "/srv/nfs/a", clients: "*", options: ["rw", "no_subtree_check"], fsid: .number(101), source: Source(file: "", line: 0))
         #expect(try exports.export(e, timeout: 5) == .already)
         #expect((node.runner as! RecordingRunner).commands.isEmpty)
     }

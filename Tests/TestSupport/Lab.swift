@@ -183,7 +183,7 @@ public final class Lab: @unchecked Sendable {
         package.ganesha.leaseLifetime = 5
         package.ganesha.recoveryDirectory = "/var/lib/nfs/ganesha"
         let list = exports.enumerated().map { i, path in
-            Export(directory: path, clients: "*", options: ["rw", "no_root_squash"], fsid: String(i + 1), source: Source(file: "", line: 0))
+            Export(directory: path, clients: "*", options: ["rw", "no_root_squash"], fsid: FSID(i + 1), source: Source(file: "", line: 0))
         }
         try Ganesha.render(package, list).write(toFile: "\(dir)/ganesha.conf", atomically: true, encoding: .utf8)
         try inNode(["mkdir", "-p", "/var/lib/nfs/ganesha"])

@@ -1,0 +1,287 @@
+/// Every attribute of a package, declared once: its name in each format,
+/// the values it takes, its default (read from the model itself) and one
+/// line saying what it is. The three formats read through this table, and
+/// the references are made from it: the README's attribute table and
+/// hanfs.conf(5) (`hanfs doc attributes`, `hanfs doc hanfs.conf.5`).
+public struct Attribute: Sendable {
+    public let field: Field
+    /// In the native Lua format: `package.mount_concurrency`,
+    /// `package.monitor.interval`, `filesystem.device`, `export`, `vg`;
+    /// nil where it has none.
+    public let native: String?
+    /// In a Serviceguard modular package file.
+    public let modular: [String]
+    /// As legacy hanfs.conf and control-script variables.
+    public let legacy: [String]
+    /// Whose vocabulary the name is from.
+    public let origin: Origin
+    public let kind: AttributeKind
+    public let doc: String
+    /// The default, as the model has it; nil: none (required, or unset).
+    let defaultOf: @Sendable (PackageConfiguration) -> String?
+
+    /// One of hanfs's own attributes: `name` in a modular file, `NAME` as a
+    /// variable, and its native name.
+    init(
+        _ field: Field, native: String?, hanfs name: String, _ kind: AttributeKind, _ doc: String,
+        default defaultOf: @escaping @Sendable (PackageConfiguration) -> String? = { _ in nil }
+    ) {
+        self.init(field, native: native, modular: [name], legacy: [name.uppercased()], origin: .hanfs, kind, doc, default: defaultOf)
+    }
+
+    /// An NFS toolkit attribute (`XFS`, `LOCK_MIGRATION`, ...).
+    init(
+        _ field: Field, native: String?, toolkit name: String, _ kind: AttributeKind, _ doc: String,
+        default defaultOf: @escaping @Sendable (PackageConfiguration) -> String? = { _ in nil }
+    ) {
+        self.init(field, native: native, modular: [name], legacy: [name], origin: .toolkit, kind, doc, default: defaultOf)
+    }
+
+    init(
+        _ field: Field, native: String?, modular: [String], legacy: [String], origin: Origin = .serviceguard, _ kind: AttributeKind,
+        _ doc: String, default defaultOf: @escaping @Sendable (PackageConfiguration) -> String? = { _ in nil }
+    ) {
+        self.field = field
+        self.native = native
+        self.modular = modular
+        self.legacy = legacy
+        self.origin = origin
+        self.kind = kind
+        self.doc = doc
+        self.defaultOf = defaultOf
+    }
+
+    /// Serviceguard's package attributes; the NFS toolkit's (in a modular
+    /// file also behind any module prefix, `tkit/nfs/nfs/XFS`, and the same
+    /// name as a variable); hanfs's own (lower case in a modular file, also
+    /// behind a prefix; upper case as a variable).
+    public enum Origin: String, Sendable { case serviceguard, toolkit, hanfs }
+
+    /// The documented default.
+    public var defaultValue: String? { defaultOf(PackageConfiguration()) }
+}
+
+/// What values an attribute takes: how each format's value is read, and
+/// how the reference describes it.
+public enum AttributeKind: Sendable {
+    case packageName, vgName, path, word, words, text
+    case integer(minimum: Int)
+    /// A positive number of seconds.
+    case seconds
+    /// A number of seconds, 0 turning the thing off.
+    case secondsOrOff
+    case yesNo
+    case oneOf([String])
+    case services
+    case export
+    case address
+    case subnet
+
+    /// For the reference.
+    public var describes: String {
+        switch self {
+        case .packageName: "letters, digits, _ . -; at most 39"
+        case .vgName: "a volume group name (one per line)"
+        case .path: "an absolute path"
+        case .word: "one word"
+        case .words: "words (options), space separated"
+        case .text: "text"
+        case .integer(let minimum): "a whole number, at least \(minimum)"
+        case .seconds: "seconds (> 0)"
+        case .secondsOrOff: "seconds; 0: off"
+        case .yesNo: "YES or NO (native: true or false)"
+        case .oneOf(let values): values.joined(separator: " or ")
+        case .services: "of " + Attributes.monitorServices.joined(separator: ", ")
+        case .export: "exportfs arguments: `-o OPTIONS CLIENTS:/DIR` (native: a table)"
+        case .address: "an IPv4 or IPv6 address, with /prefix if wanted"
+        case .subnet: "a network address, with /prefix if wanted"
+        }
+    }
+}
+
+public enum Attributes {
+    /// The RPC services the monitor knows.
+    public static let monitorServices = ["rpcbind", "nfs", "mountd", "nlockmgr", "status", "rquotad"]
+
+    public static let all: [Attribute] = package + fileSystems + addresses + exports + lockMigration + monitor + nfsServer
+
+    static let package: [Attribute] = [
+        Attribute(
+            .packageName, native: "package.name", modular: ["package_name"], legacy: ["PACKAGE_NAME", "PACKAGE"],
+            .packageName, "The package's name; its lock, marker, notes and log are named after it (legacy: else its directory)."),
+        Attribute(.volumeGroup, native: "vg", modular: ["vg"], legacy: ["VG"], .vgName, "A volume group the package activates."),
+        Attribute(
+            .vgOwnership, native: "package.vg_ownership", hanfs: "vg_ownership", .oneOf(["tags", "system_id"]),
+            "How a node takes a volume group: LVM host tags, or LVM's system ID.", default: { $0.vgOwnership.rawValue }),
+        Attribute(
+            .fsckPolicy, native: "package.run_fsck", hanfs: "run_fsck", .oneOf(["auto", "force", "no"]),
+            "auto: fsck only file systems without a journal; force: every one; no: none.", default: { $0.fsckPolicy.rawValue }),
+        Attribute(
+            .fsckConcurrency, native: "package.fsck_concurrency", modular: ["concurrent_fsck_operations"],
+            legacy: ["CONCURRENT_FSCK_OPERATIONS"], .integer(minimum: 1), "File systems checked at once.",
+            default: { String($0.fsckConcurrency) }),
+        Attribute(
+            .mountConcurrency, native: "package.mount_concurrency", modular: ["concurrent_mount_and_umount_operations"],
+            legacy: ["CONCURRENT_MOUNT_AND_UMOUNT_OPERATIONS", "CONCURRENT_MOUNT_OPERATIONS"], .integer(minimum: 1),
+            "File systems mounted or unmounted at once, parents before children.", default: { String($0.mountConcurrency) }),
+        Attribute(
+            .mountRetries, native: "package.mount_retries", modular: ["fs_mount_retry_count"], legacy: ["FS_MOUNT_RETRY_COUNT"],
+            .integer(minimum: 0), "On a busy mount point: stop its users and try again, this many times.",
+            default: { String($0.mountRetries) }),
+        Attribute(
+            .umountRetries, native: "package.umount_retries", modular: ["fs_umount_retry_count"],
+            legacy: ["FS_UMOUNT_COUNT", "FS_UMOUNT_RETRY_COUNT"], .integer(minimum: 0),
+            "After the TERM and KILL of a file system's users, the whole umount again, this many times.",
+            default: { String($0.umountRetries) }),
+    ] + StepTimeouts.names.map { step in
+        Attribute(
+            .timeout(step), native: "package.timeouts.\(step)", hanfs: "\(step)_timeout", .seconds,
+            "Seconds each \(step) step may take.", default: { String(seconds: $0.timeouts[step]!) })
+    } + [
+        Attribute(
+            .arpCount, native: "package.arp_count", hanfs: "arp_count", .integer(minimum: 0),
+            "Gratuitous ARPs sent after an address is added.", default: { String($0.arpCount) }),
+        Attribute(
+            .arpInterval, native: "package.arp_interval", hanfs: "arp_interval", .seconds, "Seconds between them.",
+            default: { String(seconds: $0.arpInterval) }),
+        Attribute(
+            .dadTimeout, native: "package.dad_timeout", hanfs: "dad_timeout", .secondsOrOff,
+            "How long another host has to answer for the address before it is added.", default: { String(seconds: $0.dadTimeout) }),
+        Attribute(
+            .logFile, native: "package.log_file", modular: ["script_log_file"], legacy: ["SCRIPT_LOG_FILE", "LOG_FILE"], .path,
+            "The package's log; written only if hanfs made it.", default: { _ in "/var/log/hanfs/NAME.log" }),
+        Attribute(
+            .hooksFile, native: "package.hooks_file", hanfs: "hooks_file", .path,
+            "The package's own site hooks (stdlib/plan.lua), loaded after site.lua before every script."),
+    ]
+
+    static let fileSystems: [Attribute] = [
+        Attribute(.fsDevice, native: "filesystem.device", modular: ["fs_name"], legacy: ["LV"], .path, "A file system's device; a new file system in a modular file."),
+        Attribute(.fsDirectory, native: "filesystem.directory", modular: ["fs_directory"], legacy: ["FS"], .path, "Its mount point."),
+        Attribute(.fsType, native: "filesystem.type", modular: ["fs_type"], legacy: ["FS_TYPE"], .word, "Its type; empty: mount tells."),
+        Attribute(
+            .fsMountOptions, native: "filesystem.options", modular: ["fs_mount_opt"], legacy: ["FS_MOUNT_OPT"], .words,
+            "mount's options (`-o noatime`; native: `noatime`)."),
+        Attribute(.fsUmountOptions, native: "filesystem.umount_options", modular: ["fs_umount_opt"], legacy: ["FS_UMOUNT_OPT"], .words, "umount's options."),
+        Attribute(.fsFsckOptions, native: "filesystem.fsck_options", modular: ["fs_fsck_opt"], legacy: ["FS_FSCK_OPT"], .words, "fsck's options (default `-p`)."),
+    ]
+
+    static let addresses: [Attribute] = [
+        Attribute(.ipAddress, native: "address.address", modular: ["ip_address"], legacy: ["IP"], .address, "A package address; a new address in a modular file."),
+        Attribute(.ipSubnet, native: "address.subnet", modular: ["ip_subnet"], legacy: ["SUBNET"], .subnet, "The subnet the addresses after it are in: the interface holding an address in it takes them."),
+        Attribute(.ipInterface, native: "address.interface", modular: [], legacy: [], .word, "The interface the address goes on."),
+    ]
+
+    static let exports: [Attribute] = [
+        Attribute(
+            .export, native: "export", toolkit: "XFS", .export,
+            "A directory exported to a client spec; fsid mandatory and unique in the package (native: `export{directory, clients, options, fsid}`)."),
+    ]
+
+    static let lockMigration: [Attribute] = [
+        Attribute(
+            .lockMigration, native: "package.lock_migration.enabled", toolkit: "LOCK_MIGRATION", .yesNo,
+            "NFSv3 lock migration: the clients' SM entries move with the package.", default: { $0.lockMigration.enabled ? "YES" : "NO" }),
+        Attribute(
+            .holdingDirectory, native: "package.lock_migration.holding_dir", toolkit: "NFS_FLM_HOLDING_DIR", .path,
+            "Where the SM entries are kept, on a package file system."),
+        Attribute(
+            .propagateInterval, native: "package.lock_migration.propagate_interval", toolkit: "PROPAGATE_INTERVAL", .seconds,
+            "Seconds between the sync's full comparisons.", default: { String(seconds: $0.lockMigration.propagateInterval) }),
+        Attribute(
+            .statmonWaitTime, native: "package.lock_migration.statmon_waittime", toolkit: "STATMON_WAITTIME", .seconds,
+            "Seconds rpc.statd has to come up.", default: { String(seconds: $0.lockMigration.statmonWaitTime) }),
+        Attribute(
+            .smDirectory, native: "package.lock_migration.sm_dir", hanfs: "sm_dir", .path,
+            "rpc.statd's SM directory.", default: { _ in "found: /var/lib/nfs/statd/sm or /var/lib/nfs/sm" }),
+        Attribute(
+            .notifyRetryMinutes, native: "package.lock_migration.notify_retry_minutes", hanfs: "notify_retry_minutes",
+            .integer(minimum: 0), "Minutes sm-notify goes on trying an unreachable client.",
+            default: { String($0.lockMigration.notifyRetryMinutes) }),
+        Attribute(
+            .lockRestart, native: "package.lock_migration.restart", hanfs: "lock_restart", .oneOf(["statd", "lockd"]),
+            "What a takeover restarts: rpc.statd as the package, or lockd (SLES).", default: { $0.lockMigration.restart.rawValue }),
+    ]
+
+    static let monitor: [Attribute] = [
+        Attribute(
+            .monitorInterval, native: "package.monitor.interval", toolkit: "MONITOR_INTERVAL", .seconds,
+            "Seconds between the monitor's checks.", default: { String(seconds: $0.monitor.interval) }),
+        Attribute(
+            .monitorRetries, native: "package.monitor.retries", toolkit: "MONITOR_DAEMONS_RETRY", .integer(minimum: 0),
+            "A check counts after this many misses in a row, plus one.", default: { String($0.monitor.retries) }),
+        Attribute(
+            .quotaMonitor, native: "package.monitor.quota", toolkit: "QUOTA_MON", .yesNo, "Also check rpc.rquotad.",
+            default: { $0.monitor.quota ? "YES" : "NO" }),
+        Attribute(
+            .monitorServices, native: "package.monitor.services", hanfs: "monitor_services", .services,
+            "The RPC services checked, comma separated.", default: { _ in "from what the package uses" }),
+        Attribute(
+            .maintenanceFile, native: "package.monitor.maintenance_file", hanfs: "maintenance_file", .path,
+            "While it exists, a failed check does not end the monitor.", default: { _ in "/run/hanfs/NAME.maintenance" }),
+        Attribute(
+            .monitorRun, native: "package.monitor.run", hanfs: "run_monitor", .yesNo,
+            "start runs the monitor and stop stops it (NO: the cluster manager runs it).", default: { $0.monitor.run ? "YES" : "NO" }),
+        Attribute(
+            .monitorProbe, native: "package.monitor.probe", hanfs: "monitor_probe", .yesNo,
+            "Also a direct read of each device and a write on each file system.", default: { $0.monitor.probe ? "YES" : "NO" }),
+        Attribute(
+            .monitorService, native: nil, toolkit: "NFS_SERVICE_NAME", .text,
+            "The Serviceguard service the monitor runs as (start runs it with cmrunserv)."),
+    ]
+
+    static let nfsServer: [Attribute] = [
+        Attribute(
+            .nfsServer, native: "package.nfs_server", hanfs: "nfs_server", .oneOf(["kernel", "ganesha"]),
+            "Which NFS server serves the exports.", default: { $0.nfsServer.rawValue }),
+        Attribute(
+            .ganeshaGracePeriod, native: "package.ganesha.grace_period", hanfs: "ganesha_grace_period", .seconds,
+            "NFS-Ganesha's grace period: at least the lease, at most 180.", default: { String(seconds: $0.ganesha.gracePeriod) }),
+        Attribute(
+            .ganeshaLeaseLifetime, native: "package.ganesha.lease_lifetime", hanfs: "ganesha_lease_lifetime", .seconds,
+            "NFS-Ganesha's NFSv4 lease: 1 to 120.", default: { String(seconds: $0.ganesha.leaseLifetime) }),
+        Attribute(
+            .ganeshaRecoveryDirectory, native: "package.ganesha.recovery_dir", hanfs: "ganesha_recovery_dir", .path,
+            "Its NFSv4 client records, on a package file system.", default: { _ in ".ganesha at the top of the first file system" }),
+        Attribute(
+            .ganeshaStopTimeout, native: "package.ganesha.stop_timeout", hanfs: "ganesha_stop_timeout", .seconds,
+            "Seconds after TERM before KILL.", default: { String(seconds: $0.ganesha.stopTimeout) }),
+    ]
+
+    /// Attributes hanfs knows and leaves alone: the NFS toolkit's that do
+    /// not apply, and the legacy control script's the cluster manager acts on.
+    static let ignoredToolkit = [
+        "TKIT_DIR", "MAINTENANCE_FLAG", "MONITOR_LOCKD_RETRY", "PORTMAP_RETRY", "NFS_FLM_MONITOR", "NFS_FLM_RESTART",
+        "SUPPORTED_NETIDS", "NFS_FLM_SCRIPT", "NFSV4_FLM_HOLDING_DIR",
+    ]
+    static let ignoredLegacy = [
+        "CONCURRENT_VGCHANGE_OPERATIONS", "VGCHANGE", "ACTIVATION_RETRY_COUNT", "DEACTIVATION_RETRY_COUNT",
+        "KILL_PROCESSES_ACCESSING_RAW_DEVICES",
+    ]
+    /// The cluster manager's own modular attributes: valid in a package file, not hanfs's to act on.
+    static let serviceguardOwn = [
+        "package_description", "package_type", "module_name", "module_version", "node_name", "auto_run",
+        "node_fail_fast_enabled", "run_script_timeout", "halt_script_timeout", "successor_halt_timeout",
+        "operation_sequence", "log_level", "failover_policy", "failback_policy", "priority",
+        "dependency_name", "dependency_condition", "dependency_location", "local_lan_failover_allowed",
+        "monitored_subnet", "monitored_subnet_access", "cluster_interconnect_subnet", "ip_subnet_node",
+        "service_name", "service_cmd", "service_restart", "service_fail_fast_enabled", "service_halt_timeout",
+        "vgchange_cmd", "cvm_activation_cmd", "vxvol_cmd", "vxvm_dg", "vxvm_dg_retry", "deactivation_retry_count",
+        "kill_processes_accessing_raw_devices", "concurrent_vgchange_operations", "enable_threaded_vgchange",
+        "fs_server", "fs_backing_vg", "pv", "external_pre_script", "external_script", "user_name", "user_host",
+        "user_role", "email_id", "resource_name", "resource_polling_interval", "resource_start",
+        "resource_up_value", "storage_group",
+    ]
+
+    /// Each field's attribute.
+    static let byField: [Field: Attribute] = Dictionary(all.map { ($0.field, $0) }, uniquingKeysWith: { a, _ in a })
+
+    public static func attribute(_ field: Field) -> Attribute? { byField[field] }
+}
+
+extension String {
+    /// A number of seconds as the reference shows it: `60`, `0.2`.
+    init(seconds value: Double) {
+        self = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+}
