@@ -79,6 +79,7 @@ install-files:
 	install -d $(SHARE)/scripts $(SHARE)/stdlib
 	cp -R scripts/. $(SHARE)/scripts/
 	cp -R stdlib/. $(SHARE)/stdlib/
+	install -D -m 0644 doc/hanfs.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/hanfs.conf.5
 
 # Pacemaker runs resource.d/hanfs/package; hanfs knows it is the agent by that path.
 install-ocf:

@@ -23,6 +23,8 @@ packages=(
   resource-agents kmod
   # ocf-tester checks the agent's meta-data with it
   libxml2-utils
+  # the reference tests check hanfs.conf(5) with groff and lexgrog
+  groff-base man-db
 )
 
 missing=()

@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Writes the references made from the code into README.md, between their
-BEGIN and END markers: `update-readme.py HANFS_BINARY`."""
+BEGIN and END markers, and doc/hanfs.conf.5: `update-readme.py HANFS_BINARY`."""
 import re
 import subprocess
 import sys
 
 hanfs = sys.argv[1]
 readme = open("README.md").read()
-for what in ["primitives"]:
+for what in ["primitives", "attributes"]:
     text = subprocess.run([hanfs, "doc", what], capture_output=True, text=True, check=True).stdout
     pattern = re.compile(r"(<!-- BEGIN %s:[^\n]*-->\n).*?(<!-- END %s -->)" % (what, what), re.S)
     readme, n = pattern.subn(lambda m: m.group(1) + text + m.group(2), readme)
     if n != 1:
         sys.exit("README.md: no BEGIN/END markers for %s" % what)
 open("README.md", "w").write(readme)
+# hanfs.conf(5), made from the attribute table.
+page = subprocess.run([hanfs, "doc", "hanfs.conf.5"], capture_output=True, text=True, check=True).stdout
+open("doc/hanfs.conf.5", "w").write(page)

@@ -103,7 +103,13 @@ public enum Attributes {
     /// The RPC services the monitor knows.
     public static let monitorServices = ["rpcbind", "nfs", "mountd", "nlockmgr", "status", "rquotad"]
 
-    public static let all: [Attribute] = package + fileSystems + addresses + exports + lockMigration + monitor + nfsServer
+    public static let all: [Attribute] = sections.flatMap(\.attributes)
+
+    /// The attributes by what they concern, in the reference's order.
+    public static let sections: [(title: String, attributes: [Attribute])] = [
+        ("The package", package), ("File systems", fileSystems), ("Addresses", addresses), ("Exports", exports),
+        ("Lock migration", lockMigration), ("The monitor", monitor), ("The NFS server", nfsServer),
+    ]
 
     static let package: [Attribute] = [
         Attribute(

@@ -115,47 +115,77 @@ struct Pacemaker: ParsableCommand {
         }
     }
 
-    static let metadata = """
-        <?xml version="1.0"?>
-        <!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">
-        <resource-agent name="package" version="\(Hanfs.version)">
-        <version>1.0</version>
-        <longdesc lang="en">
-        A highly available NFS package run by hanfs: its volume groups, file systems \
-        (checked and mounted), exports, package IP addresses and NFSv3 lock migration, \
-        brought up by the package's start script and taken down by its stop script, \
-        the same Lua control scripts hanfs runs under Serviceguard. The monitor action \
-        runs the package's checks once (RPC services, mounts, exports, addresses, the \
-        lock-migration sync). Start on a running package and stop on a stopped one succeed; \
-        a failed start undoes what it did.
-        </longdesc>
-        <shortdesc lang="en">HA NFS package (hanfs)</shortdesc>
-        <parameters>
-        <parameter name="config" unique="1" required="1">
-        <longdesc lang="en">
-        The package file: native Lua (.lua), a Serviceguard modular package file, or \
-        legacy hanfs.conf variables. `hanfs validate --config FILE` checks it.
-        </longdesc>
-        <shortdesc lang="en">Package file</shortdesc>
-        <content type="string" default="" />
-        </parameter>
-        <parameter name="node" unique="0" required="0">
-        <longdesc lang="en">
-        This node's name as the package sees it (its LVM host tag). Default: the \
-        HANFS_NODE environment variable, else the host name.
-        </longdesc>
-        <shortdesc lang="en">Node name</shortdesc>
-        <content type="string" default="" />
-        </parameter>
-        </parameters>
-        <actions>
-        <action name="start" timeout="300s" />
-        <action name="stop" timeout="300s" />
-        <action name="monitor" timeout="60s" interval="30s" depth="0" />
-        <action name="validate-all" timeout="30s" />
-        <action name="meta-data" timeout="5s" />
-        </actions>
-        </resource-agent>
+    /// One of the agent's parameters, as its meta-data declares it.
+    struct Parameter {
+        let name: String
+        let required: Bool
+        let unique: Bool
+        let shortdesc: String
+        let longdesc: String
+    }
 
+    /// The agent's parameters: the package file (its attributes are
+    /// hanfs.conf(5)'s, made from the attribute table), and the node.
+    static let parameters = [
+        Parameter(
+            name: "config", required: true, unique: true, shortdesc: "Package file",
+            longdesc: """
+                The package file: native Lua (.lua), a Serviceguard modular package file, or legacy hanfs.conf \
+                variables; its attributes are listed in hanfs.conf(5). `hanfs validate --config FILE` checks it.
+                """),
+        Parameter(
+            name: "node", required: false, unique: false, shortdesc: "Node name",
+            longdesc: """
+                This node's name as the package sees it (its LVM host tag). Default: the HANFS_NODE environment \
+                variable, else the host name.
+                """),
+    ]
+
+    /// The actions, with the timeouts Pacemaker is advised to give them.
+    static let actions: [(name: String, timeout: Int, extra: String)] = [
+        ("start", 300, ""), ("stop", 300, ""), ("monitor", 60, " interval=\"30s\" depth=\"0\""), ("validate-all", 30, ""),
+        ("meta-data", 5, ""),
+    ]
+
+    static let longdesc = """
+        A highly available NFS package run by hanfs: its volume groups, file systems (checked and mounted), \
+        exports, package IP addresses and NFSv3 lock migration, brought up by the package's start script and \
+        taken down by its stop script, the same Lua control scripts hanfs runs under Serviceguard. The monitor \
+        action runs the package's checks once (RPC services, mounts, exports, addresses, the lock-migration \
+        sync). Start on a running package and stop on a stopped one succeed; a failed start undoes what it did.
         """
+
+    static var metadata: String {
+        func xml(_ text: String) -> String {
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;")
+        }
+        var text = """
+            <?xml version="1.0"?>
+            <!DOCTYPE resource-agent SYSTEM "ra-api-1.dtd">
+            <resource-agent name="package" version="\(Hanfs.version)">
+            <version>1.0</version>
+            <longdesc lang="en">
+            \(xml(longdesc))
+            </longdesc>
+            <shortdesc lang="en">HA NFS package (hanfs)</shortdesc>
+            <parameters>
+
+            """
+        for p in parameters {
+            text += """
+                <parameter name="\(p.name)" unique="\(p.unique ? 1 : 0)" required="\(p.required ? 1 : 0)">
+                <longdesc lang="en">
+                \(xml(p.longdesc))
+                </longdesc>
+                <shortdesc lang="en">\(xml(p.shortdesc))</shortdesc>
+                <content type="string" default="" />
+                </parameter>
+
+                """
+        }
+        text += "</parameters>\n<actions>\n"
+        for a in actions { text += "<action name=\"\(a.name)\" timeout=\"\(a.timeout)s\"\(a.extra) />\n" }
+        return text + "</actions>\n</resource-agent>\n"
+    }
 }

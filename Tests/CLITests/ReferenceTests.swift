@@ -52,3 +52,40 @@ import Testing
         #expect(all.status == 0, "\(all.stderr)")
     }
 }
+
+/// The attribute table's references: the README's tables, hanfs.conf(5),
+/// and the agent's meta-data, each checked by the tools that read them.
+@Suite struct AttributeReferences {
+    @Test func theReadmesAttributeTablesAreTheCodes() throws {
+        let out = try hanfs(["doc", "attributes"])
+        #expect(out.status == 0)
+        #expect(out.stdout.contains("| `package.mount_concurrency` | `concurrent_mount_and_umount_operations` |"))
+        #expect(try Reference().readmeBlock("attributes") == out.stdout, "README.md is behind the code: run `make docs`")
+    }
+
+    @Test func theManPageIsTheCodesAndReadsWithoutWarnings() throws {
+        let out = try hanfs(["doc", "hanfs.conf.5"])
+        #expect(out.status == 0)
+        let file = checkoutDirectory + "/doc/hanfs.conf.5"
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == out.stdout, "doc/hanfs.conf.5 is behind the code: run `make docs`")
+        let groff = try output(["groff", "-man", "-ww", "-z", file])
+        #expect(groff.status == 0 && groff.stderr.isEmpty, "\(groff.stderr)")
+        let lexgrog = try output(["lexgrog", file])
+        #expect(lexgrog.stdout.contains("hanfs.conf - the package file"), "\(lexgrog.stdout)")
+        // Every attribute of every format is in it.
+        for name in ["package.mount_concurrency", "concurrent_mount_and_umount_operations", "CONCURRENT_MOUNT_OPERATIONS", "XFS", "hooks_file"] {
+            #expect(out.stdout.contains(name.replacingOccurrences(of: "-", with: "\\-")), "\(name)")
+        }
+    }
+
+    @Test func theAgentsMetaDataIsValid() throws {
+        let dir = try Scratch()
+        let out = try hanfs(["ocf", "meta-data"])
+        #expect(out.status == 0)
+        let file = try dir.write("meta-data.xml", out.stdout)
+        let check = try output(["xmllint", "--noout", "--dtdvalid", "/usr/share/resource-agents/ra-api-1.dtd", file])
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(out.stdout.contains("<parameter name=\"config\" unique=\"1\" required=\"1\">"))
+        #expect(out.stdout.contains("<action name=\"monitor\" timeout=\"60s\" interval=\"30s\" depth=\"0\" />"))
+    }
+}
