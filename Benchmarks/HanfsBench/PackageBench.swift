@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import TestSupport
 
 /// Start and stop of a package on the lab's real parts (loop devices, LVM
@@ -83,44 +84,32 @@ func packageBenchmarks() throws {
     }
     /// Seconds spent in commands, and from the first log line of the run to
     /// its last, from the lines the last run added to the package log.
-    var logOffsets: [String: Int] = [:]
+    var recordOffsets: [String: Int] = [:]
     var scriptSeconds: [Double] = []
+    func records(_ package: String) -> [[String: Any]] { PackageEvents.read("\(lab.logDir)/\(package).log.jsonl") }
+    func kind(_ r: [String: Any], _ event: String, _ phase: String? = nil) -> Bool {
+        r["event"] as? String == event && (phase == nil || r["phase"] as? String == phase)
+    }
+    func seconds(_ r: [String: Any]) -> Double { Double(r["duration_ms"] as? Int ?? 0) / 1000 }
     func commandSeconds(_ package: String) -> Double {
-        let text = (try? String(contentsOfFile: "\(lab.logDir)/\(package).log", encoding: .utf8)) ?? ""
-        let fresh = text.dropFirst(logOffsets[package] ?? 0)
-        logOffsets[package] = text.count
-        var total = 0.0
-        let lines = fresh.split(separator: "\n")
-        if let done = lines.last(where: { $0.contains(" done in ") }), let r = done.range(of: " done in ") {
-            let parts = done[r.upperBound...].split(separator: " ")
-            if parts.count >= 2, let v = Double(parts[0]) { scriptSeconds.append(parts[1] == "ms" ? v / 1000 : v) }
-        }
-        for line in lines where line.contains(" ran: ") {
-            guard let open = line.range(of: "(exited with status ", options: .backwards),
-                let comma = line[open.upperBound...].firstIndex(of: ",")
-            else { continue }
-            let rest = line[line.index(after: comma)...].trimmingCharacters(in: .whitespaces)
-            let parts = rest.split(separator: " ")
-            guard parts.count >= 2, let value = Double(parts[0]) else { continue }
-            total += parts[1].hasPrefix("ms") ? value / 1000 : value
-        }
-        return total
+        let all = records(package)
+        let fresh = all.dropFirst(recordOffsets[package] ?? 0)
+        recordOffsets[package] = all.count
+        if let done = fresh.last(where: { kind($0, "action", "done") }) { scriptSeconds.append(seconds(done)) }
+        return fresh.filter { kind($0, "command") }.map(seconds).reduce(0, +)
     }
 
     /// Seconds from the start of the mount step to the end of the run, from
-    /// the package log (the whole file: each run of these packages is alone in it).
+    /// the package's records (each run of these packages is alone in them).
     func mountStepSeconds(_ package: String) -> Double {
-        let text = (try? String(contentsOfFile: "\(lab.logDir)/\(package).log", encoding: .utf8)) ?? ""
-        let lines = text.split(separator: "\n")
-        func clock(_ line: Substring) -> Double {
-            let time = line.dropFirst(11).prefix(12).split(separator: ":")
-            guard time.count == 3, let h = Double(time[0]), let m = Double(time[1]), let s = Double(time[2]) else { return 0 }
-            return h * 3600 + m * 60 + s
-        }
-        guard let begin = lines.lastIndex(where: { $0.contains("step: check and mount") }),
-            let end = lines[begin...].firstIndex(where: { $0.contains(" done in ") })
+        let all = records(package)
+        let parser = ISO8601DateFormatter()
+        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        func time(_ r: [String: Any]) -> Double { (r["time"] as? String).flatMap(parser.date(from:))?.timeIntervalSince1970 ?? 0 }
+        guard let begin = all.lastIndex(where: { kind($0, "step") && ($0["step"] as? String)?.hasPrefix("check and mount") == true }),
+            let end = all[begin...].firstIndex(where: { kind($0, "action", "done") })
         else { return 0 }
-        return clock(lines[end]) - clock(lines[begin])
+        return time(all[end]) - time(all[begin])
     }
 
     var t: [String: [Double]] = [:]

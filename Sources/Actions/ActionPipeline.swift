@@ -152,7 +152,7 @@ public struct ActionPipeline {
         }
         let what = package.map { "\(action.script) \($0.name)" } ?? action.script
         if let package, action.writesPackageLog {
-            log.notice("\(what) on \(host.node.nodeName) (\(package.file), script \(path))")
+            log.notice("\(what) on \(host.node.nodeName) (\(package.file), script \(path))", metadata: ["event": "action", "phase": "start"])
         }
         let started = Monotonic.now()
         let failure = run(
@@ -160,8 +160,11 @@ public struct ActionPipeline {
             limits: RunLimits(deadline: action.deadline, memory: action.memoryLimit))
         plan = recorder?.commands
         let took = CommandResult.seconds(Monotonic.now() - started)
+        let ms: Logger.MetadataValue = "\(Int(((Monotonic.now() - started) * 1000).rounded()))"
         if let failure {
-            if action.writesPackageLog { log.error("\(what) failed after \(took): \(failure.message)") }
+            if action.writesPackageLog {
+                log.error("\(what) failed after \(took): \(failure.message)", metadata: ["event": "action", "phase": "failed", "duration_ms": ms])
+            }
             let undone = undoStopped(host, failure, action) && report.undoFailures.isEmpty
             return .failed(failure.message, report: failure.report, undone: undone)
         }
@@ -178,7 +181,7 @@ public struct ActionPipeline {
                 return .failed(why, report: why, undone: false)
             }
         }
-        if action.writesPackageLog { log.notice("\(what) done in \(took)") }
+        if action.writesPackageLog { log.notice("\(what) done in \(took)", metadata: ["event": "action", "phase": "done", "duration_ms": ms]) }
         return .done(report.result)
     }
 

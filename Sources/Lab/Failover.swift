@@ -192,19 +192,17 @@ extension TwoNodeLab {
             .components(separatedBy: "Received SM_NOTIFY from \(Self.package)").count - 1
     }
 
-    /// The steps of the package logs since `since` (their times are wall-clock).
+    /// The steps of the package's event records since `since` (their times are wall-clock).
     func stepsFromLogs(since: Date, nodes: [String]) -> [(offset: Double, action: String, title: String)] {
         var steps: [(offset: Double, action: String, title: String)] = []
         let parser = ISO8601DateFormatter()
         parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for node in nodes {
-            let text = (try? String(contentsOfFile: "\(dir)/log/\(node)/\(Self.package).log", encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n") where line.contains(" step: ") {
-                let fields = line.split(separator: " ", maxSplits: 2)
-                guard fields.count == 3, let time = parser.date(from: String(fields[0])), time >= since,
-                    let title = line.range(of: " step: ").map({ String(line[$0.upperBound...]) })
+            for record in PackageEvents.read("\(dir)/log/\(node)/\(Self.package).log.jsonl") where record["event"] as? String == "step" {
+                guard let stamp = record["time"] as? String, let time = parser.date(from: stamp), time >= since,
+                    let action = record["action"] as? String, let title = record["step"] as? String
                 else { continue }
-                steps.append((time.timeIntervalSince(since), "\(fields[1]) on \(node)", title))
+                steps.append((time.timeIntervalSince(since), "\(action) on \(node)", title))
             }
         }
         return steps.sorted { $0.offset < $1.offset }

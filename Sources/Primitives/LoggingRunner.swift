@@ -21,7 +21,7 @@ public struct LoggingRunner: CommandRunner {
             logger.error("refused to run: \(command): \(why)")
             throw error
         }
-        var metadata: Logger.Metadata = ["argv": .array(command.argv.map { .string($0) })]
+        var metadata: Logger.Metadata = ["event": "command", "argv": .array(command.argv.map { .string($0) })]
         if planning && !command.readOnly {
             logger.info("would run: \(command)", metadata: metadata)
             return try base.run(command)
@@ -35,10 +35,14 @@ public struct LoggingRunner: CommandRunner {
             throw error
         }
         if command.background {
+            metadata["status"] = "started in the background"
             logger.info("started in the background: \(command) (it stops within \(CommandResult.seconds(command.timeout)))", metadata: metadata)
             return result
         }
         metadata["status"] = "\(result.summary)"
+        if let code = result.exitCode { metadata["exit_status"] = "\(code)" }
+        if case .signaled(let signal) = result.termination { metadata["signal"] = "\(signal)" }
+        if result.timedOut { metadata["timed_out"] = "true" }
         metadata["duration_ms"] = "\(Int((result.duration * 1000).rounded()))"
         if result.succeeded {
             logger.info("ran: \(command) (\(result.summary), \(CommandResult.seconds(result.duration)))", metadata: metadata)

@@ -14,9 +14,26 @@ public enum LogFile {
     /// The first line of every log file hanfs creates.
     public static let header = "# hanfs log"
 
+    /// A log of lines of text, or of JSON records, one per line (whose
+    /// first record says it is hanfs's, so that every line is JSON).
+    public enum Format: Sendable {
+        case text, jsonLines
+
+        var header: String { self == .text ? LogFile.header : "{\"hanfs_log\"" }
+
+        func firstLine(_ what: String) -> String {
+            switch self {
+            case .text: "\(LogFile.header) (\(what)); hanfs appends here\n"
+            case .jsonLines: "{\"hanfs_log\": \"\(what.filter { $0 != "\"" && $0 != "\\" })\"}\n"
+            }
+        }
+    }
+
     /// Opens `path` for appending (its directory made if needed); returns
     /// the descriptor. `ownDirectory`: hanfs's log directory.
-    public static func openForAppend(_ path: String, for what: String, ownDirectory: String) throws(FileProblem) -> Int32 {
+    public static func openForAppend(
+        _ path: String, for what: String, ownDirectory: String, format: Format = .text
+    ) throws(FileProblem) -> Int32 {
         guard path.hasPrefix("/"), !path.utf8.contains(0) else { throw FileProblem("\(path): not an absolute path") }
         let directory = (path as NSString).deletingLastPathComponent
         do {
@@ -30,7 +47,7 @@ public enum LogFile {
             throw FileProblem("\(path): \(code == ELOOP ? "a symbolic link, which is not followed" : RegularFile.errnoText(code))")
         }
         do throws(FileProblem) {
-            try check(fd, path, for: what, headerRequired: directory != ownDirectory)
+            try check(fd, path, for: what, headerRequired: directory != ownDirectory, format: format)
             return fd
         } catch {
             close(fd)
@@ -44,7 +61,9 @@ public enum LogFile {
         close(try openForAppend(path, for: what, ownDirectory: ownDirectory))
     }
 
-    private static func check(_ fd: Int32, _ path: String, for what: String, headerRequired: Bool) throws(FileProblem) {
+    private static func check(_ fd: Int32, _ path: String, for what: String, headerRequired: Bool, format: Format)
+        throws(FileProblem)
+    {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw FileProblem("\(path): \(RegularFile.errnoText(errno))") }
         if let kind = RegularFile.kind(st.st_mode) {
@@ -57,17 +76,17 @@ public enum LogFile {
             throw FileProblem("\(path) belongs to uid \(st.st_uid), not to hanfs's user: it was not made by hanfs")
         }
         if st.st_size == 0 {
-            let line = Array("\(header) (\(what)); hanfs appends here\n".utf8)
+            let line = Array(format.firstLine(what).utf8)
             guard write(fd, line, line.count) == line.count else {
                 throw FileProblem("\(path): \(RegularFile.errnoText(errno))")
             }
             return
         }
         guard headerRequired else { return }
-        var first = [UInt8](repeating: 0, count: header.utf8.count)
-        guard pread(fd, &first, first.count, 0) == first.count, first == Array(header.utf8) else {
+        var first = [UInt8](repeating: 0, count: format.header.utf8.count)
+        guard pread(fd, &first, first.count, 0) == first.count, first == Array(format.header.utf8) else {
             throw FileProblem(
-                "\(path) exists and was not made by hanfs (it does not begin with \"\(header)\"): "
+                "\(path) exists and was not made by hanfs (it does not begin with \"\(format.header)\"): "
                     + "hanfs will not append to it; name another file, or remove this one if it is an old hanfs log")
         }
     }

@@ -145,3 +145,34 @@ import Testing
         #expect(out.stderr.contains("no lockd here (the kernel NFS server is not running)"))
     }
 }
+
+/// Beside the package log, each event is a JSON record that programs read.
+@Suite struct PackageEventRecords {
+    @Test func eachStepCommandAndActionIsARecord() throws {
+        let dir = try Scratch()
+        try dir.write("site/scripts/start.lua", """
+            set_step("first")
+            run{"true"}
+            set_step("second")
+            run{"sh", "-c", "exit 3", check = false}
+            """)
+        let config = try dir.write("p.conf", "package_name p\n")
+        let env = ["HANFS_LOG_DIR": dir.path + "/log", "HANFS_RUN_DIR": dir.path + "/run"]
+        #expect(try hanfs(["start", "--config", config, "--site-dir", dir.path + "/site"], environment: env).status == 0)
+        let text = try String(contentsOfFile: dir.path + "/log/p.log.jsonl", encoding: .utf8)
+        #expect(text.hasPrefix("{\"hanfs_log\": \"the package events\"}\n"))
+        let records = PackageEvents.read(dir.path + "/log/p.log.jsonl")
+        #expect(records.map { $0["event"] as? String ?? "?" } == ["action", "step", "command", "step", "command", "action"])
+        #expect(records.allSatisfy { $0["action"] as? String == "start" && ($0["time"] as? String)?.hasSuffix("Z") == true })
+        #expect(records[0]["phase"] as? String == "start" && records[5]["phase"] as? String == "done")
+        #expect(records[1]["step"] as? String == "first" && records[3]["step"] as? String == "second")
+        #expect(records[2]["argv"] as? [String] == ["true"] && records[2]["exit_status"] as? Int == 0)
+        #expect(records[4]["argv"] as? [String] == ["sh", "-c", "exit 3"] && records[4]["exit_status"] as? Int == 3)
+        #expect(records[4]["step"] as? String == "second" && records[4]["duration_ms"] is Int)
+        // A file hanfs did not make is not appended to, as for the log itself.
+        try dir.write("elsewhere/p.log.jsonl", "{\"something\": \"else\"}\n")
+        let elsewhere = try dir.write("q.conf", "package_name p\nscript_log_file \(dir.path)/elsewhere/p.log\n")
+        let refused = try hanfs(["start", "--config", elsewhere, "--site-dir", dir.path + "/site"], environment: env)
+        #expect(refused.status == 1 && refused.stderr.contains("cannot open the package events"), "\(refused.stderr)")
+    }
+}

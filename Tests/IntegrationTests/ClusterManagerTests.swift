@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Primitives
 import Testing
 
 /// hanfs called the way Serviceguard calls it: the modular package's
@@ -71,9 +72,12 @@ struct ServiceguardEntryPoints {
         // Lock migration: statd restarted as the package address, the sync running.
         #expect(!lab.processesInNode(withCommandLine: "rpc.statd --no-notify -n 192.0.2.10 -P /var/lib/nfs -H /run/hanfs/hanfs-statd-callout").isEmpty)
         // Serviceguard's parts were left to it: nothing activated, mounted or added by hanfs.
-        #expect(!start.stderr.contains("step: check and mount"))
-        #expect(!start.stderr.contains("step: add address"))
-        #expect(!start.stderr.contains("step: activate volume group"))
+        let records = PackageEvents.read("\(lab.logDir)/labpkg.log.jsonl")
+        let lastStart = try #require(records.lastIndex { $0["event"] as? String == "action" && $0["phase"] as? String == "start" })
+        let steps = records[lastStart...].filter { $0["event"] as? String == "step" }.compactMap { $0["step"] as? String }
+        #expect(steps.contains("export /srv/nfs/fs0 to 192.0.2.0/24"), "\(steps)")
+        #expect(!steps.contains { $0.hasPrefix("check and mount") || $0.hasPrefix("add address") || $0.hasPrefix("activate volume group") },
+                "\(steps)")
         // The node is SG_NODE.
         #expect(start.stderr.contains("start labpkg on node1"))
 

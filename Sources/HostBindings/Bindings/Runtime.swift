@@ -30,7 +30,7 @@ extension Bindings {
         return Binding("set_step", "set_step(title)", "Names the step the script is in, for the package log.") { call in
             let step = call.optionalString(1, converting: false)
             steps.set(step)
-            if let step { log.info("step: \(step)") }
+            if let step { log.info("step: \(step)", metadata: ["event": "step"]) }
             return 0
         }
     }
