@@ -83,8 +83,9 @@ struct ServiceguardEntryPoints {
 
         // The monitor as the package's service_cmd (Serviceguard passes it no environment).
         try lab.startGanesha(exports: ["/srv/nfs/fs0"])
+        let cycles = lab.monitorCycles()
         let monitor = Thread.detachedResult { try lab.inNode([hanfsBinary, "serviceguard", "monitor", "--config", config], check: false) }
-        usleep(700_000)
+        #expect(lab.waitForMonitorCycles(1, since: cycles), "the monitor logged no cycle")
         for pid in lab.processesInNode().filter({ (commandLine(of: $0) ?? "").hasPrefix("\(hanfsBinary) flm ") }) {
             kill(pid, SIGKILL)
         }

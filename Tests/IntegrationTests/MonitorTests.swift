@@ -57,12 +57,10 @@ struct MonitorRuns {
     static let limit = 0.2 * 3 + 1
 
     func monitoring(_ lab: Lab, _ config: String) throws -> Pending<Output> {
-        let healthy = { ((try? String(contentsOfFile: "\(lab.logDir)/labpkg.log", encoding: .utf8)) ?? "")
-            .components(separatedBy: "state: healthy").count }
-        let before = healthy()
+        let before = lab.monitorCycles()
         let pending = Thread.detachedResult { try lab.hanfs(["monitor", "--config", config], timeout: 60) }
         // Running once its first cycle has logged.
-        for _ in 0..<100 where healthy() == before { usleep(50_000) }
+        #expect(lab.waitForMonitorCycles(1, since: before), "the monitor logged no cycle")
         return pending
     }
 
@@ -75,7 +73,8 @@ struct MonitorRuns {
     func endsOn(_ lab: Lab, _ config: String, _ reason: String, sourceLocation: SourceLocation = #_sourceLocation,
                 fault: () throws -> Void) throws {
         let pending = try monitoring(lab, config)
-        usleep(600_000)
+        // More cycles than it takes a failure to count: a healthy package keeps its monitor.
+        #expect(lab.waitForMonitorCycles(4, since: lab.monitorCycles()), sourceLocation: sourceLocation)
         #expect(try running(config), "a healthy package keeps its monitor", sourceLocation: sourceLocation)
         try fault()
         let t = Date()
@@ -152,7 +151,7 @@ struct MonitorRuns {
             seen = (try? String(contentsOfFile: statdLog, encoding: .utf8)) ?? ""
         }
         #expect(count(seen) == count(before) + 1, "client statd: \(seen)")
-        usleep(600_000)
+        #expect(lab.waitForMonitorCycles(4, since: lab.monitorCycles()))
         #expect(try running(config))
         let log = try String(contentsOfFile: "\(lab.logDir)/labpkg.log", encoding: .utf8)
         #expect(log.contains("the clients were notified with pid \(sent): notifying them again"))
@@ -179,8 +178,7 @@ struct MonitorRuns {
         #expect(start.status == 0, "\(start.stderr)")
         #expect(start.stderr.contains("start the monitor"))
         #expect(try running(config))
-        usleep(500_000)
-        #expect(try lab.inNode(["cat", "/srv/nfs/fs0/.hanfs-monitor"]).stdout.hasPrefix("hanfs monitor, pid "))
+        #expect(eventually { (try? lab.inNode(["cat", "/srv/nfs/fs0/.hanfs-monitor"], check: false))?.stdout.hasPrefix("hanfs monitor, pid ") == true ? true : nil } == true)
         #expect(try lab.hanfs(["status", "--config", config]).stdout.contains("up   monitor: running"))
         let again = try lab.hanfs(["start", "--config", config])
         #expect(again.status == 0)
@@ -203,7 +201,7 @@ struct MonitorRuns {
 
         // Healthy: it keeps running.
         let first = try monitoring(lab, config)
-        usleep(1_500_000)
+        #expect(lab.waitForMonitorCycles(6, since: lab.monitorCycles()))
         #expect(try running(config))
         // statd dies: the monitor ends, naming it, within interval x (retries + 1) + 1 s.
         kill(try #require(lab.processInNode(named: "rpc.statd")), SIGKILL)
@@ -219,7 +217,7 @@ struct MonitorRuns {
         try lab.inNode(["touch", "/run/hanfs/labpkg.maintenance"])
         let second = try monitoring(lab, config)
         try lab.inNode(["umount", "/srv/nfs/fs0"])
-        usleep(1_500_000)
+        #expect(lab.waitForMonitorCycles(6, since: lab.monitorCycles()))
         #expect(try running(config))
         try lab.inNode(["rm", "/run/hanfs/labpkg.maintenance"])
         t = Date()

@@ -374,3 +374,18 @@ public final class Lab: @unchecked Sendable {
 
 /// Whether the integration tests can run: they need root.
 public var isRoot: Bool { getuid() == 0 }
+
+extension Lab {
+    /// How many cycles the package's monitor has logged (its `checks:` records).
+    public func monitorCycles(_ package: String = "labpkg") -> Int {
+        PackageEvents.read("\(logDir)/\(package).log.jsonl").filter {
+            $0["action"] as? String == "monitor" && ($0["message"] as? String)?.hasPrefix("checks: ") == true
+        }.count
+    }
+
+    /// Waits until the monitor has run `count` more cycles than `since`; false after `timeout` s.
+    @discardableResult
+    public func waitForMonitorCycles(_ count: Int, since: Int, timeout: Double = 10) -> Bool {
+        eventually(timeout: timeout) { monitorCycles() >= since + count ? true : nil } ?? false
+    }
+}
