@@ -1,11 +1,6 @@
 import Foundation
 import Primitives
 
-public struct LabError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// Two cluster nodes and a client on one machine, for trying a failover the
 /// way a user sees it (`hanfs lab up|failover|status|down`).
 ///
@@ -32,7 +27,8 @@ public final class TwoNodeLab: Sendable {
     /// Its namespaces' names start with this: `hanfs-lab` for the default
     /// directory, another for each other one, so that two labs do not meet.
     let prefix: String
-    let runner = ProcessRunner()
+    /// Its disks, hosts and namespaces.
+    let site: LabSite
 
     /// `dir`: where its files go ($HANFS_LAB_DIR, default /var/tmp/hanfs-lab).
     public init(dir: String? = nil, hanfs: String, grace: Int = 5) {
@@ -45,13 +41,13 @@ public final class TwoNodeLab: Sendable {
         prefix = dir == Self.defaultDirectory ? "hanfs-lab" : "hanfs-lab-" + String(hash, radix: 16)
         self.hanfs = hanfs
         self.grace = grace
+        site = LabSite(dir: dir, prefix: prefix)
     }
 
     public var config: String { "\(dir)/\(Self.package).lua" }
     public var clientStatdLog: String { "\(dir)/client-statd.log" }
     public var exportURL: String { "nfs://\(Self.address)/srv/nfs/share" }
-    public func netns(_ host: String) -> String { "\(prefix)-\(host)" }
-    func mountNS(_ host: String) -> String { "\(dir)/ns/\(host)" }
+    public func netns(_ host: String) -> String { site.netns(host) }
     var isUp: Bool { FileManager.default.fileExists(atPath: "\(dir)/up") }
 
     // MARK: running things
@@ -60,11 +56,7 @@ public final class TwoNodeLab: Sendable {
     func sh(_ argv: [String], timeout: Double = 60, check: Bool = true, environment: [String: String] = [:]) throws
         -> CommandResult
     {
-        let r = try runner.run(Command(argv, timeout: timeout, environment: environment))
-        if check && !r.succeeded {
-            throw LabError("\(Command(argv, timeout: timeout)) \(r.summary): \(r.stderrTail())")
-        }
-        return r
+        try site.sh(argv, timeout: timeout, check: check, environment: environment)
     }
 
     /// What hanfs in a node needs: its name, the lab's LVM configuration, its log directory.
@@ -75,15 +67,12 @@ public final class TwoNodeLab: Sendable {
     /// A command in a host's network and mount namespaces.
     @discardableResult
     public func on(_ host: String, _ argv: [String], timeout: Double = 60, check: Bool = true) throws -> CommandResult {
-        try sh(["nsenter", "--net=/run/netns/\(netns(host))", "--mount=\(mountNS(host))"] + argv,
-               timeout: timeout, check: check, environment: environment(host))
+        try sh(site.inHost(host, argv), timeout: timeout, check: check, environment: environment(host))
     }
 
     /// A daemon in a host, in the background, its output to `log`.
     func spawn(_ host: String, _ argv: [String], log: String) throws {
-        _ = try runner.run(Command(
-            ["nsenter", "--net=/run/netns/\(netns(host))", "--mount=\(mountNS(host))"] + argv, timeout: 86400,
-            environment: environment(host), background: true, logFile: log))
+        try site.spawn(host, argv, log: log, environment: environment(host))
     }
 
     /// `hanfs start|stop|status` of the package on a node.
@@ -108,56 +97,40 @@ public final class TwoNodeLab: Sendable {
     }
 
     func build(log: (String) -> Void) throws {
-        let fm = FileManager.default
-        for sub in ["lvm", "ns", "log/node1", "log/node2", "client-statd/sm", "client-statd/sm.bak"] {
-            try fm.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true)
+        for sub in ["log/node1", "log/node2", "client-statd/sm", "client-statd/sm.bak"] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true)
         }
         try sh(["chown", "-R", "statd", "\(dir)/client-statd"])
-
         // The shared disk: LVM metadata on one loop device, the file system on another.
-        let pv = try loopDevice("pv", megabytes: 16)
-        let disk = try loopDevice("disk", megabytes: 64)
-        try sh(["mkfs.ext4", "-q", "-F", disk])
-        try "devices { filter = [ \"a|^\(pv)$|\", \"r|.*|\" ] }\nglobal { activation = 0 }\n"
-            .write(toFile: "\(dir)/lvm/lvm.conf", atomically: true, encoding: .utf8)
-        try sh(["pvcreate", "-q", pv], environment: environment("node1"))
-        try sh(["vgcreate", "-q", "vglab", pv], environment: environment("node1"))
+        let pv = try site.loopDevice("pv", megabytes: 16)
+        let disk = try site.loopDevice("disk", megabytes: 64)
+        try site.makeFileSystem(disk, type: "ext4")
+        try site.volumeGroups(["vglab": pv], environment: environment("node1"))
         log("shared disk: \(disk) (ext4), volume group vglab on \(pv)")
 
-        // The network: a bridge in a namespace of its own, a veth to each host.
-        let sw = netns("switch")
-        try sh(["ip", "netns", "add", sw])
-        try sh(["ip", "-n", sw, "link", "add", "br0", "type", "bridge"])
-        try sh(["ip", "-n", sw, "link", "set", "br0", "up"])
-        for (i, host) in ["node1", "node2", "client"].enumerated() {
-            let ns = netns(host)
-            try sh(["ip", "netns", "add", ns])
-            try sh(["ip", "-n", sw, "link", "add", "h\(i)", "type", "veth", "peer", "name", "p\(i)"])
-            try sh(["ip", "-n", sw, "link", "set", "h\(i)", "netns", ns])
-            try sh(["ip", "-n", ns, "link", "set", "h\(i)", "name", "lab0"])
-            try sh(["ip", "-n", sw, "link", "set", "p\(i)", "master", "br0"])
-            try sh(["ip", "-n", sw, "link", "set", "p\(i)", "up"])
-            try sh(["ip", "-n", ns, "link", "set", "lo", "up"])
-            try sh(["ip", "-n", ns, "link", "set", "lab0", "up"])
-            try sh(["ip", "-n", ns, "addr", "add", "\(Self.hosts[host]!)/24", "dev", "lab0"])
-        }
+        try site.hosts(
+            ["node1", "node2", "client"].map { host in
+                LabSite.Host(host, link: "lab0", address: "\(Self.hosts[host]!)/24",
+                             privateDirectories: host == "client" ? ["/run"] : ["/run", "/var/lib/nfs", "/srv"])
+            },
+            names: "127.0.0.1 localhost\n192.0.2.1 node1\n192.0.2.2 node2\n192.0.2.10 \(Self.package)\n192.0.2.100 client1\n")
         log("network: node1 192.0.2.1, node2 192.0.2.2, client 192.0.2.100 on a bridge; package address \(Self.address)")
 
-        // A mount namespace per host, kept by a file on a private mount.
-        try sh(["mount", "--bind", "\(dir)/ns", "\(dir)/ns"])
-        try sh(["mount", "--make-private", "\(dir)/ns"])
-        try "127.0.0.1 localhost\n192.0.2.1 node1\n192.0.2.2 node2\n192.0.2.10 \(Self.package)\n192.0.2.100 client1\n"
-            .write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
-        for host in ["node1", "node2", "client"] {
-            _ = fm.createFile(atPath: mountNS(host), contents: nil)
-            try sh(["unshare", "--mount=\(mountNS(host))", "--propagation", "private", "true"])
-            for target in host == "client" ? ["/run"] : ["/run", "/var/lib/nfs", "/srv"] {
-                try on(host, ["mount", "-t", "tmpfs", "tmpfs", target])
-            }
-            try on(host, ["mount", "--bind", "\(dir)/hosts", "/etc/hosts"])
-        }
+        try startDaemons()
+        log("daemons: rpcbind and rpc.statd on each host")
+        try prepareStorage(disk)
+        try writePackage(disk)
+        _ = FileManager.default.createFile(atPath: "\(dir)/up", contents: nil)
+        log("package file: \(config)")
 
-        // Each node's own rpcbind and rpc.statd, as nfs-common leaves them.
+        let start = try hanfs("node1", "start", check: false)
+        guard start.succeeded else { throw LabError("start on node1 failed: \(start.stderrTail())") }
+        log("package \(Self.package) started on node1 in \(CommandResult.seconds(start.duration))")
+    }
+
+    /// Each node's own rpcbind and rpc.statd, as nfs-common leaves them; the
+    /// client's rpcbind, and a statd named client1 whose log shows the crash notifications.
+    func startDaemons() throws {
         for node in Self.nodes {
             try on(node, ["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
             try on(node, ["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
@@ -165,12 +138,12 @@ public final class TwoNodeLab: Sendable {
             try on(node, ["rpcbind", "-w"])
             try on(node, ["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
         }
-        // The client: rpcbind, and a statd named client1 whose log shows the crash notifications.
         try on("client", ["rpcbind", "-w"])
         try spawn("client", ["rpc.statd", "-F", "-d", "-n", "client1", "-P", "\(dir)/client-statd"], log: clientStatdLog)
-        log("daemons: rpcbind and rpc.statd on each host")
+    }
 
-        // What the package finds on its storage: a file to read, the holding directory.
+    /// What the package finds on its storage: a file to read, the holding directory.
+    func prepareStorage(_ disk: String) throws {
         try on("node1", ["mkdir", "-p", "/mnt/prep"])
         try on("node1", ["mount", disk, "/mnt/prep"])
         try on("node1", ["mkdir", "/mnt/prep/.flm"])
@@ -178,7 +151,9 @@ public final class TwoNodeLab: Sendable {
         try "hello from the lab\n".write(toFile: "\(dir)/hello.txt", atomically: true, encoding: .utf8)
         try on("node1", ["cp", "\(dir)/hello.txt", "/mnt/prep/hello.txt"])
         try on("node1", ["umount", "/mnt/prep"])
+    }
 
+    func writePackage(_ disk: String) throws {
         try """
             -- The lab's package: NFS-Ganesha serving one export, one package address,
             -- NFSv3 lock migration on. `hanfs lab` wrote it; it goes with `hanfs lab down`.
@@ -192,18 +167,6 @@ public final class TwoNodeLab: Sendable {
             address { address = "\(Self.address)/24", interface = "lab0" }
 
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        _ = fm.createFile(atPath: "\(dir)/up", contents: nil)
-        log("package file: \(config)")
-
-        let start = try hanfs("node1", "start", check: false)
-        guard start.succeeded else { throw LabError("start on node1 failed: \(start.stderrTail())") }
-        log("package \(Self.package) started on node1 in \(CommandResult.seconds(start.duration))")
-    }
-
-    func loopDevice(_ name: String, megabytes: Int) throws -> String {
-        let file = "\(dir)/\(name).img"
-        try sh(["truncate", "-s", "\(megabytes)M", file])
-        return try sh(["losetup", "-f", "--show", file]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     // MARK: where the package is
@@ -219,43 +182,6 @@ public final class TwoNodeLab: Sendable {
 
     /// Removes everything the lab made, whatever state it is in.
     public func down(log: (String) -> Void) {
-        let hosts = ["node1", "node2", "client", "switch"]
-        // What runs in the hosts: by network namespace, and by mount namespace.
-        for _ in 0..<3 {
-            var pids: [Int32] = []
-            for host in hosts {
-                if let r = try? sh(["ip", "netns", "pids", netns(host)], check: false), r.succeeded {
-                    pids += r.stdoutText.split(separator: "\n").compactMap { Int32($0) }
-                }
-                pids += processes(inMountNamespace: mountNS(host))
-            }
-            if pids.isEmpty { break }
-            for pid in Set(pids) { kill(pid, SIGKILL) }
-            usleep(100_000)
-        }
-        for host in hosts {
-            _ = try? sh(["umount", mountNS(host)], check: false)
-        }
-        _ = try? sh(["umount", "\(dir)/ns"], check: false)
-        for host in hosts {
-            _ = try? sh(["ip", "netns", "del", netns(host)], check: false)
-        }
-        for image in ["disk", "pv"] {
-            let file = "\(dir)/\(image).img"
-            guard let r = try? sh(["losetup", "-j", file], check: false), r.succeeded else { continue }
-            for line in r.stdoutText.split(separator: "\n") {
-                guard let dev = line.split(separator: ":").first else { continue }
-                for _ in 0..<50 {
-                    if (try? sh(["losetup", "-d", String(dev)], check: false))?.succeeded ?? true { break }
-                    usleep(100_000)
-                }
-            }
-        }
-        if FileManager.default.fileExists(atPath: dir) {
-            try? FileManager.default.removeItem(atPath: dir)
-            log("removed the lab (\(dir))")
-        }
+        if site.teardown(known: ["node1", "node2", "client"]) { log("removed the lab (\(dir))") }
     }
-
-    func processes(inMountNamespace file: String) -> [Int32] { ProcessTable.inMountNamespace(boundTo: file) }
 }

@@ -41,50 +41,61 @@ public struct ProcessRunner: CommandRunner {
         let program = command.argv[0]
         guard let path = Self.resolve(program) else { throw CommandError.notFound(program) }
         let start = Monotonic.now()
-
-        var outPipe: [Int32] = [-1, -1]
-        var errPipe: [Int32] = [-1, -1]
-        var inPipe: [Int32] = [-1, -1]
-        guard lc_pipe2(&outPipe, O_CLOEXEC) == 0, lc_pipe2(&errPipe, O_CLOEXEC) == 0 else {
-            throw CommandError.spawnFailed(program, errno)
+        let pipes = try Pipes(input: command.input != nil, program: program)
+        let pid = try spawn(command, path: path, pipes: pipes)
+        guard !command.background else {
+            _ = close(pipes.out[0])
+            _ = close(pipes.err[0])
+            // Reaped on a thread of its own; if hanfs exits first, init does it.
+            Thread.detachNewThread {
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            }
+            return CommandResult(duration: Monotonic.now() - start)
         }
-        if command.input != nil, lc_pipe2(&inPipe, O_CLOEXEC) != 0 {
-            let e = errno
-            [outPipe[0], outPipe[1], errPipe[0], errPipe[1]].forEach { _ = close($0) }
-            throw CommandError.spawnFailed(program, e)
-        }
+        return try wait(for: pid, command, pipes, since: start)
+    }
 
+    /// The pipes to a child: its stdout and stderr, and its stdin when it is given input.
+    struct Pipes {
+        var out: [Int32] = [-1, -1]
+        var err: [Int32] = [-1, -1]
+        var input: [Int32] = [-1, -1]
+        let hasInput: Bool
+
+        init(input: Bool, program: String) throws {
+            hasInput = input
+            guard lc_pipe2(&out, O_CLOEXEC) == 0, lc_pipe2(&err, O_CLOEXEC) == 0 else {
+                throw CommandError.spawnFailed(program, errno)
+            }
+            if input, lc_pipe2(&self.input, O_CLOEXEC) != 0 {
+                let e = errno
+                [out[0], out[1], err[0], err[1]].forEach { _ = close($0) }
+                throw CommandError.spawnFailed(program, e)
+            }
+        }
+    }
+
+    /// Starts the command in a session of its own; closes the child's ends
+    /// of the pipes (and ours too, when it could not start).
+    private func spawn(_ command: Command, path: String, pipes: Pipes) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if command.input != nil {
-            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        if pipes.hasInput {
+            posix_spawn_file_actions_adddup2(&actions, pipes.input[0], 0)
         } else {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
         if command.background {
-            let log = command.logFile ?? "/dev/null"
-            posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 1, command.logFile ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         } else {
-            posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-            posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+            posix_spawn_file_actions_adddup2(&actions, pipes.out[1], 1)
+            posix_spawn_file_actions_adddup2(&actions, pipes.err[1], 2)
         }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        var attributes = Self.spawnAttributes()
         defer { posix_spawnattr_destroy(&attributes) }
-        // A new session makes a new process group, away from the terminal:
-        // the timeout can signal the whole group, and Ctrl-C reaches only hanfs.
-        let setsid: Int32 = 0x80  // POSIX_SPAWN_SETSID (a GNU extension, not imported)
-        posix_spawnattr_setflags(&attributes, Int16(setsid | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-
         var environment = Self.inherited
         for (k, v) in command.environment { environment[k] = v }
 
@@ -94,36 +105,46 @@ public struct ProcessRunner: CommandRunner {
                 posix_spawn(&pid, path, &actions, &attributes, argv, envp)
             }
         }
-        _ = close(outPipe[1])
-        _ = close(errPipe[1])
-        if command.input != nil { _ = close(inPipe[0]) }
+        _ = close(pipes.out[1])
+        _ = close(pipes.err[1])
+        if pipes.hasInput { _ = close(pipes.input[0]) }
         guard spawnStatus == 0 else {
-            _ = close(outPipe[0])
-            _ = close(errPipe[0])
-            if command.input != nil { _ = close(inPipe[1]) }
-            throw CommandError.spawnFailed(program, spawnStatus)
+            _ = close(pipes.out[0])
+            _ = close(pipes.err[0])
+            if pipes.hasInput { _ = close(pipes.input[1]) }
+            throw CommandError.spawnFailed(command.argv[0], spawnStatus)
         }
-        if command.background {
-            _ = close(outPipe[0])
-            _ = close(errPipe[0])
-            // Reaped on a thread of its own; if hanfs exits first, init does it.
-            let child = pid
-            Thread.detachNewThread {
-                var status: Int32 = 0
-                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-            }
-            return CommandResult(duration: Monotonic.now() - start)
-        }
+        return pid
+    }
 
+    /// A new session makes a new process group, away from the terminal: the
+    /// timeout can signal the whole group, and Ctrl-C reaches only hanfs.
+    /// No signal blocked, every one at its default.
+    private static func spawnAttributes() -> posix_spawnattr_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        let setsid: Int32 = 0x80  // POSIX_SPAWN_SETSID (a GNU extension, not imported)
+        posix_spawnattr_setflags(&attributes, Int16(setsid | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        return attributes
+    }
+
+    /// Feeds the input and reads the output until the child exits, its
+    /// timeout passes (its group is ended) or the run is stopped.
+    private func wait(for pid: pid_t, _ command: Command, _ pipes: Pipes, since start: Double) throws -> CommandResult {
         var session = Session(
-            stdout: outPipe[0], stderr: errPipe[0], stdin: command.input != nil ? inPipe[1] : -1,
+            stdout: pipes.out[0], stderr: pipes.err[0], stdin: pipes.hasInput ? pipes.input[1] : -1,
             exit: lc_pidfd_open(pid, 0), input: command.input ?? [], limit: command.outputLimit)
         defer { session.closeAll() }
         let deadline = start + command.timeout
         var interrupted = false
         var timedOut = false
         var status: Int32?
-
         while status == nil {
             if shouldStop() {
                 interrupted = true
@@ -145,8 +166,7 @@ public struct ProcessRunner: CommandRunner {
             // daemon it left behind to close them.
             session.pump(waitMilliseconds: 0, untilEmpty: true)
         }
-        if interrupted { throw CommandError.interrupted(program) }
-
+        if interrupted { throw CommandError.interrupted(command.argv[0]) }
         let raw = status ?? 0
         let termination: CommandResult.Termination =
             (raw & 0x7f) == 0 ? .exited((raw >> 8) & 0xff) : .signaled(raw & 0x7f)

@@ -126,8 +126,8 @@ struct LeftoversOfDeadRuns {
         try FileManager.default.createDirectory(atPath: dir + "/ns", withIntermediateDirectories: true)
         _ = try output(["truncate", "-s", "8M", "\(dir)/fs0.img"])
         _ = try output(["losetup", "-f", "--show", "\(dir)/fs0.img"])
-        _ = try output(["ip", "netns", "add", "hanfs-n\(id)"])
-        _ = try output(["ip", "netns", "add", "hanfs-c\(id)"])
+        // It died before it wrote its hosts: they are found by the names a test lab gives them.
+        for host in ["node", "client", "switch"] { _ = try output(["ip", "netns", "add", "hanfs-\(id)-\(host)"]) }
 
         Lab.sweepLeftovers()
 

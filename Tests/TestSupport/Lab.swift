@@ -6,13 +6,14 @@ import PackageConfig
 import Primitives
 import Synchronization
 
-/// A node for integration tests, made of real parts and torn down whatever
-/// happens: loop devices as disks, LVM metadata with a private lvm.conf that
-/// sees only the lab's devices (activation off: this kernel has no
-/// device-mapper), a network namespace with a veth to a client namespace
-/// (192.0.2.0/24), and a persistent mount namespace in which the file
-/// systems are mounted and /run, /srv and /var/lib/nfs are private tmpfs.
-/// hanfs runs inside both namespaces; nothing touches the host's own.
+/// A node for integration tests, built from the product's lab parts
+/// (Lab's LabSite) and torn down whatever happens: loop devices as disks,
+/// LVM metadata with a private lvm.conf that sees only the lab's devices
+/// (activation off: this kernel has no device-mapper), the node and a
+/// client as network namespaces on a bridge (192.0.2.0/24), each with a
+/// persistent mount namespace (the node's with private /run, /srv and
+/// /var/lib/nfs, where the file systems are mounted; the client's with its
+/// own /run). hanfs runs inside the node; nothing touches the host's own.
 public final class Lab: @unchecked Sendable {
     public let dir: String
     public let id: String
@@ -25,15 +26,14 @@ public final class Lab: @unchecked Sendable {
     public private(set) var devices: [String] = []
     /// The type of each file system made on `devices`.
     public let types: [String]
-    private var mountedNamespaceDir = false
-    private var namespaceMade = false
+    /// Its disks, hosts and namespaces.
+    let site: LabSite
     private static let counter = Mutex(0)
 
-    public var lvmDir: String { "\(dir)/lvm" }
-    public var mountNS: String { "\(dir)/ns/mnt" }
-    /// The client's mount namespace, made by `startClientStatd`.
-    public var clientMountNS: String { "\(dir)/ns/client" }
-    private var clientNamespaceMade = false
+    public var lvmDir: String { site.lvmDirectory }
+    public var mountNS: String { site.mountNS("node") }
+    /// The client's mount namespace.
+    public var clientMountNS: String { site.mountNS("client") }
     private var ganeshaStarts = 0
     /// Names both sides resolve: the node, the package, the client.
     public var hostsFile: String { "\(dir)/hosts" }
@@ -50,8 +50,9 @@ public final class Lab: @unchecked Sendable {
         }
         id = "\(getpid() % 100000)x\(n)"
         dir = "/tmp/hanfs-lab-\(id)"
-        nodeNS = "hanfs-n\(id)"
-        clientNS = "hanfs-c\(id)"
+        site = LabSite(dir: dir, prefix: Self.prefix(id))
+        nodeNS = site.netns("node")
+        clientNS = site.netns("client")
         interface = "hv\(id)"
         self.nodeName = nodeName
         types = fileSystems
@@ -66,59 +67,27 @@ public final class Lab: @unchecked Sendable {
 
     deinit { teardown() }
 
+    static func prefix(_ id: String) -> String { "hanfs-\(id)" }
+
     private func build(volumeGroups: [String], fileSystems: [String], systemID: String?) throws {
         for vg in volumeGroups {
-            physicalVolumes[vg] = try loopDevice("pv-\(vg)", megabytes: 16)
+            physicalVolumes[vg] = try site.loopDevice("pv-\(vg)", megabytes: 16)
         }
         for (i, type) in fileSystems.enumerated() {
-            let dev = try loopDevice("fs\(i)", megabytes: type == "xfs" ? 320 : 32)
+            let dev = try site.loopDevice("fs\(i)", megabytes: type == "xfs" ? 320 : 32)
             devices.append(dev)
-            try sh(type == "xfs" ? ["mkfs.xfs", "-q", "-f", dev] : ["mkfs.\(type)", "-q", "-F", dev])
+            try site.makeFileSystem(dev, type: type)
         }
-        let filter = physicalVolumes.values.sorted().map { "\"a|^\($0)$|\"" }.joined(separator: ", ")
-        var conf = "devices { filter = [ \(filter), \"r|.*|\" ] }\nglobal { activation = 0"
-        if let systemID { conf += "\nsystem_id_source = \"lvmlocal\" }\nlocal { system_id = \"\(systemID)\" }\n" } else { conf += " }\n" }
-        try conf.write(toFile: "\(lvmDir)/lvm.conf", atomically: true, encoding: .utf8)
-        for (vg, pv) in physicalVolumes.sorted(by: { $0.key < $1.key }) {
-            try lvm(["pvcreate", "-q", pv])
-            try lvm(["vgcreate", "-q", vg, pv])
-        }
-        try sh(["ip", "netns", "add", nodeNS])
-        try sh(["ip", "netns", "add", clientNS])
-        namespaceMade = true
-        try sh(["ip", "link", "add", interface, "type", "veth", "peer", "name", interface + "c"])
-        try sh(["ip", "link", "set", interface, "netns", nodeNS])
-        try sh(["ip", "link", "set", interface + "c", "netns", clientNS])
-        for (ns, link, address) in [(nodeNS, interface, "192.0.2.1/24"), (clientNS, interface + "c", "192.0.2.100/24")] {
-            try sh(["ip", "-n", ns, "link", "set", "lo", "up"])
-            try sh(["ip", "-n", ns, "link", "set", link, "up"])
-            try sh(["ip", "-n", ns, "addr", "add", address, "dev", link])
-        }
-        // A mount namespace that outlives each command: bound to a file on a private mount.
-        try FileManager.default.createDirectory(atPath: dir + "/ns", withIntermediateDirectories: true)
-        try sh(["mount", "--bind", dir + "/ns", dir + "/ns"])
-        mountedNamespaceDir = true
-        try sh(["mount", "--make-private", dir + "/ns"])
-        _ = FileManager.default.createFile(atPath: mountNS, contents: nil)
-        try sh(["unshare", "--mount=\(mountNS)", "--propagation", "private", "true"])
-        for target in ["/run", "/srv", "/var/lib/nfs"] {
-            try inNode(["mount", "-t", "tmpfs", "tmpfs", target])
-        }
-        try "127.0.0.1 localhost\n192.0.2.1 node1\n192.0.2.10 nfspkg\n192.0.2.11 nfspkg2\n192.0.2.100 client1\n"
-            .write(toFile: hostsFile, atomically: true, encoding: .utf8)
-        try inNode(["mount", "--bind", hostsFile, "/etc/hosts"])
+        try site.volumeGroups(physicalVolumes, systemID: systemID)
+        try site.hosts(
+            [
+                LabSite.Host("node", link: interface, address: "192.0.2.1/24", privateDirectories: ["/run", "/srv", "/var/lib/nfs"]),
+                LabSite.Host("client", link: interface + "c", address: "192.0.2.100/24", privateDirectories: ["/run"]),
+            ],
+            names: "127.0.0.1 localhost\n192.0.2.1 node1\n192.0.2.10 nfspkg\n192.0.2.11 nfspkg2\n192.0.2.100 client1\n")
         // What nfs-kernel-server's package leaves: an empty export table.
         try inNode(["touch", "/var/lib/nfs/etab"])
     }
-
-    private func loopDevice(_ name: String, megabytes: Int) throws -> String {
-        let file = "\(dir)/\(name).img"
-        try sh(["truncate", "-s", "\(megabytes)M", file])
-        let dev = try sh(["losetup", "-f", "--show", file]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        loops.append(dev)
-        return dev
-    }
-    private var loops: [String] = []
 
     /// The environment hanfs and the LVM tools get in the lab.
     public var environment: [String: String] {
@@ -220,13 +189,6 @@ public final class Lab: @unchecked Sendable {
     /// `name`) in the client's network namespace and a mount namespace of
     /// its own (its own /run and /etc/hosts). Returns the file statd logs to.
     public func startClientStatd(name: String = "client1") throws -> String {
-        if !clientNamespaceMade {
-            _ = FileManager.default.createFile(atPath: clientMountNS, contents: nil)
-            try sh(["unshare", "--mount=\(clientMountNS)", "--propagation", "private", "true"])
-            clientNamespaceMade = true
-            try inClientNamespaces(["mount", "-t", "tmpfs", "tmpfs", "/run"])
-            try inClientNamespaces(["mount", "--bind", hostsFile, "/etc/hosts"])
-        }
         let state = "\(dir)/client-statd"
         for sub in ["", "/sm", "/sm.bak"] {
             try FileManager.default.createDirectory(atPath: state + sub, withIntermediateDirectories: true)
@@ -304,8 +266,7 @@ public final class Lab: @unchecked Sendable {
     /// and its namespaces, loop devices and mounts would break the next run.
     /// Each lab's names carry its process's pid; a lab whose process is gone is removed.
     public static func sweepLeftovers() {
-        let fm = FileManager.default
-        let names = (try? fm.contentsOfDirectory(atPath: "/tmp")) ?? []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
         for name in names {
             var pid: Int32?
             if name.hasPrefix("hanfs-lab-"), let x = name.dropFirst("hanfs-lab-".count).firstIndex(of: "x") {
@@ -317,59 +278,16 @@ public final class Lab: @unchecked Sendable {
             let dir = "/tmp/\(name)"
             if name.hasPrefix("hanfs-e2e-") {
                 TwoNodeLab(dir: dir, hanfs: hanfsBinary).down(log: { _ in })
-                continue
+            } else {
+                LabSite(dir: dir, prefix: prefix(String(name.dropFirst("hanfs-lab-".count)))).teardown(known: ["node", "client"])
             }
-            let id = String(name.dropFirst("hanfs-lab-".count))
-            for ns in ["hanfs-n\(id)", "hanfs-c\(id)"] {
-                let pids = (try? output(["ip", "netns", "pids", ns]))?.stdout.split(separator: "\n").compactMap { Int32($0) } ?? []
-                for p in pids { kill(p, SIGKILL) }
-            }
-            for file in ["\(dir)/ns/mnt", "\(dir)/ns/client"] {
-                for p in ProcessTable.inMountNamespace(boundTo: file) { kill(p, SIGKILL) }
-            }
-            usleep(100_000)
-            for target in ["\(dir)/ns/mnt", "\(dir)/ns/client", "\(dir)/ns"] { _ = try? output(["umount", target]) }
-            for ns in ["hanfs-n\(id)", "hanfs-c\(id)"] { _ = try? output(["ip", "netns", "del", ns]) }
-            let images = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".img") }
-            for image in images {
-                let attached = (try? output(["losetup", "-j", "\(dir)/\(image)"]))?.stdout ?? ""
-                for line in attached.split(separator: "\n") {
-                    if let dev = line.split(separator: ":").first { _ = try? output(["losetup", "-d", String(dev)]) }
-                }
-            }
-            try? fm.removeItem(atPath: dir)
         }
     }
 
-    public func teardown() {
-        for pid in processesInNode() + (clientNamespaceMade ? processes(inMountNamespace: clientMountNS) : []) {
-            kill(pid, SIGKILL)
-        }
-        usleep(50_000)
-        if clientNamespaceMade {
-            _ = try? output(["umount", clientMountNS])
-            clientNamespaceMade = false
-        }
-        if mountedNamespaceDir {
-            _ = try? output(["umount", mountNS])
-            _ = try? output(["umount", dir + "/ns"])
-            mountedNamespaceDir = false
-        }
-        if namespaceMade {
-            _ = try? output(["ip", "netns", "del", nodeNS])
-            _ = try? output(["ip", "netns", "del", clientNS])
-            namespaceMade = false
-        }
-        for dev in loops.reversed() {
-            // A loop device stays busy for a moment after its last mount goes.
-            for _ in 0..<50 {
-                if (try? output(["losetup", "-d", dev]))?.status == 0 { break }
-                usleep(100_000)
-            }
-        }
-        loops = []
-        try? FileManager.default.removeItem(atPath: dir)
-    }
+    /// Kills what runs in the node and the client, drops the namespaces
+    /// (and with the mount namespaces every mount in them), detaches the
+    /// loop devices, removes the files.
+    public func teardown() { site.teardown(known: ["node", "client"]) }
 }
 
 /// Whether the integration tests can run: they need root.

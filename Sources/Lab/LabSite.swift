@@ -1,0 +1,192 @@
+import Foundation
+import Primitives
+
+public struct LabError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// What every lab is built from, made and removed in one place: the
+/// product's lab (`hanfs lab`, TwoNodeLab) and the integration tests' labs
+/// both use it.
+///
+/// - disks: loop devices on image files in the lab's directory, with file
+///   systems, and LVM metadata seen through a private lvm.conf (activation
+///   off where the kernel has no device-mapper);
+/// - hosts: each a network namespace joined to the others by a bridge in a
+///   namespace of its own (so any number of nodes), and a mount namespace
+///   with private tmpfs directories and the lab's /etc/hosts;
+/// - daemons, run in a host in the background.
+///
+/// Everything is named from the directory and the prefix, and the hosts
+/// are written to a manifest before anything is made, so `teardown` removes
+/// it all from names alone, also after a crash half-way.
+public final class LabSite: Sendable {
+    public let dir: String
+    /// Namespace names are `<prefix>-<host>`.
+    public let prefix: String
+    /// What host-side commands get (LVM_SYSTEM_DIR, ...).
+    public let environment: [String: String]
+    let runner = ProcessRunner()
+
+    /// One host of the lab: its network link and address, and the
+    /// directories its mount namespace makes private (tmpfs).
+    public struct Host: Sendable {
+        public let name: String
+        public let link: String
+        public let address: String
+        public let privateDirectories: [String]
+        public init(_ name: String, link: String, address: String, privateDirectories: [String]) {
+            self.name = name
+            self.link = link
+            self.address = address
+            self.privateDirectories = privateDirectories
+        }
+    }
+
+    public init(dir: String, prefix: String, environment: [String: String] = [:]) {
+        self.dir = dir
+        self.prefix = prefix
+        self.environment = environment
+    }
+
+    public var lvmDirectory: String { "\(dir)/lvm" }
+    public var hostsFile: String { "\(dir)/hosts" }
+    public func netns(_ host: String) -> String { "\(prefix)-\(host)" }
+    public func mountNS(_ host: String) -> String { "\(dir)/ns/\(host)" }
+    var manifest: String { "\(dir)/hosts.list" }
+    static let switchHost = "switch"
+
+    // MARK: running things
+
+    /// A command on the host side; an error with its stderr when it fails and `check`.
+    @discardableResult
+    public func sh(_ argv: [String], timeout: Double = 60, check: Bool = true, environment extra: [String: String] = [:])
+        throws -> CommandResult
+    {
+        let r = try runner.run(Command(argv, timeout: timeout, environment: environment.merging(extra) { _, b in b }))
+        if check && !r.succeeded { throw LabError("\(Command(argv, timeout: timeout)) \(r.summary): \(r.stderrTail())") }
+        return r
+    }
+
+    /// The argv that runs `argv` in a host's network and mount namespaces.
+    public func inHost(_ host: String, _ argv: [String]) -> [String] {
+        ["nsenter", "--net=/run/netns/\(netns(host))", "--mount=\(mountNS(host))"] + argv
+    }
+
+    /// A daemon in a host, in the background, its output to `log`.
+    public func spawn(_ host: String, _ argv: [String], log: String? = nil, environment extra: [String: String] = [:]) throws {
+        _ = try runner.run(Command(
+            inHost(host, argv), timeout: 86400, environment: environment.merging(extra) { _, b in b }, background: true,
+            logFile: log))
+    }
+
+    // MARK: disks
+
+    /// A loop device on `<dir>/<name>.img`.
+    public func loopDevice(_ name: String, megabytes: Int) throws -> String {
+        let file = "\(dir)/\(name).img"
+        try sh(["truncate", "-s", "\(megabytes)M", file])
+        return try sh(["losetup", "-f", "--show", file]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func makeFileSystem(_ device: String, type: String) throws {
+        try sh(type == "xfs" ? ["mkfs.xfs", "-q", "-f", device] : ["mkfs.\(type)", "-q", "-F", device])
+    }
+
+    /// An lvm.conf that sees only `physicalVolumes`, activation off, with
+    /// LVM's system ID when given; then a VG on each PV.
+    public func volumeGroups(_ physicalVolumes: [String: String], systemID: String? = nil, environment extra: [String: String] = [:])
+        throws
+    {
+        try FileManager.default.createDirectory(atPath: lvmDirectory, withIntermediateDirectories: true)
+        let filter = physicalVolumes.values.sorted().map { "\"a|^\($0)$|\"" }.joined(separator: ", ")
+        var conf = "devices { filter = [ \(filter), \"r|.*|\" ] }\nglobal { activation = 0"
+        conf += systemID.map { "\nsystem_id_source = \"lvmlocal\" }\nlocal { system_id = \"\($0)\" }\n" } ?? " }\n"
+        try conf.write(toFile: "\(lvmDirectory)/lvm.conf", atomically: true, encoding: .utf8)
+        let lvm = ["LVM_SYSTEM_DIR": lvmDirectory, "LVM_SUPPRESS_FD_WARNINGS": "1"].merging(extra) { _, b in b }
+        for (vg, pv) in physicalVolumes.sorted(by: { $0.key < $1.key }) {
+            try sh(["pvcreate", "-q", pv], environment: lvm)
+            try sh(["vgcreate", "-q", vg, pv], environment: lvm)
+        }
+    }
+
+    // MARK: hosts
+
+    /// The hosts: their names in the manifest first, then a bridge in a
+    /// namespace of its own with a veth to each host, then each host's mount
+    /// namespace with its private directories and the lab's /etc/hosts.
+    public func hosts(_ hosts: [Host], names: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: "\(dir)/ns", withIntermediateDirectories: true)
+        try (hosts.map(\.name) + [Self.switchHost]).joined(separator: "\n").write(toFile: manifest, atomically: true, encoding: .utf8)
+        try names.write(toFile: hostsFile, atomically: true, encoding: .utf8)
+        let sw = netns(Self.switchHost)
+        try sh(["ip", "netns", "add", sw])
+        try sh(["ip", "-n", sw, "link", "add", "br0", "type", "bridge"])
+        try sh(["ip", "-n", sw, "link", "set", "br0", "up"])
+        for (i, host) in hosts.enumerated() {
+            let ns = netns(host.name)
+            try sh(["ip", "netns", "add", ns])
+            try sh(["ip", "-n", sw, "link", "add", "h\(i)", "type", "veth", "peer", "name", "p\(i)"])
+            try sh(["ip", "-n", sw, "link", "set", "h\(i)", "netns", ns])
+            try sh(["ip", "-n", ns, "link", "set", "h\(i)", "name", host.link])
+            try sh(["ip", "-n", sw, "link", "set", "p\(i)", "master", "br0"])
+            try sh(["ip", "-n", sw, "link", "set", "p\(i)", "up"])
+            for link in ["lo", host.link] { try sh(["ip", "-n", ns, "link", "set", link, "up"]) }
+            try sh(["ip", "-n", ns, "addr", "add", host.address, "dev", host.link])
+        }
+        // Mount namespaces that outlive each command: bound to files on a private mount.
+        try sh(["mount", "--bind", "\(dir)/ns", "\(dir)/ns"])
+        try sh(["mount", "--make-private", "\(dir)/ns"])
+        for host in hosts {
+            _ = fm.createFile(atPath: mountNS(host.name), contents: nil)
+            try sh(["unshare", "--mount=\(mountNS(host.name))", "--propagation", "private", "true"])
+            for target in host.privateDirectories { try sh(inHost(host.name, ["mount", "-t", "tmpfs", "tmpfs", target])) }
+            try sh(inHost(host.name, ["mount", "--bind", hostsFile, "/etc/hosts"]))
+        }
+    }
+
+    // MARK: teardown
+
+    /// Removes everything a lab in this directory made, whatever state it
+    /// is in: what runs in its hosts, their namespaces (and every mount in
+    /// them), its loop devices, its files. Returns whether there was one.
+    /// `known`: the hosts to look for when there is no manifest.
+    @discardableResult
+    public func teardown(known: [String] = []) -> Bool {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: dir) else { return false }
+        let listed = ((try? String(contentsOfFile: manifest, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        let hosts = listed.isEmpty ? known + [Self.switchHost] : listed
+        for _ in 0..<3 {
+            var pids: [Int32] = []
+            for host in hosts {
+                if let r = try? sh(["ip", "netns", "pids", netns(host)], check: false), r.succeeded {
+                    pids += r.stdoutText.split(separator: "\n").compactMap { Int32($0) }
+                }
+                pids += ProcessTable.inMountNamespace(boundTo: mountNS(host))
+            }
+            if pids.isEmpty { break }
+            for pid in Set(pids) { kill(pid, SIGKILL) }
+            usleep(100_000)
+        }
+        for host in hosts { _ = try? sh(["umount", mountNS(host)], check: false) }
+        _ = try? sh(["umount", "\(dir)/ns"], check: false)
+        for host in hosts { _ = try? sh(["ip", "netns", "del", netns(host)], check: false) }
+        let images = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".img") }
+        for image in images {
+            guard let r = try? sh(["losetup", "-j", "\(dir)/\(image)"], check: false), r.succeeded else { continue }
+            for line in r.stdoutText.split(separator: "\n") {
+                guard let dev = line.split(separator: ":").first else { continue }
+                // A loop device stays busy for a moment after its last mount goes.
+                for _ in 0..<50 {
+                    if (try? sh(["losetup", "-d", String(dev)], check: false))?.succeeded ?? true { break }
+                    usleep(100_000)
+                }
+            }
+        }
+        try? fm.removeItem(atPath: dir)
+        return true
+    }
+}
