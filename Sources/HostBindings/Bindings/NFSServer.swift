@@ -11,40 +11,37 @@ extension Bindings {
     }
 
     private var export: Binding {
-        Binding(
+        exportBinding(
             "export", "export(e, {timeout})",
             """
             `exportfs -o options,fsid=N clients:dir`, checked against the export table (/var/lib/nfs/etab). With \
             `nfs_server = "ganesha"`: the export added to the running NFS-Ganesha, through its D-Bus export manager \
             where a system bus is, else by its configuration and a restart.
-            """
-        ) { call in
-            let e = try PackageTable.export(try call.table(1))
-            let o = try PrimitiveOptions(call, 2, known: ["timeout"])
-            let timeout = try o.number("timeout", defaults.timeouts.export)
-            return try call.push(try wrap {
-                outcome(defaults.nfsServer == .ganesha
-                    ? try ganesha.export(e, timeout: timeout) : try kernelExports.export(e, timeout: timeout))
-            })
-        }
+            """,
+            kernel: kernelExports.export, ganesha: ganesha.export)
     }
 
     private var unexport: Binding {
-        Binding(
+        exportBinding(
             "unexport", "unexport(e, {timeout})",
             """
             `exportfs -u clients:dir`, then drops the NLM locks on the file system \
             (`/proc/fs/nfsd/unlock_filesystem`) where the kernel server runs. With `nfs_server = "ganesha"`: the \
             export removed from the running NFS-Ganesha.
-            """
-        ) { call in
+            """,
+            kernel: kernelExports.unexport, ganesha: ganesha.unexport)
+    }
+
+    /// One export at a time, by the package's NFS server: the kernel's or NFS-Ganesha.
+    private func exportBinding(
+        _ name: String, _ usage: String, _ doc: String, kernel: @escaping (Export, Double) throws -> Outcome,
+        ganesha: @escaping (Export, Double) throws -> Outcome
+    ) -> Binding {
+        Binding(name, usage, doc) { call in
             let e = try PackageTable.export(try call.table(1))
             let o = try PrimitiveOptions(call, 2, known: ["timeout"])
             let timeout = try o.number("timeout", defaults.timeouts.export)
-            return try call.push(try wrap {
-                outcome(defaults.nfsServer == .ganesha
-                    ? try ganesha.unexport(e, timeout: timeout) : try kernelExports.unexport(e, timeout: timeout))
-            })
+            return try call.push(try wrap { outcome(try (defaults.nfsServer == .ganesha ? ganesha : kernel)(e, timeout)) })
         }
     }
 
