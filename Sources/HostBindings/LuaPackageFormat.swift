@@ -51,8 +51,7 @@ enum LuaPackageFormat {
         }
 
         func source(_ call: LuaCall) -> Source {
-            let line = call.callerPosition.flatMap { $0.split(separator: ":").last.flatMap { Int($0) } } ?? 0
-            return Source(file: file, line: line)
+            Source(file: file, line: call.callerLine)
         }
 
         /// A field's value as it is: the attribute's kind reads it.

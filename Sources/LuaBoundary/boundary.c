@@ -224,6 +224,12 @@ int lb_position(lua_State *L, int level, char *buf, size_t len) {
     return 1;
 }
 
+int lb_line(lua_State *L, int level) {
+    lua_Debug ar;
+    if (!lua_getstack(L, level, &ar) || !lua_getinfo(L, "l", &ar) || ar.currentline <= 0) return 0;
+    return ar.currentline;
+}
+
 // ---- limits: deadline, cancellation, signals, memory, the watchdog --------------
 
 static void lb_hook(lua_State *L, lua_Debug *ar);

@@ -91,6 +91,8 @@ public struct LuaCall {
 
     /// `file:line` of the Lua code that called this function, if it was Lua.
     public var callerPosition: String? { LuaState.position(L, level: 1) }
+    /// The caller's line alone (0 when it has none), without making a string.
+    public var callerLine: Int { Int(lb_line(L, 1)) }
 }
 
 /// Raw, read-only access to a table argument's fields.

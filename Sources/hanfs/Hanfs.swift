@@ -65,7 +65,8 @@ struct Hanfs: ParsableCommand {
     }
 
     static let fastPath: [String: any ParsableCommand.Type] = [
-        "start": Start.self, "stop": Stop.self, "status": Status.self, "validate": Validate.self,
+        "start": Start.self, "stop": Stop.self, "status": Status.self, "validate": Validate.self, "run": Run.self,
+        "monitor": Monitor.self, "ocf": Pacemaker.self, "serviceguard": Serviceguard.self,
     ]
 }
 

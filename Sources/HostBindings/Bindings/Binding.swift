@@ -116,10 +116,10 @@ extension ScriptHost {
                 docs.append(PrimitiveDoc(domain: domain.title, domainIntro: domain.intro, name: b.name, usage: b.usage, doc: b.doc))
             }
         }
-        let helpText = docs.map { "\($0.usage)\n\n\(Self.wrapped($0.doc, width: 76))" }
         lua.register("help_text") { call in
             let name = try call.string(1)
-            return try call.push(docs.firstIndex { $0.name == name }.map { .string(helpText[$0]) } ?? .nil)
+            // Folded when asked: every run makes a host, few ask for help.
+            return try call.push(docs.first { $0.name == name }.map { .string("\($0.usage)\n\n\(Self.wrapped($0.doc, width: 76))") } ?? .nil)
         }
         let setup = RunLimits(deadline: 5)
         try lua.run("require 'composites'", chunkName: "=composites", limits: setup)

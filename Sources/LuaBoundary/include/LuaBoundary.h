@@ -94,6 +94,8 @@ void lb_push_tostring(lua_State *L, int idx);
 /// Writes `file:line` of the function `level` levels up the stack into buf;
 /// returns 0 when that level is not Lua code.
 int lb_position(lua_State *L, int level, char *buf, size_t len);
+/// The line of the function `level` levels up the stack, or 0 (no string made).
+int lb_line(lua_State *L, int level);
 
 // ---- macros Swift cannot see -------------------------------------------------
 
