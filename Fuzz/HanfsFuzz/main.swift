@@ -398,7 +398,9 @@ enum LuaFuzz {
     static func worker(_ o: Options) -> Never {
         let snippets = seeds(o.corpus ?? defaultCorpus("lua"))
         var r = Random(state: o.seed)
-        let installation = Installation(shareDirectory: "/nonexistent", siteDirectory: nil)
+        // The checkout's stdlib (the host loads its composites), and no site's.
+        var installation = Installation.locate(environment: [:])
+        installation.siteDirectory = nil
         var host: ScriptHost?
         for i in 0..<o.count {
             if host == nil || i % 20 == 0 {

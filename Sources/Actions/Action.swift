@@ -92,6 +92,8 @@ public struct ActionRun {
     /// The commands a dry run would have run, in order; nil: not a dry run,
     /// or it ended before a script ran.
     public let plan: [Command]?
+    /// The changes besides commands a dry run would have made (Effects), in order.
+    public let changes: [String]?
     /// What the script reported as it ran (its step, the undos that failed).
     public let report: RunReport
 }

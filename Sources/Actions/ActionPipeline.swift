@@ -30,12 +30,12 @@ public struct ActionPipeline {
 
     public func perform(_ action: Action) -> ActionRun {
         let report = RunReport()
-        var plan: [Command]?
+        var plan: (commands: [Command], changes: [String])?
         let outcome = perform(action, report: report, plan: &plan)
-        return ActionRun(outcome: outcome, plan: plan, report: report)
+        return ActionRun(outcome: outcome, plan: plan?.commands, changes: plan?.changes, report: report)
     }
 
-    private func perform(_ action: Action, report: RunReport, plan: inout [Command]?) -> ActionOutcome {
+    private func perform(_ action: Action, report: RunReport, plan: inout (commands: [Command], changes: [String])?) -> ActionOutcome {
         let package: PackageConfiguration?
         switch load(action) {
         case .success(let p): package = p
@@ -141,7 +141,7 @@ public struct ActionPipeline {
 
     /// host, run, undo, marker.
     private func run(
-        _ action: Action, path: String, package: PackageConfiguration?, report: RunReport, plan: inout [Command]?
+        _ action: Action, path: String, package: PackageConfiguration?, report: RunReport, plan: inout (commands: [Command], changes: [String])?
     ) -> ActionOutcome {
         let host: ScriptHost
         let recorder: RecordingRunner?
@@ -158,7 +158,7 @@ public struct ActionPipeline {
         let failure = run(
             host, path: path, display: action.display ?? path, arguments: action.arguments,
             limits: RunLimits(deadline: action.deadline, memory: action.memoryLimit))
-        plan = recorder?.commands
+        plan = recorder.map { ($0.commands, host.node.effects.changes) }
         let took = CommandResult.seconds(Monotonic.now() - started)
         let ms: Logger.MetadataValue = "\(Int(((Monotonic.now() - started) * 1000).rounded()))"
         if let failure {

@@ -96,9 +96,11 @@ public struct Addresses: Sendable {
         }
         let address = a.address
         if !address.isIPv6 && dadTimeout > 0 {
-            if node.planning {
-                node.logger.info("would check that no host answers ARP for \(a.address.description) on \(interface)")
-            } else if let mac = try Arp.probe(interface: interface, address: address, timeout: dadTimeout, shouldStop: node.shouldStop) {
+            // The probe sends ARP requests: in a plan it is said, not sent.
+            let mac = try node.effects.change("check that no host answers ARP for \(a.address.description) on \(interface)", planned: nil) {
+                try Arp.probe(interface: interface, address: address, timeout: dadTimeout, shouldStop: node.shouldStop)
+            }
+            if let mac {
                 throw PrimitiveError("\(a.address.description) is in use by another host (\(mac) answers ARP for it on \(interface)): not added")
             }
         }
@@ -124,10 +126,8 @@ public struct Addresses: Sendable {
             argv.count > announcer.count && Array(argv.prefix(announcer.count)) == announcer && argv.last == address
         }
         for pid in senders {
-            if node.planning {
-                node.logger.info("would stop the announcements of \(address) (pid \(pid))")
-            } else if kill(pid, SIGTERM) == 0 {
-                node.logger.info("stopped the announcements of \(address) still being sent (pid \(pid))")
+            node.effects.change("stop the announcements of \(address) (pid \(pid))") {
+                if kill(pid, SIGTERM) == 0 { node.logger.info("stopped the announcements of \(address) still being sent (pid \(pid))") }
             }
         }
     }

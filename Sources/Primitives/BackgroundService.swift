@@ -40,18 +40,16 @@ public struct BackgroundService: Sendable {
         let running = processes
         if running.isEmpty { return .already }
         let pids = running.map(String.init).joined(separator: ", ")
-        if node.planning {
-            node.logger.info("would stop \(name) (pid \(pids))")
-            return .done
+        node.effects.change("stop \(name) (pid \(pids))") {
+            for pid in running { kill(pid, SIGTERM) }
+            let until = Monotonic.now() + timeout
+            while !processes.isEmpty && Monotonic.now() < until { usleep(20_000) }
+            for pid in processes {
+                kill(pid, SIGKILL)
+                node.logger.warning("\(name) (pid \(pid)) did not stop on TERM: killed")
+            }
+            node.logger.info("stopped \(name) (pid \(pids))")
         }
-        for pid in running { kill(pid, SIGTERM) }
-        let until = Monotonic.now() + timeout
-        while !processes.isEmpty && Monotonic.now() < until { usleep(20_000) }
-        for pid in processes {
-            kill(pid, SIGKILL)
-            node.logger.warning("\(name) (pid \(pid)) did not stop on TERM: killed")
-        }
-        node.logger.info("stopped \(name) (pid \(pids))")
         return .done
     }
 }

@@ -51,9 +51,11 @@ public struct NodeSettings: Sendable, Equatable {
 public struct NodeContext: Sendable {
     public let runner: any CommandRunner
     public let logger: Logger
-    /// In a dry run, changing commands are only recorded: the primitives plan
-    /// from what they see and do not check results that cannot appear.
-    public let planning: Bool
+    /// Every change that is not a command goes through these (Effects).
+    public let effects: Effects
+    /// In a dry run, changing commands and changes are only recorded: the
+    /// primitives plan from what they see and do not check results that cannot appear.
+    public var planning: Bool { effects.planning }
     /// Who this node is, where its state and logs are.
     public let settings: NodeSettings
     /// True once the run should stop (deadline, Ctrl-C, SIGTERM): waits
@@ -67,7 +69,7 @@ public struct NodeContext: Sendable {
         self.shouldStop = shouldStop
         self.runner = runner
         self.logger = logger
-        self.planning = planning
+        self.effects = Effects(planning: planning, logger: logger)
         self.settings = settings
     }
 

@@ -35,7 +35,7 @@ public struct CrashNotification: Sendable {
         for (name, directory) in zip(names, directories) {
             stopRunning(stateDirectory: directory)
             // A pid file left by an earlier or concurrent run makes sm-notify exit at once.
-            if !node.planning { unlink(pidFile) }
+            node.effects.change("remove \(pidFile)") { _ = unlink(pidFile) }
             try node.run(
                 ["sm-notify", "-f", "-m", String(retryMinutes), "-v", name, "-P", directory], timeout: timeout)
             used.append(directory)
@@ -48,10 +48,13 @@ public struct CrashNotification: Sendable {
     func copy(_ stateDirectory: String, for name: String, owner: stat) throws -> String {
         let safe = String(name.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
         let directory = "\(copies)/\(safe)"
-        if node.planning {
-            node.logger.info("would copy \(stateDirectory)/sm to \(directory)/sm for notifying as \(name)")
-            return directory
+        try node.effects.change("copy \(stateDirectory)/sm to \(directory)/sm for notifying as \(name)") {
+            try copyStateDirectory(stateDirectory, to: directory, owner: owner)
         }
+        return directory
+    }
+
+    private func copyStateDirectory(_ stateDirectory: String, to directory: String, owner: stat) throws {
         try? FileManager.default.removeItem(atPath: directory)
         for sub in ["", "/sm", "/sm.bak"] {
             try FileManager.default.createDirectory(atPath: directory + sub, withIntermediateDirectories: true)
@@ -72,7 +75,6 @@ public struct CrashNotification: Sendable {
             let copyDirectory = try StatusMonitor.open(directory, "the copy of the statd state directory")
             try StatusMonitor.throwing { () throws(FileProblem) in try copyDirectory.write("state", bytes, like: st) }
         }
-        return directory
     }
 
     /// Ends the notifications still being sent for the package: from the
@@ -85,9 +87,11 @@ public struct CrashNotification: Sendable {
             (argv.first.map { $0.hasSuffix("sm-notify") } ?? false)
                 && zip(argv, argv.dropFirst()).contains { $0 == "-P" && ($1 == stateDirectory || $1.hasPrefix(copiesPrefix)) }
         }
-        for pid in running where !node.planning { kill(pid, SIGTERM) }
         if !running.isEmpty {
-            node.logger.info("\(node.planning ? "would stop" : "stopped") \(running.count) sm-notify still notifying for the package")
+            node.effects.change("stop \(running.count) sm-notify still notifying for the package") {
+                for pid in running { kill(pid, SIGTERM) }
+                node.logger.info("stopped \(running.count) sm-notify still notifying for the package")
+            }
         }
         return running.count
     }
@@ -100,10 +104,8 @@ public struct CrashNotification: Sendable {
                 && zip(argv, argv.dropFirst()).contains { $0 == "-P" && $1 == stateDirectory }
         }
         for pid in running {
-            if node.planning {
-                node.logger.info("would stop sm-notify (pid \(pid)) still working from \(stateDirectory)")
-            } else if kill(pid, SIGTERM) == 0 {
-                node.logger.info("stopped sm-notify (pid \(pid)) still working from \(stateDirectory)")
+            node.effects.change("stop sm-notify (pid \(pid)) still working from \(stateDirectory)") {
+                if kill(pid, SIGTERM) == 0 { node.logger.info("stopped sm-notify (pid \(pid)) still working from \(stateDirectory)") }
             }
         }
     }

@@ -93,15 +93,13 @@ public struct Exports: Sendable {
             node.logger.debug("no \(control): no kernel NFS server locks to release")
             return
         }
-        if node.planning {
-            node.logger.info("would write \(directory) to \(control)")
-            return
-        }
-        do {
-            try Data((directory + "\n").utf8).write(to: URL(fileURLWithPath: control))
-            node.logger.info("released the NFS locks on \(directory)")
-        } catch {
-            node.logger.warning("could not release the NFS locks on \(directory): \(error.localizedDescription)")
+        node.effects.change("write \(directory) to \(control)") {
+            do {
+                try Data((directory + "\n").utf8).write(to: URL(fileURLWithPath: control))
+                node.logger.info("released the NFS locks on \(directory)")
+            } catch {
+                node.logger.warning("could not release the NFS locks on \(directory): \(error.localizedDescription)")
+            }
         }
     }
 }

@@ -70,9 +70,7 @@ public struct FileSystems: Sendable {
         }
         do { try LinkFreePath.check(fs.directory, "mount point") } catch { throw PrimitiveError(error.problem) }
         if !FileManager.default.fileExists(atPath: fs.directory) {
-            if node.planning {
-                node.logger.info("would create mount point \(fs.directory)")
-            } else {
+            try node.effects.change("create mount point \(fs.directory)") {
                 do {
                     try FileManager.default.createDirectory(atPath: fs.directory, withIntermediateDirectories: true)
                 } catch {
@@ -184,12 +182,10 @@ public struct FileSystems: Sendable {
     func signal(_ users: [ProcessUser], _ sig: Int32, reason: String) {
         let name = sig == SIGKILL ? "KILL" : sig == SIGTERM ? "TERM" : "signal \(sig)"
         for u in users {
-            if node.planning {
-                node.logger.info("would send \(name) to \(u) (\(reason))")
-                continue
+            node.effects.change("send \(name) to \(u) (\(reason))") {
+                let ok = kill(u.pid, sig) == 0
+                node.logger.warning("sent \(name) to process \(u) (\(reason))\(ok ? "" : ": \(String(cString: strerror(errno)))")")
             }
-            let ok = kill(u.pid, sig) == 0
-            node.logger.warning("sent \(name) to process \(u) (\(reason))\(ok ? "" : ": \(String(cString: strerror(errno)))")")
         }
     }
 

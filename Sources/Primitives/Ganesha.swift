@@ -118,11 +118,9 @@ public struct Ganesha: Sendable {
     }
 
     func write(_ exports: [Export]) throws {
-        if node.planning {
-            node.logger.info("would write \(configPath) with \(exports.count) export(s)")
-            return
+        try node.effects.change("write \(configPath) with \(exports.count) export(s)") {
+            try runtime.write("ganesha.conf", render(exports))
         }
-        try runtime.write("ganesha.conf", render(exports))
     }
 
     // MARK: start, stop
@@ -185,7 +183,9 @@ public struct Ganesha: Sendable {
         guard isRunning else { return try start(exports, timeout: timeout) }
         if FileManager.default.fileExists(atPath: systemBus) {
             let single = runtime.path("export-\(id).conf")
-            if !node.planning { try runtime.write("export-\(id).conf", Self.exportBlock(e)) }
+            try node.effects.change("write \(runtime.path("export-\(id).conf"))") {
+                try runtime.write("export-\(id).conf", Self.exportBlock(e))
+            }
             try node.run(
                 ["dbus-send", "--system", "--print-reply", "--dest=org.ganesha.nfsd", "/org/ganesha/nfsd/ExportMgr",
                  "org.ganesha.nfsd.exportmgr.AddExport", "string:\(single)", "string:EXPORT(Export_Id=\(id))"],

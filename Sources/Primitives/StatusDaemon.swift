@@ -114,9 +114,7 @@ public struct StatusDaemon: Sendable {
             return false
         }
         for pid in threads {
-            if node.planning {
-                node.logger.info("would send KILL to lockd (pid \(pid)): drop the NLM locks, new grace period")
-            } else {
+            node.effects.change("send KILL to lockd (pid \(pid)): drop the NLM locks, new grace period") {
                 kill(pid, SIGKILL)
                 node.logger.info("sent KILL to lockd (pid \(pid)): NLM locks dropped, new grace period")
             }
@@ -136,11 +134,12 @@ public struct StatusDaemon: Sendable {
     func calloutLink(hanfs: String) throws -> String {
         let directory = node.settings.runDirectory
         let link = "\(directory)/\(Self.calloutName)"
-        if node.planning { return link }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        unlink(link)
-        guard symlink(hanfs, link) == 0 else {
-            throw PrimitiveError("cannot link \(link) to \(hanfs): \(String(cString: strerror(errno)))")
+        try node.effects.change("link \(link) to \(hanfs)") {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            unlink(link)
+            guard symlink(hanfs, link) == 0 else {
+                throw PrimitiveError("cannot link \(link) to \(hanfs): \(String(cString: strerror(errno)))")
+            }
         }
         return link
     }

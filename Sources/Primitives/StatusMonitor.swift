@@ -100,7 +100,7 @@ public enum StatusMonitor {
     /// removed once it is merged. Links, other non-files and files that are
     /// not SM entries are skipped, both as sources and as the SM
     /// directory's own entries.
-    public static func restore(holding holdingPath: String, into smPath: String, planning: Bool = false) throws -> Restored {
+    public static func restore(holding holdingPath: String, into smPath: String, effects: Effects = .live) throws -> Restored {
         let holding = try open(holdingPath, "the holding directory")
         let sm = try open(smPath, "the SM directory")
         var result = Restored()
@@ -120,10 +120,10 @@ public enum StatusMonitor {
             if newer {
                 result.keptNewer.append(name)
             } else {
-                if !planning { try copy(name, from: holding, to: sm) }
+                try effects.change("copy SM entry \(name) from \(holdingPath) into \(smPath)") { try copy(name, from: holding, to: sm) }
                 result.copied.append(name)
             }
-            if !planning { try throwing { () throws(FileProblem) in try holding.remove(name) } }
+            try effects.change("remove \(holdingPath)/\(name)") { _ = try throwing { () throws(FileProblem) in try holding.remove(name) } }
         }
         return result
     }

@@ -191,10 +191,14 @@ struct Run: ParsableCommand {
 
 /// The --dry-run plan on stdout.
 enum DryRunPlan {
-    static func print(_ commands: [Command]) {
+    static func print(_ commands: [Command], changes: [String]) {
         var text = "plan: \(commands.count) command\(commands.count == 1 ? "" : "s")\n"
         for (i, c) in commands.enumerated() {
             text += "\(i + 1). \(c)    (\(c.background ? "in the background, " : "")timeout \(CommandResult.seconds(c.timeout)))\n"
+        }
+        if !changes.isEmpty {
+            text += "and \(changes.count) change\(changes.count == 1 ? "" : "s") besides commands:\n"
+            for change in changes { text += "- \(change)\n" }
         }
         Console.write(text, to: .standardOutput)
     }

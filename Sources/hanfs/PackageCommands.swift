@@ -38,7 +38,7 @@ struct ActionRunner {
     func perform(_ action: Action) -> ActionRun {
         let context = global.context(nodeName: nodeName)
         let run = ActionPipeline(context).perform(action)
-        if let plan = run.plan { DryRunPlan.print(plan) }
+        if let plan = run.plan { DryRunPlan.print(plan, changes: run.changes ?? []) }
         for message in run.outcome.messages { Console.write("hanfs: \(message)\n", to: .standardError) }
         return run
     }

@@ -176,3 +176,22 @@ import Testing
         #expect(refused.status == 1 && refused.stderr.contains("cannot open the package events"), "\(refused.stderr)")
     }
 }
+
+/// A dry run lists the changes besides commands, and makes none of them.
+@Suite struct DryRunChanges {
+    @Test func theChangesBesidesCommandsAreListedAndNotMade() throws {
+        let dir = try Scratch()
+        try dir.write("site/scripts/start.lua", """
+            run{"touch", "/tmp/never-made-by-a-plan"}
+            runtime_write("note", "value")
+            """)
+        let config = try dir.write("p.conf", "package_name p\n")
+        let env = ["HANFS_LOG_DIR": dir.path + "/log", "HANFS_RUN_DIR": dir.path + "/run"]
+        let out = try hanfs(["start", "--dry-run", "--config", config, "--site-dir", dir.path + "/site"], environment: env)
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.hasPrefix("plan: 1 command\n1. touch /tmp/never-made-by-a-plan    (timeout 60.0 s)\n"), "\(out.stdout)")
+        #expect(out.stdout.contains("and 1 change besides commands:\n- write \(dir.path)/run/p.note\n"), "\(out.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/run/p.note"))
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/never-made-by-a-plan"))
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Primitives
 import TestSupport
 import Testing
 
@@ -76,7 +77,13 @@ struct StartStop {
         #expect(status.stdout.split(separator: "\n").dropFirst().allSatisfy { $0.hasPrefix("  up ") }, "\(status.stdout)")
         let again = try lab.hanfs(["start", "--config", config])
         #expect(again.status == 0)
-        #expect(!again.stderr.contains("ran: mount") && !again.stderr.contains("ran: exportfs -o") && !again.stderr.contains("ran: vgchange"))
+        // Read from the records, which also show that the second start ran and what it ran.
+        let records = PackageEvents.read("\(lab.logDir)/labpkg.log.jsonl")
+        let secondStart = try #require(records.lastIndex { $0["event"] as? String == "action" && $0["phase"] as? String == "start" })
+        let commands = records[secondStart...].filter { $0["event"] as? String == "command" }.compactMap { $0["argv"] as? [String] }
+        #expect(records[secondStart...].contains { $0["event"] as? String == "action" && $0["phase"] as? String == "done" })
+        #expect(commands.contains { $0.first == "vgs" }, "the second start looked: \(commands)")
+        #expect(!commands.contains { ["mount", "vgchange"].contains($0.first) || $0.starts(with: ["exportfs", "-o"]) }, "\(commands)")
 
         let stop = try lab.hanfs(["stop", "--config", config])
         #expect(stop.status == 0, "\(stop.stderr)")

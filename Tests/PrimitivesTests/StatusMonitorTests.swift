@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import Primitives
 import TestSupport
@@ -90,8 +91,13 @@ import Testing
         let scratch = try Scratch()
         try scratch.write("holding/client1", entry)
         try FileManager.default.createDirectory(atPath: scratch.path + "/sm", withIntermediateDirectories: true)
-        let r = try StatusMonitor.restore(holding: scratch.path + "/holding", into: scratch.path + "/sm", planning: true)
+        let plan = Effects(planning: true, logger: Logger(label: "test"))
+        let r = try StatusMonitor.restore(holding: scratch.path + "/holding", into: scratch.path + "/sm", effects: plan)
         #expect(r.copied == ["client1"])
+        // What it would have done is said, and recorded.
+        #expect(plan.changes == [
+            "copy SM entry client1 from \(scratch.path)/holding into \(scratch.path)/sm", "remove \(scratch.path)/holding/client1",
+        ])
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/sm").isEmpty)
         #expect(FileManager.default.fileExists(atPath: scratch.path + "/holding/client1"))
     }
@@ -159,5 +165,32 @@ import Testing
         #expect(!copied.contains("client9"))
         // A new sync refuses the link outright.
         #expect(throws: PrimitiveError.self) { try HoldingSync(sm: sm, holding: holding, interval: 1) { _ in }.fullSync() }
+    }
+}
+
+/// The one seam for changes that are not commands: a plan says and records
+/// them and makes none; a run makes them.
+@Suite struct EffectsSeam {
+    @Test func aPlanStopsNothingAndSaysWhatItWouldStop() throws {
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30.4242"]
+        try sleeper.run()
+        defer { if sleeper.isRunning { sleeper.terminate() } }
+        let pid = sleeper.processIdentifier
+        let service = BackgroundService(name: "the sleeper", argv: []) { $0.last == "30.4242" }
+        #expect(eventually { service.processes == [pid] ? true : nil } == true)
+
+        let plan = NodeContext(runner: RecordingRunner(), logger: Logger(label: "test"), planning: true)
+        #expect(service.stop(plan, timeout: 1) == .done)
+        #expect(kill(pid, 0) == 0, "a plan stopped the process")
+        #expect(plan.effects.changes == ["stop the sleeper (pid \(pid))"])
+
+        let run = NodeContext(runner: RecordingRunner(), logger: Logger(label: "test"))
+        #expect(service.stop(run, timeout: 1) == .done)
+        sleeper.waitUntilExit()
+        #expect(!sleeper.isRunning)
+        // A run does not keep its changes unless asked (a monitor runs for months).
+        #expect(run.effects.changes.isEmpty)
     }
 }

@@ -46,7 +46,7 @@ extension Bindings {
             let holding = try call.string(1)
             let sm = try smDirectory(try PrimitiveOptions(call, 2, known: ["sm_dir"]))
             return try call.push(try wrap {
-                let r = try StatusMonitor.restore(holding: holding, into: sm, planning: node.planning)
+                let r = try StatusMonitor.restore(holding: holding, into: sm, effects: node.effects)
                 for name in r.skipped { node.logger.warning("\(holding)/\(name) is not a regular file: skipped") }
                 let kept = r.keptNewer.isEmpty ? "" : "; \(r.keptNewer.count) newer there kept"
                 let what = "\(r.copied.count) SM entr\(r.copied.count == 1 ? "y" : "ies")"
@@ -154,18 +154,18 @@ extension Bindings {
             lock migration run beside it freely.
             """
         ) { call in
-            if node.planning {
-                node.logger.info("would take this node's lock migration for \(defaults.name)")
-                return try call.push("done")
+            try wrap {
+                try node.effects.change("take this node's lock migration for \(defaults.name)") {
+                    try node.settings.runtime(defaults.name).claimLockMigration()
+                }
             }
-            try wrap { try node.settings.runtime(defaults.name).claimLockMigration() }
             return try call.push("done")
         }
     }
 
     private var release: Binding {
         Binding("lock_migration_release", "lock_migration_release()", "Gives back this node's lock migration (the undo of the claim).") { call in
-            if !node.planning { node.settings.runtime(defaults.name).releaseLockMigration() }
+            node.effects.change("give back this node's lock migration") { node.settings.runtime(defaults.name).releaseLockMigration() }
             return try call.push("done")
         }
     }
@@ -189,10 +189,9 @@ extension Bindings {
             return try call.push(try wrap {
                 let previous = try statd.restart(name: name, stateDirectory: state, holding: holding, hanfs: hanfs, timeout: timeout)
                 // What the undo of this start puts back.
-                if !node.planning {
-                    let text = previous.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? "none"
-                    try node.settings.runtime(defaults.name).write(Self.statdBeforeKey, text)
-                }
+                let text = previous.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) } ?? "none"
+                let runtime = node.settings.runtime(defaults.name)
+                try node.effects.change("write \(runtime.path(Self.statdBeforeKey))") { try runtime.write(Self.statdBeforeKey, text) }
                 return "done"
             })
         }
@@ -210,7 +209,7 @@ extension Bindings {
             let previous = try? JSONDecoder().decode(StatusDaemon.Invocation.self, from: Data(text.utf8))
             return try call.push(try wrap {
                 try statd.restore(previous, timeout: timeout)
-                if !node.planning { try runtime.write(Self.statdBeforeKey, nil) }
+                try node.effects.change("remove \(runtime.path(Self.statdBeforeKey))") { try runtime.write(Self.statdBeforeKey, nil) }
                 return "done"
             })
         }
@@ -235,11 +234,11 @@ extension Bindings {
             "Writes a fresh, random NSM state number (even: the next sm-notify makes it odd and new) to `state_dir/state`."
         ) { call in
             let state = try call.string(1)
-            if node.planning {
-                node.logger.info("would write a fresh NSM state number to \(state)/state")
-                return try call.push(.nil)
-            }
-            return try call.push(try wrap { .integer(Int64(try StatusDaemon.freshState(state))) })
+            return try call.push(try wrap {
+                try node.effects.change("write a fresh NSM state number to \(state)/state", planned: .nil) {
+                    .integer(Int64(try StatusDaemon.freshState(state)))
+                }
+            })
         }
     }
 }

@@ -100,11 +100,11 @@ extension Bindings {
         Binding("runtime_write", "runtime_write(key, value or nil)", "Writes the note whole or not at all; nil removes it.") { call in
             let (runtime, key) = try runtimeNote(call)
             let value = call.optionalString(2, converting: true)
-            if node.planning {
-                node.logger.info("would write \(runtime.path(key))")
-                return 0
+            try wrap {
+                try node.effects.change(value == nil ? "remove \(runtime.path(key))" : "write \(runtime.path(key))") {
+                    try runtime.write(key, value)
+                }
             }
-            try wrap { try runtime.write(key, value) }
             return 0
         }
     }
