@@ -200,6 +200,23 @@ public struct ActionPipeline {
 
     /// A host with the context's runner, or a recording one in a dry run
     /// (which still runs the commands that only look, to plan from what is there).
+    /// Loads the site's hooks for a package in a plan (nothing they call is
+    /// run), as `hanfs validate` checks them: the files loaded, or the
+    /// mistake, by file and line, as a configuration error.
+    public func checkHooks(_ package: PackageConfiguration) -> Result<[String], ActionOutcome> {
+        var planning = context
+        planning.planning = true
+        do {
+            let (host, _) = try ActionPipeline(planning).makeHost(package, Action(script: "validate"), report: RunReport())
+            try host.loadHooks(limits: RunLimits(deadline: 30, memory: 64 << 20))
+            return .success(host.hookFiles)
+        } catch let error as ScriptError {
+            return .failure(.configuration(["site hooks: \(error.message)"]))
+        } catch {
+            return .failure(.configuration(["site hooks: \(error)"]))
+        }
+    }
+
     /// A host for the REPL: the context's runner, the package as `pkg`.
     public func host(package: PackageConfiguration?) throws -> ScriptHost {
         try makeHost(package, Action(script: "repl"), report: RunReport()).0

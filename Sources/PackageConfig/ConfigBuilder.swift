@@ -34,9 +34,8 @@ extension Field {
     func singleValueSlot(index: Int) -> Slot? {
         switch self {
         case .volumeGroup, .export, .ignored: return nil
-        case .fsDevice, .fsDirectory, .fsType, .fsMountOptions, .fsUmountOptions, .fsFsckOptions, _ where isAddressField:
-            return Slot(field: self, index: index)
-        default: return Slot(field: self, index: 0)
+        case .fsDevice, .fsDirectory, .fsType, .fsMountOptions, .fsUmountOptions, .fsFsckOptions: return Slot(field: self, index: index)
+        default: return Slot(field: self, index: isAddressField ? index : 0)
         }
     }
 

@@ -148,7 +148,7 @@ struct Status: ParsableCommand {
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check a package file and say what it holds; change nothing.",
+        abstract: "Check a package file and the site's hooks for it, and say what it holds; change nothing.",
         discussion: "Exit status 0 when it is valid, 6 with every mistake on stderr (file:line: attribute: problem).")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
@@ -157,6 +157,13 @@ struct Validate: ParsableCommand {
         let context = global.context()
         context.startLogging(nil)
         let c = try package.load(context)
+        let hooks: [String]
+        switch ActionPipeline(context).checkHooks(c) {
+        case .success(let files): hooks = files
+        case .failure(let outcome):
+            for message in outcome.messages { Console.write("hanfs: \(message)\n", to: .standardError) }
+            throw ExitCode(ExitStatus.configuration)
+        }
         func count(_ n: Int, _ what: String) -> String {
             "\(n) \(what)\(n == 1 ? "" : what.hasSuffix("s") ? "es" : "s")"
         }
@@ -165,7 +172,8 @@ struct Validate: ParsableCommand {
             count(c.volumeGroups.count, "volume group"), count(c.fileSystems.count, "file system"),
             count(c.exports.count, "export"), count(c.addresses.count, "address"),
         ].joined(separator: ", ")
-        text += "; lock migration \(c.lockMigration.enabled ? "on" : "off")\n"
+        text += "; lock migration \(c.lockMigration.enabled ? "on" : "off")"
+        text += hooks.isEmpty ? "\n" : "; hooks \(hooks.joined(separator: ", "))\n"
         Console.write(text, to: .standardOutput)
     }
 }

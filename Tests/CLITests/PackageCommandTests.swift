@@ -195,3 +195,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "/tmp/never-made-by-a-plan"))
     }
 }
+
+/// validate loads the site's hooks too (in a plan: nothing they call runs),
+/// so that a mistake in them shows before a failover does.
+@Suite struct ValidateChecksHooks {
+    @Test func aMistakeInTheHooksIsAConfigurationError() throws {
+        let dir = try Scratch()
+        let hooks = try dir.write("p-hooks.lua", "require('plan').after('mount', 'stamp', function() run{'touch', '/tmp/x'} end)\n")
+        let config = try dir.write("p.conf", "package_name p\nhooks_file \(hooks)\n")
+        try dir.write("site/site.lua", "local plan = require 'plan'\n")
+        let site = ["--site-dir", dir.path + "/site"]
+        let good = try hanfs(["validate", "--config", config] + site)
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.hasSuffix("; hooks \(dir.path)/site/site.lua, \(hooks)\n"), "\(good.stdout)")
+
+        try dir.write("site/site.lua", "local plan = require 'plan'\nplan.after('mnt', 'x', function() end)\n")
+        let bad = try hanfs(["validate", "--config", config] + site)
+        #expect(bad.status == 6)
+        #expect(bad.stderr.contains("hanfs: site hooks: \(dir.path)/site/site.lua:2: plan.after: no part \"mnt\""), "\(bad.stderr)")
+        // A hooks file that is not there.
+        let missing = try dir.write("q.conf", "package_name p\nhooks_file \(dir.path)/none.lua\n")
+        let absent = try hanfs(["validate", "--config", missing])
+        #expect(absent.status == 6 && absent.stderr.contains("site hooks: ") && absent.stderr.contains("none.lua"), "\(absent.stderr)")
+    }
+}
