@@ -13,10 +13,12 @@
 -- (runtime_read("monitor-failed")) until it runs again.
 --
 -- With the argument "once" (the Pacemaker agent's monitor action), one
--- cycle and no retries (the cluster manager counts failures itself): the
--- result "not running" when the package is not started here and nothing of
--- it is up; an error when a check fails, when the package is partly up
--- without having been started, or when the monitor that start ran has ended.
+-- cycle: the result "not running" when the package is not started here and
+-- nothing of it is up; an error when a check still fails after
+-- monitor.retries more tries a second apart (one lost answer must not fail
+-- the package over; the agent's timeout bounds them), when the package is
+-- partly up without having been started, or when the monitor that start ran
+-- has ended.
 
 local checks = require "checks"
 local m = pkg.monitor
@@ -29,7 +31,7 @@ local function cycle()
   for _, c in ipairs(list) do
     local ok, why = c.run()
     results[#results + 1] = ok and (c.name .. " ok") or (c.name .. ": " .. why)
-    if not ok then failures[#failures + 1] = { name = c.name, why = why } end
+    if not ok then failures[#failures + 1] = { name = c.name, why = why, check = c } end
   end
   return "checks: " .. table.concat(results, "; "), failures
 end
@@ -55,6 +57,18 @@ if (...) == "once" then
   end
   local line, failures = cycle()
   log.info(line)
+  -- Only the checks that failed are tried again, a second apart.
+  for try = 1, m.retries do
+    if #failures == 0 then break end
+    local again = {}
+    sleep(1)
+    for _, f in ipairs(failures) do
+      local ok, why = f.check.run()
+      if not ok then again[#again + 1] = { name = f.name, why = why, check = f.check } end
+    end
+    log.info(("checks tried again (%d of %d): %d of %d still failing"):format(try, m.retries, #again, #failures))
+    failures = again
+  end
   if #failures > 0 then
     local why = {}
     for _, f in ipairs(failures) do why[#why + 1] = f.name .. ": " .. f.why end

@@ -52,8 +52,11 @@ plan.parts = {
     name = "volume_groups",
     here = function() return parts.storage end,
     start = function(p)
+      -- parts.takeover: the other node is down (the cluster manager fenced it, or
+      -- `hanfs start --takeover`): a VG it still holds is taken over.
       for _, vg in ipairs(pkg.volume_groups) do
-        p:step("activate volume group " .. vg, function() vg_activate(vg) end, function() vg_deactivate(vg) end)
+        p:step("activate volume group " .. vg, function() vg_activate(vg, { takeover = parts.takeover }) end,
+          function() vg_deactivate(vg) end)
       end
     end,
     stop = function(p)

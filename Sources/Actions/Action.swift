@@ -26,8 +26,14 @@ public struct Action {
     public var lifecycle: Lifecycle?
     /// Arguments the script gets (`arg`, `...`).
     public var arguments: [String] = []
-    /// What the cluster manager does itself (see ScriptHost.leaveToClusterManager).
+    /// What the cluster manager does itself (see ScriptHost.setParts).
     public var clusterManagerDoesStorageAndAddresses = false
+    /// The other node is down: fenced by the cluster manager that runs this
+    /// (the OCF agent), or made sure of by the operator (`--takeover`). A
+    /// volume group it still holds is taken over; otherwise a start refuses it.
+    public var takeover = false
+    /// Seconds the undo of a run stopped from outside may take.
+    public var undoDeadline = ActionPipeline.rollbackDeadline
     /// A further check of the loaded package: a problem with it, or nil.
     public var check: (PackageConfiguration) -> String? = { _ in nil }
 

@@ -129,7 +129,7 @@ public struct ActionPipeline {
         do {
             let (host, _) = try makeHost(package, action, report: RunReport())
             failure = run(host, path: path, display: path, arguments: [],
-                          limits: RunLimits(deadline: Self.rollbackDeadline, memory: action.memoryLimit))
+                          limits: RunLimits(deadline: action.undoDeadline, memory: action.memoryLimit))
         } catch {
             failure = ScriptError(kind: .runtime, message: "\(error)")
         }
@@ -190,7 +190,7 @@ public struct ActionPipeline {
     private func undoStopped(_ host: ScriptHost, _ failure: ScriptError, _ action: Action) -> Bool {
         guard [.deadline, .interrupted].contains(failure.kind) else { return true }
         do {
-            try host.abandonStoppedPlan(limits: RunLimits(deadline: Self.rollbackDeadline))
+            try host.abandonStoppedPlan(limits: RunLimits(deadline: action.undoDeadline))
             return true
         } catch {
             log.error("undoing the stopped \(action.script) failed: \(error.message)")
@@ -229,9 +229,9 @@ public struct ActionPipeline {
         let host = try ScriptHost(
             installation: context.installation, runner: recorder ?? context.runner, planning: context.planning,
             package: package, settings: context.settings, hanfs: context.hanfsBinary, steps: report)
-        if action.clusterManagerDoesStorageAndAddresses {
-            host.leaveToClusterManager(storage: true, addresses: true)
-        }
+        host.setParts(
+            storage: !action.clusterManagerDoesStorageAndAddresses, addresses: !action.clusterManagerDoesStorageAndAddresses,
+            takeover: action.takeover)
         try context.extendHost?(host)
         return (host, recorder)
     }

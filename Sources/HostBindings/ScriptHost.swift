@@ -55,16 +55,19 @@ public final class ScriptHost {
         if let package {
             try lua.set("pkg", PackageTable.table(package, settings: settings))
         }
-        leaveToClusterManager(storage: false, addresses: false)
+        setParts()
     }
 
-    /// Which parts of the package the control scripts leave alone because
-    /// the cluster manager does them (Serviceguard activates the VGs, mounts
-    /// the file systems and adds the addresses before its external script
-    /// runs, and takes them down after): `parts.storage` and
-    /// `parts.addresses` are false for those.
-    public func leaveToClusterManager(storage: Bool, addresses: Bool) {
-        try? lua.set("parts", .table(LuaTable(fields: ["storage": .boolean(!storage), "addresses": .boolean(!addresses)])))
+    /// What this run does of the package, as the scripts see it (`parts`).
+    /// Serviceguard activates the VGs, mounts the file systems and adds the
+    /// addresses before its external script runs, and takes them down after:
+    /// `storage` and `addresses` are false there. `takeover`: the other node
+    /// is down (the cluster manager fenced it, or the operator made sure of
+    /// it with `--takeover`), so a VG it still holds is taken over.
+    public func setParts(storage: Bool = true, addresses: Bool = true, takeover: Bool = false) {
+        try? lua.set("parts", .table(LuaTable(fields: [
+            "storage": .boolean(storage), "addresses": .boolean(addresses), "takeover": .boolean(takeover),
+        ])))
     }
 
     /// After a run was stopped from outside (deadline, Ctrl-C, SIGTERM):

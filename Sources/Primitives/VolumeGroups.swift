@@ -72,8 +72,10 @@ public final class VolumeGroups: Sendable {
     }
 
     /// Takes the VG for this node and activates it. Owned or tagged by
-    /// another node: refused, naming the owner, unless `force`.
-    public func activate(_ name: String, ownership: VGOwnership, force: Bool, timeout: Double) throws -> Outcome {
+    /// another node: refused, naming the owner and what to do, unless
+    /// `takeover` (the other node is down: fenced by the cluster manager, or
+    /// made sure of by an operator); a take-over is logged, naming whose it was.
+    public func activate(_ name: String, ownership: VGOwnership, takeover: Bool, timeout: Double) throws -> Outcome {
         guard let vg = try inspect(name, timeout: timeout) else {
             throw PrimitiveError("volume group \(name) not found: is its storage visible on this node?")
         }
@@ -82,13 +84,10 @@ public final class VolumeGroups: Sendable {
         case .tags:
             me = node.nodeName
             let others = vg.tags.filter { $0 != me }
-            if !others.isEmpty && !force {
-                throw PrimitiveError(
-                    "volume group \(name) is tagged by another node: \(others.joined(separator: ", ")); refusing (force takes it over)")
-            }
+            if !others.isEmpty && !takeover { throw Self.refusal(name, owner: others.joined(separator: ", "), "is tagged by another node") }
             if vg.tags == [me], vg.activeVolumes.map({ $0 == vg.logicalVolumes }) ?? true { return .already }
             for tag in others {
-                node.logger.warning("taking volume group \(name) over from \(tag) (forced)")
+                Self.logTakeover(node, name, from: tag)
                 try lvm(["vgchange", "--deltag", tag, name], timeout: timeout)
             }
             if !vg.tags.contains(me) { try lvm(["vgchange", "--addtag", me, name], timeout: timeout) }
@@ -103,12 +102,12 @@ public final class VolumeGroups: Sendable {
             guard !me.isEmpty else {
                 throw PrimitiveError("this node has no LVM system ID (set system_id_source in lvm.conf)")
             }
-            if !vg.systemID.isEmpty && vg.systemID != me && !force {
-                throw PrimitiveError("volume group \(name) is owned by system ID \(vg.systemID); refusing (force takes it over)")
+            if !vg.systemID.isEmpty && vg.systemID != me && !takeover {
+                throw Self.refusal(name, owner: vg.systemID, "is owned by system ID")
             }
             if vg.systemID == me, vg.activeVolumes.map({ $0 == vg.logicalVolumes }) ?? true { return .already }
             if vg.systemID != me {
-                if !vg.systemID.isEmpty { node.logger.warning("taking volume group \(name) over from system ID \(vg.systemID) (forced)") }
+                if !vg.systemID.isEmpty { Self.logTakeover(node, name, from: vg.systemID) }
                 var argv = ["vgchange", "-y"]
                 if !vg.systemID.isEmpty { argv += ["--config", "local/extra_system_ids=[\"\(vg.systemID)\"]"] }
                 try lvm(argv + ["--systemid", me, name], timeout: timeout)
@@ -118,6 +117,20 @@ public final class VolumeGroups: Sendable {
         guard !node.planning else { return .done }
         try verifyOwned(name, by: me, ownership: ownership, timeout: timeout)
         return .done
+    }
+
+    /// Why a start does not take another node's VG, and what to do.
+    static func refusal(_ name: String, owner: String, _ how: String) -> PrimitiveError {
+        PrimitiveError(
+            "volume group \(name) \(how) \(owner); refusing. If \(owner) is down (powered off or fenced), "
+                + "take it over: hanfs start --takeover, or let the cluster manager start the package (it fences first)")
+    }
+
+    /// A take-over, in the log and as a record (`event: takeover`, `from`) the timeline reads.
+    static func logTakeover(_ node: NodeContext, _ name: String, from owner: String) {
+        node.logger.warning(
+            "taking volume group \(name) over from \(owner), which is down (fenced, or made sure of by --takeover)",
+            metadata: ["event": "takeover", "volume_group": "\(name)", "from": "\(owner)"])
     }
 
     func verifyOwned(_ name: String, by me: String, ownership: VGOwnership, timeout: Double) throws {

@@ -117,19 +117,20 @@ struct GlobalOptions: ParsableArguments {
     /// a cluster manager (SG_NODE, the OCF `node` parameter), wins over
     /// HANFS_NODE. Logging goes to stderr, and to the package's log file
     /// when the action writes one.
-    func context(nodeName: String? = nil) -> HanfsContext {
+    func context(nodeName: String? = nil, consoleLevel: Logger.Level? = nil) -> HanfsContext {
         let environment = ProcessInfo.processInfo.environment
         var settings = NodeSettings.from(environment: environment)
         if let nodeName { settings.nodeName = nodeName }
         var installation = Installation.locate(environment: environment)
         if let siteDir { installation.siteDirectory = siteDir }
         let level = logLevel
+        let console = max(consoleLevel ?? level, level)
         return HanfsContext(settings: settings, installation: installation, planning: dryRun) { packageLog in
             // What a script prints is output, not a log line: no level hides it.
             LoggingSystem.bootstrap { label in
-                let console = ConsoleLogHandler(label: label, level: label == LogLabel.print ? .trace : level)
-                guard let packageLog, label != LogLabel.print else { return console }
-                return MultiplexLogHandler([console, PackageLogHandler(label: label, target: packageLog, level: min(level, .info))])
+                let stderr = ConsoleLogHandler(label: label, level: label == LogLabel.print ? .trace : console)
+                guard let packageLog, label != LogLabel.print else { return stderr }
+                return MultiplexLogHandler([stderr, PackageLogHandler(label: label, target: packageLog, level: min(level, .info))])
             }
         }
     }

@@ -72,35 +72,69 @@ struct Pacemaker: ParsableCommand {
             Console.write("ocf-exit-reason:config: \(config) is not on this node\n", to: .standardError)
             throw ExitCode(OCF.notInstalled)
         }
-        let node = env["OCF_RESKEY_node"].flatMap { $0.isEmpty ? nil : $0 }
-        if let node {
-            guard node.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-                Console.write("ocf-exit-reason:node: \"\(node)\" is not a node name (letters, digits, - _ .)\n", to: .standardError)
-                throw ExitCode(OCF.arguments)
-            }
-        }
-
-        // Pacemaker's timeout for the action (ms); hanfs stops a little before, to undo what it did.
+        let node = try Self.nodeName(env)
+        // Pacemaker's timeout for the action (ms): on it, Pacemaker kills the
+        // agent's process group. The run gets 60 % of it and its undo 30 %,
+        // so that a stopped start is undone before that, with room to exit.
         let timeout = env["OCF_RESKEY_CRM_meta_timeout"].flatMap(Double.init).map { $0 / 1000 }
-        let deadline = timeout.map { max(5, $0 * 0.8) } ?? 600
-        let script: String
-        var arguments: [String] = []
-        switch action {
-        case "start": script = "start"
-        case "stop": script = "stop"
-        case "monitor":
-            script = "monitor"
-            arguments = ["once"]
-        default: script = "validate"
-        }
-        var run = Action.onPackage(script, config: config, deadline: deadline, takesLock: ["start", "stop"].contains(action))
-        run.arguments = arguments
-        let outcome = ActionRunner(global: global, nodeName: node).perform(run).outcome
+        var run = Action.onPackage(
+            Self.scripts[action]!, config: config, deadline: timeout.map { max(3, $0 * 0.6) } ?? 600,
+            takesLock: ["start", "stop"].contains(action))
+        if let timeout { run.undoDeadline = max(2, timeout * 0.3) }
+        run.arguments = action == "monitor" ? ["once"] : []
+        // Pacemaker fences a node before it starts its resources elsewhere: a
+        // volume group the other node still holds belongs to a node that is down.
+        run.takeover = action == "start"
+        // Progress goes to the package log; stderr carries only what Pacemaker shows.
+        let runner = ActionRunner(global: global, nodeName: node, consoleLevel: .critical, quiet: true)
+        let outcome = runner.perform(run).outcome
         let status = Self.status(action, outcome)
         if status != OCF.success && status != OCF.notRunning, let reason = outcome.reason {
-            Console.write("ocf-exit-reason:\(reason.split(separator: "\n").first.map(String.init) ?? reason)\n", to: .standardError)
+            // A mistake in the package file keeps its file and line: the user's.
+            let installation = global.context().installation
+            let hidden = installation.scriptDirectories + installation.moduleDirectories
+            let text = if case .failed = outcome { Self.readable(reason, hiding: hidden) } else { reason }
+            Console.write("ocf-exit-reason:\(text.split(separator: "\n").first.map(String.init) ?? text)\n", to: .standardError)
         }
         throw ExitCode(status)
+    }
+
+    /// The script of each action.
+    static let scripts = ["start": "start", "stop": "stop", "monitor": "monitor", "validate-all": "validate"]
+
+    /// The node this runs on, as Pacemaker names it: its
+    /// OCF_RESKEY_CRM_meta_on_node, else what `crm_node -n` says, else nil
+    /// (HANFS_NODE, else the kernel's node name). A resource parameter is the
+    /// same on every node, so none names it.
+    static func nodeName(_ env: [String: String]) throws -> String? {
+        var name = env["OCF_RESKEY_CRM_meta_on_node"].flatMap { $0.isEmpty ? nil : $0 }
+        if name == nil, ProcessRunner.resolve("crm_node") != nil,
+            let r = try? ProcessRunner().run(Command(["crm_node", "-n"], timeout: 5)), r.succeeded
+        {
+            name = r.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            if name?.isEmpty == true { name = nil }
+        }
+        guard let name else { return nil }
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            Console.write("ocf-exit-reason:this node's name \"\(name)\" is not a node name (letters, digits, - _ .)\n", to: .standardError)
+            throw ExitCode(OCF.arguments)
+        }
+        return name
+    }
+
+    /// A reason as a user reads it: its first line, without the positions in
+    /// hanfs's scripts (`/usr/share/hanfs/stdlib/plan.lua:57: `, files in
+    /// `hiding`) that Lua puts before an error.
+    static func readable(_ reason: String, hiding directories: [String]) -> String {
+        var text = Substring(reason.split(separator: "\n").first ?? "")
+        while let colon = text.firstIndex(of: ":"), text[..<colon].hasSuffix(".lua"),
+            directories.contains(where: { text[..<colon].hasPrefix($0 + "/") }),
+            let rest = Optional(text[text.index(after: colon)...]), let end = rest.firstIndex(of: ":"),
+            !rest[..<end].isEmpty, rest[..<end].allSatisfy(\.isNumber)
+        {
+            text = rest[rest.index(after: end)...].drop { $0 == " " }
+        }
+        return String(text)
     }
 
     static func status(_ action: String, _ outcome: ActionOutcome) -> Int32 {
@@ -125,7 +159,9 @@ struct Pacemaker: ParsableCommand {
     }
 
     /// The agent's parameters: the package file (its attributes are
-    /// hanfs.conf(5)'s, made from the attribute table), and the node.
+    /// hanfs.conf(5)'s, made from the attribute table). The node is the one
+    /// the agent runs on, as Pacemaker names it (see nodeName), never a
+    /// parameter: a parameter is the same on every node.
     static let parameters = [
         Parameter(
             name: "config", required: true, unique: true, shortdesc: "Package file",
@@ -133,17 +169,11 @@ struct Pacemaker: ParsableCommand {
                 The package file: native Lua (.lua), a Serviceguard modular package file, or legacy hanfs.conf \
                 variables; its attributes are listed in hanfs.conf(5). `hanfs validate --config FILE` checks it.
                 """),
-        Parameter(
-            name: "node", required: false, unique: false, shortdesc: "Node name",
-            longdesc: """
-                This node's name as the package sees it (its LVM host tag). Default: the HANFS_NODE environment \
-                variable, else the host name.
-                """),
     ]
 
     /// The actions, with the timeouts Pacemaker is advised to give them.
     static let actions: [(name: String, timeout: Int, extra: String)] = [
-        ("start", 300, ""), ("stop", 300, ""), ("monitor", 60, " interval=\"30s\" depth=\"0\""), ("validate-all", 30, ""),
+        ("start", 300, ""), ("stop", 300, ""), ("monitor", 30, " interval=\"20s\" depth=\"0\""), ("validate-all", 30, ""),
         ("meta-data", 5, ""),
     ]
 

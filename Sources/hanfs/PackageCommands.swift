@@ -34,12 +34,16 @@ struct ActionRunner {
     /// The node's name as a cluster manager gives it (SG_NODE, the OCF
     /// `node` parameter); nil: HANFS_NODE, else the kernel's node name.
     var nodeName: String?
+    /// The least level of log line shown on stderr (nil: --log-level's).
+    var consoleLevel: Logger.Level?
+    /// Whether the outcome's messages stay off stderr (the front end says them its own way).
+    var quiet = false
 
     func perform(_ action: Action) -> ActionRun {
-        let context = global.context(nodeName: nodeName)
+        let context = global.context(nodeName: nodeName, consoleLevel: consoleLevel)
         let run = ActionPipeline(context).perform(action)
         if let plan = run.plan { DryRunPlan.print(plan, changes: run.changes ?? []) }
-        for message in run.outcome.messages { Console.write("hanfs: \(message)\n", to: .standardError) }
+        if !quiet { for message in run.outcome.messages { Console.write("hanfs: \(message)\n", to: .standardError) } }
         return run
     }
 }
@@ -65,16 +69,20 @@ protocol PackageAction: ParsableCommand {
     /// Whether the run holds the package's lock (start, stop; not the monitor,
     /// which runs beside them).
     static var takesLock: Bool { get }
+    /// Whether the operator has made sure the other node is down (start).
+    var takeover: Bool { get }
 }
 
 extension PackageAction {
     static var takesLock: Bool { true }
+    var takeover: Bool { false }
 }
 
 extension PackageAction {
     func run() throws {
-        let action = Action.onPackage(
+        var action = Action.onPackage(
             Self.script, config: package.config, deadline: deadline > 0 ? deadline : nil, takesLock: Self.takesLock)
+        action.takeover = takeover
         try ActionRunner(global: global).perform(action).outcome.exit()
     }
 }
@@ -87,11 +95,17 @@ struct Start: PackageAction {
             Activates the volume groups, checks and mounts the file systems, \
             exports them and adds the package addresses. If a step fails, the \
             steps done are undone and the exit status is 1. Starting a package \
-            that is up already changes nothing.
+            that is up already changes nothing. A volume group another node \
+            still holds is refused, unless --takeover.
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
     @Option(help: "Seconds the whole start may take.", transform: Seconds.positive) var deadline: Double = 600
+    @Flag(help: """
+        Take over the volume groups another node still holds. Only after making sure that node is down \
+        (powered off, or fenced): two nodes writing one file system destroy it.
+        """)
+    var takeover = false
 }
 
 struct Stop: PackageAction {

@@ -17,7 +17,7 @@ import Testing
     @Test func theReadmesPrimitiveTablesAreTheCodes() throws {
         let out = try hanfs(["doc", "primitives"])
         #expect(out.status == 0)
-        #expect(out.stdout.contains("| `vg_activate(name, {force, ownership, timeout})` |"))
+        #expect(out.stdout.contains("| `vg_activate(name, {takeover, ownership, timeout})` |"))
         #expect(try readmeBlock("primitives") == out.stdout, "README.md is behind the code: run `make docs`")
     }
 
@@ -86,6 +86,6 @@ import Testing
         let check = try output(["xmllint", "--noout", "--dtdvalid", "/usr/share/resource-agents/ra-api-1.dtd", file])
         #expect(check.status == 0, "\(check.stderr)")
         #expect(out.stdout.contains("<parameter name=\"config\" unique=\"1\" required=\"1\">"))
-        #expect(out.stdout.contains("<action name=\"monitor\" timeout=\"60s\" interval=\"30s\" depth=\"0\" />"))
+        #expect(out.stdout.contains("<action name=\"monitor\" timeout=\"30s\" interval=\"20s\" depth=\"0\" />"))
     }
 }

@@ -237,7 +237,14 @@ struct PacemakerAgent {
         // A probe where the package file is not there (on storage elsewhere): 7.
         #expect(try ocf(lab, agent, "monitor", ["OCF_RESKEY_config=/nowhere.lua", "OCF_RESKEY_CRM_meta_interval=0"]).status == 7)
 
-        #expect(try ocf(lab, agent, "start", env).status == 0)
+        // The node another node's tag names is down (Pacemaker fenced it first): taken over.
+        try lab.lvm(["vgchange", "--addtag", "node2", "vglab"])
+        let start = try ocf(lab, agent, "start", env + ["OCF_RESKEY_CRM_meta_on_node=node1", "OCF_RESKEY_CRM_meta_timeout=20000"])
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(try lab.tags("vglab") == ["node1"])
+        // Its progress went to the package log, not to Pacemaker's.
+        #expect(start.stderr.isEmpty, "\(start.stderr)")
+        #expect(try String(contentsOfFile: "\(lab.logDir)/labpkg.log", encoding: .utf8).contains("taking volume group vglab over from node2"))
         #expect(try ocf(lab, agent, "monitor", env).status == 0)
         // Something of it fails: 1, and the reason on the last line.
         try lab.inNode(["exportfs", "-u", "192.0.2.0/24:/srv/nfs/fs0"])
@@ -264,7 +271,7 @@ struct PacemakerAgent {
         #expect(try ocf(lab, agent, "promote", env).status == 3)
         // No action, or a node name that is none: 2. A package file not on this node: 5.
         #expect(try lab.inNode(["env"] + env + [agent], check: false).status == 2)
-        #expect(try ocf(lab, agent, "start", env + ["OCF_RESKEY_node=node 1"]).status == 2)
+        #expect(try ocf(lab, agent, "start", env + ["OCF_RESKEY_CRM_meta_on_node=node 1"]).status == 2)
         let absent = try ocf(lab, agent, "start", ["OCF_RESKEY_config=/nowhere.lua"])
         #expect(absent.status == 5)
         #expect(absent.stderr.hasSuffix("ocf-exit-reason:config: /nowhere.lua is not on this node\n"))
@@ -280,6 +287,10 @@ struct PacemakerAgent {
         let failing = try ocf(lab, agent, "start", ["OCF_RESKEY_config=\(taken)"])
         #expect(failing.status == 1)
         #expect(failing.stderr.contains("ocf-exit-reason:") && failing.stderr.contains("192.0.2.100"), "\(failing.stderr)")
+        // The reason in words: its first line, no positions in hanfs's scripts, no traceback.
+        let reason = try #require(failing.stderr.split(separator: "\n").last)
+        #expect(reason.hasPrefix("ocf-exit-reason:ip_add: 192.0.2.100 is in use by another host"), "\(reason)")
+        #expect(!failing.stderr.contains("stack traceback") && !failing.stderr.contains(".lua:"), "\(failing.stderr)")
         try StartStop.expectClean(lab)
     }
 }

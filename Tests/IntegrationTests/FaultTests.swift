@@ -20,7 +20,7 @@ struct StartRollsBack {
         let config = try StartStop.package(lab)
         let start = try lab.hanfs(["start", "--config", config])
         #expect(start.status == 1)
-        #expect(start.stderr.contains("volume group vgb is tagged by another node: node2"))
+        #expect(start.stderr.contains("volume group vgb is tagged by another node node2; refusing"), "\(start.stderr)")
         #expect(try lab.tags("vga") == [])
         #expect(try lab.tags("vgb") == ["node2"])
         #expect(try lab.mountPoints() == [])

@@ -177,12 +177,25 @@ struct StartStop {
         try lab.lvm(["vgchange", "--addtag", "node2", "vglab"])
         let start = try lab.hanfs(["start", "--config", config])
         #expect(start.status == 1)
-        #expect(start.stderr.contains("volume group vglab is tagged by another node: node2"))
+        // The message says what to do, and the danger's condition.
+        #expect(start.stderr.contains(
+            "volume group vglab is tagged by another node node2; refusing. If node2 is down (powered off or fenced), take it over: hanfs start --takeover"),
+            "\(start.stderr)")
         #expect(try lab.tags("vglab") == ["node2"])
         #expect(try lab.mountPoints() == [])
-        // Forced (a script, or the REPL), it is taken over.
-        let forced = try lab.hanfs(["run", try lab.writeScript("force.lua", "print(vg_activate('vglab', {force = true}))")])
-        #expect(forced.stdout == "done\n", "\(forced.stderr)")
+        // The operator has made sure node2 is down: taken over, and whose it was is logged and recorded.
+        let takeover = try lab.hanfs(["start", "--takeover", "--config", config])
+        #expect(takeover.status == 0, "\(takeover.stderr)")
+        #expect(try lab.tags("vglab") == ["node1"])
+        #expect(try lab.mountPoints() == ["/srv/nfs/fs0"])
+        let records = PackageEvents.read("\(lab.logDir)/labpkg.log.jsonl")
+        #expect(records.contains { $0["event"] as? String == "takeover" && $0["from"] as? String == "node2" && $0["volume_group"] as? String == "vglab" })
+        #expect(try lab.hanfs(["stop", "--config", config]).status == 0)
+        // A script (or the REPL) says so itself.
+        try lab.lvm(["vgchange", "--addtag", "node2", "vglab"])
+        let script = try lab.writeScript("takeover.lua", "print(vg_activate('vglab', {takeover = true}))")
+        let byScript = try lab.hanfs(["run", script])
+        #expect(byScript.stdout == "done\n", "\(byScript.stderr)")
         #expect(try lab.tags("vglab") == ["node1"])
     }
 

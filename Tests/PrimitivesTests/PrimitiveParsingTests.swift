@@ -70,7 +70,7 @@ import Testing
         // Deactivating one that is not there is done already; activating it says why not.
         #expect(try vgs.deactivate("vgx", ownership: .tags, timeout: 5) == .already)
         #expect(runner.argvs.allSatisfy { $0[0] == "vgs" })
-        #expect(throws: PrimitiveError.self) { try vgs.activate("vgx", ownership: .tags, force: false, timeout: 5) }
+        #expect(throws: PrimitiveError.self) { try vgs.activate("vgx", ownership: .tags, takeover: false, timeout: 5) }
     }
 
     @Test func parallelKeepsTheLimitAndTheOrder() {

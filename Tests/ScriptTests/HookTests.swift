@@ -185,6 +185,37 @@ import Testing
         #expect(recorder.calls.filter { $0 == "sleep" }.count == 5)
     }
 
+    /// One cycle (the OCF monitor) tries a failed check again, a second
+    /// apart, up to monitor.retries times: one lost answer is not a failure.
+    @Test func onceTriesAFailedCheckAgainBeforeItFails() throws {
+        let package = """
+            package { name = "p", monitor = { services = "rpcbind", retries = 2 } }
+            filesystem { device = "/dev/vg01/lv1", directory = "/srv/a", type = "ext4" }
+            """
+        let flaky = try ScriptBench(package: package, site: """
+            local n = 0
+            function rpc_ping() n = n + 1 return n > 1, "no answer" end
+            function sleep() record("sleep", "") end
+            """)
+        let recorder = Recorder()
+        #expect(flaky.run("start", recorder).outcome == .done(nil))
+        #expect(flaky.run("monitor", recorder, arguments: ["once"]).outcome == .done(.running))
+        #expect(recorder.calls.filter { $0 == "sleep" }.count == 1)
+
+        let dead = try ScriptBench(package: package, site: """
+            function rpc_ping() return false, "no answer" end
+            function sleep() record("sleep", "") end
+            """)
+        let again = Recorder()
+        #expect(dead.run("start", again).outcome == .done(nil))
+        guard case .failed(let why, _, _) = dead.run("monitor", again, arguments: ["once"]).outcome else {
+            Issue.record("a check that never answers passed")
+            return
+        }
+        #expect(why == "monitor: rpcbind: no answer")
+        #expect(again.calls.filter { $0 == "sleep" }.count == 2)
+    }
+
     @Test func onceSaysNotRunningRunningOrWhatFailed() throws {
         let bench = try ScriptBench(
             package: """

@@ -93,6 +93,19 @@ import Testing
         #expect(recorder.up == ["statd"])
     }
 
+    /// A plain start asks for the volume groups as they are; a start that may
+    /// take over (the OCF agent, `--takeover`) says so to vg_activate.
+    @Test func onlyATakeoverStartAsksToTakeOver() throws {
+        let bench = try ScriptBench()
+        let plain = Recorder()
+        #expect(bench.run("start", plain).outcome == .done(nil))
+        #expect(plain.calls.prefix(2) == ["vg_activate vg01", "vg_activate vg02"])
+        #expect(bench.run("stop", plain).outcome == .done(nil))
+        let takeover = Recorder()
+        #expect(bench.run("start", takeover, takeover: true).outcome == .done(nil))
+        #expect(takeover.calls.prefix(2) == ["vg_activate vg01 takeover", "vg_activate vg02 takeover"])
+    }
+
     @Test func underNFSGaneshaTheServerIsOnePart() throws {
         let bench = try ScriptBench(package: """
             package { name = "p", nfs_server = "ganesha" }

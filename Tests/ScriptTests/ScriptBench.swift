@@ -77,7 +77,12 @@ final class Recorder: Sendable {
           return ""
         end
         for _, name in ipairs(recorded) do
-          _G[name] = function(x) record(name, key(x)) return "done" end
+          _G[name] = function(x, options)
+            local k = key(x)
+            if type(options) == "table" and options.takeover then k = k .. " takeover" end
+            record(name, k)
+            return "done"
+          end
         end
         statd_pid = function() return 4242 end
         monitor_running = function() return is_up("monitor") end
@@ -144,11 +149,12 @@ struct ScriptBench {
     /// Runs a control script on the package; nil recorder: the real primitives.
     func run(
         _ script: String, _ recorder: Recorder?, planning: Bool = false, arguments: [String] = [],
-        clusterManager: Bool = false, deadline: Double = 10
+        clusterManager: Bool = false, takeover: Bool = false, deadline: Double = 10
     ) -> ActionRun {
         var action = Action.onPackage(script, config: package, deadline: deadline, takesLock: ["start", "stop"].contains(script))
         action.arguments = arguments
         action.clusterManagerDoesStorageAndAddresses = clusterManager
+        action.takeover = takeover
         return ActionPipeline(context(recorder, planning: planning)).perform(action)
     }
 }

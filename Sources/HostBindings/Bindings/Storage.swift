@@ -24,21 +24,22 @@ extension Bindings {
 
     private var vgActivate: Binding {
         Binding(
-            "vg_activate", "vg_activate(name, {force, ownership, timeout})",
+            "vg_activate", "vg_activate(name, {takeover, ownership, timeout})",
             """
             Takes the VG for this node and activates it. With host tags (the default): a VG tagged by another node is \
-            refused, naming the node, unless `force`; foreign tags are removed only when forced; this node's tag is \
-            added; activation is limited to VGs carrying it. With `ownership = "system_id"`: the same with LVM's \
+            refused, naming the node and what to do, unless `takeover` (the other node is down: the cluster manager \
+            fenced it, or an operator made sure; start.lua passes `parts.takeover`); a take-over removes the other \
+            node's tag and is logged, naming it; this node's tag is added; activation is limited to VGs carrying it. With `ownership = "system_id"`: the same with LVM's \
             system ID. The result is read back from LVM. Where this node's LVM cannot activate (`activation = 0`), \
             ownership is checked and that is logged.
             """
         ) { call in
             let name = try call.string(1)
-            let o = try PrimitiveOptions(call, 2, known: ["force", "ownership", "timeout"])
+            let o = try PrimitiveOptions(call, 2, known: ["takeover", "ownership", "timeout"])
             let mode = try ownership(o)
-            let force = try o.boolean("force", false)
+            let takeover = try o.boolean("takeover", false)
             let timeout = try o.number("timeout", defaults.timeouts.vg)
-            return try call.push(try wrap { outcome(try vgs.activate(name, ownership: mode, force: force, timeout: timeout)) })
+            return try call.push(try wrap { outcome(try vgs.activate(name, ownership: mode, takeover: takeover, timeout: timeout)) })
         }
     }
 
