@@ -219,3 +219,14 @@ import Testing
         #expect(absent.status == 6 && absent.stderr.contains("site hooks: ") && absent.stderr.contains("none.lua"), "\(absent.stderr)")
     }
 }
+
+/// The REPL is the scripts' world: the site's hooks are loaded, and help is there.
+@Suite struct ReplSeesTheSite {
+    @Test func theSitesHooksAndHelp() throws {
+        let dir = try Scratch()
+        try dir.write("site/site.lua", "require('plan').after('mount', 'hello', function() end)\nsite_was_here = 42\n")
+        let out = try hanfs(["repl", "--site-dir", dir.path + "/site"], input: "site_was_here\nhelp(ip_add)\n")
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.hasPrefix("42\nip_add(a, {arp_count, arp_interval, dad_timeout, timeout})\n"), "\(out.stdout)")
+    }
+}
