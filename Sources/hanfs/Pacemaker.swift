@@ -103,11 +103,13 @@ struct Pacemaker: ParsableCommand {
     static let scripts = ["start": "start", "stop": "stop", "monitor": "monitor", "validate-all": "validate"]
 
     /// The node this runs on, as Pacemaker names it: its
-    /// OCF_RESKEY_CRM_meta_on_node, else what `crm_node -n` says, else nil
-    /// (HANFS_NODE, else the kernel's node name). A resource parameter is the
-    /// same on every node, so none names it.
+    /// OCF_RESKEY_CRM_meta_on_node; else nil when HANFS_NODE names it (the
+    /// node's own setting); else what `crm_node -n` says; else nil (the
+    /// kernel's node name). A resource parameter is the same on every node,
+    /// so none names it.
     static func nodeName(_ env: [String: String]) throws -> String? {
         var name = env["OCF_RESKEY_CRM_meta_on_node"].flatMap { $0.isEmpty ? nil : $0 }
+        if name == nil, env["HANFS_NODE"].map({ !$0.isEmpty }) == true { return nil }
         if name == nil, ProcessRunner.resolve("crm_node") != nil,
             let r = try? ProcessRunner().run(Command(["crm_node", "-n"], timeout: 5)), r.succeeded
         {
