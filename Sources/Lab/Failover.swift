@@ -66,6 +66,9 @@ final class ClientReader: Sendable {
 
 /// What one failover took.
 public struct FailoverReport: Sendable {
+    /// A planned move (stop, then start), or a crash (power loss, then a start that takes over).
+    public enum Kind: Sendable { case planned, crash }
+    public var kind: Kind = .planned
     public var from: String
     public var to: String
     public var stop: Double
@@ -88,7 +91,16 @@ public struct FailoverReport: Sendable {
 extension TwoNodeLab {
     /// Does what a cluster manager does when the package must move: stop on
     /// the node that runs it, start on the other. A client reads all along.
-    public func failover(log: (String) -> Void) throws -> FailoverReport {
+    public func failover(log: (String) -> Void) throws -> FailoverReport { try move(.planned, log: log) }
+
+    /// The node that runs the package loses its power (its link goes down,
+    /// every process in it is killed, its disks are left as they were); then
+    /// what a cluster manager does once it has fenced it: start on the
+    /// survivor, taking the volume group over. The dead node then boots again
+    /// (fresh /run: no marker) and must not run the package. A client reads all along.
+    public func crash(log: (String) -> Void) throws -> FailoverReport { try move(.crash, log: log) }
+
+    func move(_ kind: FailoverReport.Kind, log: (String) -> Void) throws -> FailoverReport {
         guard isUp else { throw LabError("the lab is not up: hanfs lab up first") }
         guard let from = runningOn() else { throw LabError("package \(Self.package) runs on no node: see hanfs lab status") }
         let to = Self.nodes.first { $0 != from }!
@@ -116,10 +128,9 @@ extension TwoNodeLab {
 
         let wall = Date()
         let t0 = Monotonic.now()
-        let stop = try hanfs(from, "stop", check: false)
-        guard stop.succeeded else { throw LabError("stop on \(from) failed: \(stop.stderrTail())") }
+        try leave(from, kind)
         let t1 = Monotonic.now()
-        let start = try hanfs(to, "start", check: false)
+        let start = try on(to, [hanfs, "start"] + (kind == .crash ? ["--takeover"] : []) + ["--config", config], timeout: 600, check: false)
         guard start.succeeded else { throw LabError("start on \(to) failed: \(start.stderrTail())") }
         let t2 = Monotonic.now()
         // The handles from before still name the file; the lock is reclaimed in the grace period;
@@ -152,14 +163,35 @@ extension TwoNodeLab {
             outage[r.version] = r.outage(from: t0, to: t3).map { $0.firstAfter - $0.lastBefore } ?? 0
             failures[r.version] = r.failures(from: t0, to: t3)
         }
+        if kind == .crash { try bootAgain(from, runningOn: to) }
         let steps = stepsFromLogs(since: wall, nodes: [from, to])
         var report = FailoverReport(
-            from: from, to: to, stop: t1 - t0, start: t2 - t1, outage: outage, failedReads: failures, steps: steps)
+            kind: kind, from: from, to: to, stop: t1 - t0, start: t2 - t1, outage: outage, failedReads: failures, steps: steps)
         report.handles = checked.replacingOccurrences(of: "\n", with: "; ")
         report.lock = "taken before; reclaim after: \(reclaimed)"
         report.notified = notified
         log(report.timeline(grace: grace))
         return report
+    }
+
+    /// The package leaves a node: stopped there, or the node is powered off.
+    func leave(_ node: String, _ kind: FailoverReport.Kind) throws {
+        switch kind {
+        case .planned:
+            let stop = try hanfs(node, "stop", check: false)
+            guard stop.succeeded else { throw LabError("stop on \(node) failed: \(stop.stderrTail())") }
+        case .crash:
+            try site.powerOff(node)
+        }
+    }
+
+    /// The crashed node boots again, and the package stays where it runs.
+    func bootAgain(_ node: String, runningOn survivor: String) throws {
+        try site.powerOn(layout(node))
+        try bootDaemons(node)
+        guard runningOn() == survivor else {
+            throw LabError("after \(node) booted again the package runs on \(runningOn() ?? "no node"), not only on \(survivor)")
+        }
     }
 
     /// A `hanfs lab-client` command in the client; its output, or why it failed.
@@ -198,11 +230,18 @@ extension TwoNodeLab {
         let parser = ISO8601DateFormatter()
         parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for node in nodes {
-            for record in PackageEvents.read("\(dir)/log/\(node)/\(Self.package).log.jsonl") where record["event"] as? String == "step" {
+            for record in PackageEvents.read("\(dir)/log/\(node)/\(Self.package).log.jsonl") {
                 guard let stamp = record["time"] as? String, let time = parser.date(from: stamp), time >= since,
-                    let action = record["action"] as? String, let title = record["step"] as? String
+                    let action = record["action"] as? String
                 else { continue }
-                steps.append((time.timeIntervalSince(since), "\(action) on \(node)", title))
+                switch record["event"] as? String {
+                case "step":
+                    if let title = record["step"] as? String { steps.append((time.timeIntervalSince(since), "\(action) on \(node)", title)) }
+                case "takeover":
+                    let title = "took volume group \(record["volume_group"] as? String ?? "?") over from \(record["from"] as? String ?? "?")"
+                    steps.append((time.timeIntervalSince(since), "\(action) on \(node)", title))
+                default: break
+                }
             }
         }
         return steps.sorted { $0.offset < $1.offset }
@@ -212,14 +251,18 @@ extension TwoNodeLab {
 extension FailoverReport {
     public func timeline(grace: Int) -> String {
         func ms(_ s: Double) -> String { String(format: "%7.0f ms", s * 1000) }
-        var text = "failover of \(TwoNodeLab.package): \(from) -> \(to)\n"
+        var text = kind == .planned
+            ? "failover of \(TwoNodeLab.package): \(from) -> \(to)\n"
+            : "crash of \(from), which ran \(TwoNodeLab.package): power off (link down, every process killed); start on \(to) taking over\n"
         for (i, s) in steps.enumerated() {
             // A step lasts until the next of its action, the last one until its action ends.
             let actionEnd = s.action.hasPrefix("stop") ? stop : stop + start
             let next = i + 1 < steps.count && steps[i + 1].action == s.action ? steps[i + 1].offset : actionEnd
             text += "  +\(ms(s.offset))  \(s.action.padding(toLength: 14, withPad: " ", startingAt: 0)) \(s.title)  (\(String(format: "%.0f", (next - s.offset) * 1000)) ms)\n"
         }
-        text += "  stop on \(from): \(ms(stop)); start on \(to): \(ms(start))\n"
+        text += kind == .planned
+            ? "  stop on \(from): \(ms(stop)); start on \(to): \(ms(start))\n"
+            : "  power off of \(from): \(ms(stop)); start on \(to): \(ms(start)); \(from) booted again and does not run it\n"
         for v in outage.keys.sorted() {
             text += "  client, NFSv\(v): outage \(ms(outage[v]!)) from the last good read before to the first after"
             text += " (\(failedReads[v] ?? 0) read(s) failed outright)\n"

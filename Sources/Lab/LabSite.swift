@@ -139,11 +139,53 @@ public final class LabSite: Sendable {
         // Mount namespaces that outlive each command: bound to files on a private mount.
         try sh(["mount", "--bind", "\(dir)/ns", "\(dir)/ns"])
         try sh(["mount", "--make-private", "\(dir)/ns"])
-        for host in hosts {
-            _ = fm.createFile(atPath: mountNS(host.name), contents: nil)
-            try sh(["unshare", "--mount=\(mountNS(host.name))", "--propagation", "private", "true"])
-            for target in host.privateDirectories { try sh(inHost(host.name, ["mount", "-t", "tmpfs", "tmpfs", target])) }
-            try sh(inHost(host.name, ["mount", "--bind", hostsFile, "/etc/hosts"]))
+        for host in hosts { try mountNamespace(host) }
+    }
+
+    /// A host's mount namespace as it boots: empty private directories, the lab's /etc/hosts.
+    func mountNamespace(_ host: Host) throws {
+        _ = FileManager.default.createFile(atPath: mountNS(host.name), contents: nil)
+        try sh(["unshare", "--mount=\(mountNS(host.name))", "--propagation", "private", "true"])
+        for target in host.privateDirectories { try sh(inHost(host.name, ["mount", "-t", "tmpfs", "tmpfs", target])) }
+        try sh(inHost(host.name, ["mount", "--bind", hostsFile, "/etc/hosts"]))
+    }
+
+    // MARK: power
+
+    /// A power loss: the host's links go down and every process in it is
+    /// killed at once; what it had mounted stays as a dead machine leaves
+    /// its disks (nothing flushed, nothing unmounted).
+    public func powerOff(_ host: String) throws {
+        for link in try links(host) { try sh(["ip", "-n", netns(host), "link", "set", link, "down"]) }
+        killAll(in: host)
+    }
+
+    /// The host boots again: a fresh mount namespace (what was in /run and
+    /// the other private directories is gone, as after a reboot), its links up.
+    public func powerOn(_ host: Host) throws {
+        killAll(in: host.name)
+        _ = try? sh(["umount", mountNS(host.name)], check: false)
+        try mountNamespace(host)
+        for link in try links(host.name) { try sh(["ip", "-n", netns(host.name), "link", "set", link, "up"]) }
+    }
+
+    private func links(_ host: String) throws -> [String] {
+        try sh(["ip", "-n", netns(host), "-o", "link", "show"]).stdoutText.split(separator: "\n").compactMap { line in
+            let name = line.split(separator: ":").dropFirst().first?.trimmingCharacters(in: .whitespaces)
+            return name.map { String($0.split(separator: "@").first ?? "") }.flatMap { $0 == "lo" || $0.isEmpty ? nil : $0 }
+        }
+    }
+
+    /// SIGKILL to every process of a host (its network and its mount namespace), until none is left.
+    func killAll(in host: String) {
+        for _ in 0..<5 {
+            var pids = ProcessTable.inMountNamespace(boundTo: mountNS(host))
+            if let r = try? sh(["ip", "netns", "pids", netns(host)], check: false), r.succeeded {
+                pids += r.stdoutText.split(separator: "\n").compactMap { Int32($0) }
+            }
+            if pids.isEmpty { return }
+            for pid in Set(pids) { kill(pid, SIGKILL) }
+            usleep(50_000)
         }
     }
 
@@ -159,18 +201,7 @@ public final class LabSite: Sendable {
         guard fm.fileExists(atPath: dir) else { return false }
         let listed = ((try? String(contentsOfFile: manifest, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         let hosts = listed.isEmpty ? known + [Self.switchHost] : listed
-        for _ in 0..<3 {
-            var pids: [Int32] = []
-            for host in hosts {
-                if let r = try? sh(["ip", "netns", "pids", netns(host)], check: false), r.succeeded {
-                    pids += r.stdoutText.split(separator: "\n").compactMap { Int32($0) }
-                }
-                pids += ProcessTable.inMountNamespace(boundTo: mountNS(host))
-            }
-            if pids.isEmpty { break }
-            for pid in Set(pids) { kill(pid, SIGKILL) }
-            usleep(100_000)
-        }
+        for host in hosts { killAll(in: host) }
         for host in hosts { _ = try? sh(["umount", mountNS(host)], check: false) }
         _ = try? sh(["umount", "\(dir)/ns"], check: false)
         for host in hosts { _ = try? sh(["ip", "netns", "del", netns(host)], check: false) }

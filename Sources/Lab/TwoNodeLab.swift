@@ -109,10 +109,7 @@ public final class TwoNodeLab: Sendable {
         log("shared disk: \(disk) (ext4), volume group vglab on \(pv)")
 
         try site.hosts(
-            ["node1", "node2", "client"].map { host in
-                LabSite.Host(host, link: "lab0", address: "\(Self.hosts[host]!)/24",
-                             privateDirectories: host == "client" ? ["/run"] : ["/run", "/var/lib/nfs", "/srv"])
-            },
+            ["node1", "node2", "client"].map(layout),
             names: "127.0.0.1 localhost\n192.0.2.1 node1\n192.0.2.2 node2\n192.0.2.10 \(Self.package)\n192.0.2.100 client1\n")
         log("network: node1 192.0.2.1, node2 192.0.2.2, client 192.0.2.100 on a bridge; package address \(Self.address)")
 
@@ -128,18 +125,27 @@ public final class TwoNodeLab: Sendable {
         log("package \(Self.package) started on node1 in \(CommandResult.seconds(start.duration))")
     }
 
+    /// A host of the lab: its link, address and private directories.
+    func layout(_ host: String) -> LabSite.Host {
+        LabSite.Host(host, link: "lab0", address: "\(Self.hosts[host]!)/24",
+                     privateDirectories: host == "client" ? ["/run"] : ["/run", "/var/lib/nfs", "/srv"])
+    }
+
     /// Each node's own rpcbind and rpc.statd, as nfs-common leaves them; the
     /// client's rpcbind, and a statd named client1 whose log shows the crash notifications.
     func startDaemons() throws {
-        for node in Self.nodes {
-            try on(node, ["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
-            try on(node, ["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
-            try on(node, ["touch", "/var/lib/nfs/etab"])
-            try on(node, ["rpcbind", "-w"])
-            try on(node, ["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
-        }
+        for node in Self.nodes { try bootDaemons(node) }
         try on("client", ["rpcbind", "-w"])
         try spawn("client", ["rpc.statd", "-F", "-d", "-n", "client1", "-P", "\(dir)/client-statd"], log: clientStatdLog)
+    }
+
+    /// What a node's boot starts for NFS: rpcbind and rpc.statd.
+    func bootDaemons(_ node: String) throws {
+        try on(node, ["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
+        try on(node, ["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
+        try on(node, ["touch", "/var/lib/nfs/etab"])
+        try on(node, ["rpcbind", "-w"])
+        try on(node, ["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
     }
 
     /// What the package finds on its storage: a file to read, the holding directory.

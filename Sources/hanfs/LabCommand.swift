@@ -9,7 +9,7 @@ import Primitives
 struct LabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
-        abstract: "Two nodes and a client on this machine: up, failover, status, down.",
+        abstract: "Two nodes and a client on this machine: up, failover, crash, status, down.",
         discussion: """
             up builds two cluster nodes and a client, each a network namespace with \
             its own mount namespace, joined by a bridge in a namespace of its own \
@@ -18,14 +18,18 @@ struct LabCommand: ParsableCommand {
             with NFS-Ganesha, one export, the address 192.0.2.10 and lock migration; \
             and starts it on node1. failover stops it where it runs and starts it on \
             the other node while the client reads over NFSv3 and NFSv4, and prints a \
-            timeline: each step, and the outage as the client saw it. down removes \
+            timeline: each step, and the outage as the client saw it. crash powers \
+            off the node that runs the package (its link down, every process \
+            killed, its disks left as they were), starts the package on the other \
+            node with --takeover, as a cluster manager does once it has fenced the \
+            dead node, boots the dead node again, and prints the same timeline. down removes \
             everything, also after a crash half-way. Files: $HANFS_LAB_DIR \
             (/var/tmp/hanfs-lab).
             """)
 
-    @Argument(help: "up, failover, status or down.") var action: String
+    @Argument(help: "up, failover, crash, status or down.") var action: String
     @Option(help: "NFS-Ganesha's grace period and lease, in seconds (up).") var grace: Int = 5
-    @Option(help: "Failovers in a row (failover).") var count: Int = 1
+    @Option(help: "Failovers or crashes in a row (failover, crash).") var count: Int = 1
 
     func run() throws {
         guard getuid() == 0 else { throw ValidationError("the lab needs root (namespaces, loop devices, mounts)") }
@@ -36,6 +40,8 @@ struct LabCommand: ParsableCommand {
             case "up": try lab.up(log: say)
             case "failover":
                 for _ in 0..<max(1, count) { _ = try lab.failover(log: say) }
+            case "crash":
+                for _ in 0..<max(1, count) { _ = try lab.crash(log: say) }
             case "status":
                 guard let node = lab.runningOn() else {
                     say("package \(TwoNodeLab.package) runs on no node\(FileManager.default.fileExists(atPath: lab.dir) ? "" : " (the lab is down)")")
@@ -44,7 +50,7 @@ struct LabCommand: ParsableCommand {
                 say("package \(TwoNodeLab.package) runs on \(node)")
                 say(try lab.hanfs(node, "status").stdoutText)
             case "down": lab.down(log: say)
-            default: throw ValidationError("\(action): up, failover, status or down")
+            default: throw ValidationError("\(action): up, failover, crash, status or down")
             }
         } catch let error as LabError {
             Console.write("hanfs lab: \(error)\n", to: .standardError)

@@ -59,13 +59,27 @@ struct LabFailover {
         #expect(second.stdout.contains("client1's rpc.statd: SM_NOTIFY from nfspkg at +"), "\(second.stdout)")
         #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt"]).stdoutText == content)
 
+        // node1, which runs it, loses its power: node2 takes the package over (its VG
+        // still tagged by node1), the client keeps its data, handles and lock, and
+        // node1 boots again without running it.
+        #expect(lab.runningOn() == "node1")
+        let crash = try hanfsLab(["crash"])
+        #expect(crash.status == 0, "\(crash.stdout)\(crash.stderr)")
+        for line in ["crash of node1, which ran nfspkg", "start on node2 took volume group vglab over from node1",
+                     "client, NFSv3: outage", "(none stale)", "reclaim after: granted",
+                     "client1's rpc.statd: SM_NOTIFY from nfspkg at +", "node1 booted again and does not run it"] {
+            #expect(crash.stdout.contains(line), "\(line) in:\n\(crash.stdout)")
+        }
+        #expect(lab.runningOn() == "node2")
+        #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt"]).stdoutText == content)
+
         // A stop while the client reads a large file does not hang.
-        try lab.on("node1", ["dd", "if=/dev/zero", "of=/srv/nfs/share/big", "bs=1M", "count=24", "status=none"])
+        try lab.on("node2", ["dd", "if=/dev/zero", "of=/srv/nfs/share/big", "bs=1M", "count=24", "status=none"])
         let reading = Thread.detachedResult {
             (0..<5).map { _ in (try? lab.on("client", ["nfs-cat", "\(lab.exportURL)/big"], timeout: 20, check: false))?.stdout.count ?? 0 }
         }
         usleep(300_000)
-        let stop = try lab.hanfs("node1", "stop", check: false)
+        let stop = try lab.hanfs("node2", "stop", check: false)
         #expect(stop.succeeded, "\(stop.stderrText)")
         #expect(stop.duration < 15, "stop took \(stop.duration) s")
         _ = try reading.value()
