@@ -205,16 +205,14 @@ public final class LabSite: Sendable {
         for host in hosts { _ = try? sh(["umount", mountNS(host)], check: false) }
         _ = try? sh(["umount", "\(dir)/ns"], check: false)
         for host in hosts { _ = try? sh(["ip", "netns", "del", netns(host)], check: false) }
-        let images = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".img") }
-        for image in images {
-            guard let r = try? sh(["losetup", "-j", "\(dir)/\(image)"], check: false), r.succeeded else { continue }
-            for line in r.stdoutText.split(separator: "\n") {
-                guard let dev = line.split(separator: ":").first else { continue }
-                // A loop device stays busy for a moment after its last mount goes.
-                for _ in 0..<50 {
-                    if (try? sh(["losetup", "-d", String(dev)], check: false))?.succeeded ?? true { break }
-                    usleep(100_000)
-                }
+        // Every loop device on a file of the lab's, also one whose file is gone (`(deleted)`).
+        let attached = (try? sh(["losetup", "-a"], check: false))?.stdoutText ?? ""
+        for line in attached.split(separator: "\n") where line.contains("(\(dir)/") {
+            guard let dev = line.split(separator: ":").first else { continue }
+            // A loop device stays busy for a moment after its last mount goes.
+            for _ in 0..<50 {
+                if (try? sh(["losetup", "-d", String(dev)], check: false))?.succeeded ?? true { break }
+                usleep(100_000)
             }
         }
         try? fm.removeItem(atPath: dir)

@@ -123,11 +123,16 @@ struct LeftoversOfDeadRuns {
         let pid = try #require((2..<32768).reversed().first { kill(Int32($0), 0) != 0 && errno == ESRCH })
         let id = "\(pid)x1"
         let dir = "/tmp/hanfs-lab-\(id)"
-        try FileManager.default.createDirectory(atPath: dir + "/ns", withIntermediateDirectories: true)
-        _ = try output(["truncate", "-s", "8M", "\(dir)/fs0.img"])
-        _ = try output(["losetup", "-f", "--show", "\(dir)/fs0.img"])
-        // It died before it wrote its hosts: they are found by the names a test lab gives them.
-        for host in ["node", "client", "switch"] { _ = try output(["ip", "netns", "add", "hanfs-\(id)-\(host)"]) }
+        // Made whole before any sweep (another suite's first lab sweeps) can see it.
+        do {
+            Lab.sweepLock.lock()
+            defer { Lab.sweepLock.unlock() }
+            try FileManager.default.createDirectory(atPath: dir + "/ns", withIntermediateDirectories: true)
+            _ = try output(["truncate", "-s", "8M", "\(dir)/fs0.img"])
+            _ = try output(["losetup", "-f", "--show", "\(dir)/fs0.img"])
+            // It died before it wrote its hosts: they are found by the names a test lab gives them.
+            for host in ["node", "client", "switch"] { _ = try output(["ip", "netns", "add", "hanfs-\(id)-\(host)"]) }
+        }
 
         Lab.sweepLeftovers()
 

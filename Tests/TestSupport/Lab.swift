@@ -266,6 +266,8 @@ public final class Lab: @unchecked Sendable {
     /// and its namespaces, loop devices and mounts would break the next run.
     /// Each lab's names carry its process's pid; a lab whose process is gone is removed.
     public static func sweepLeftovers() {
+        sweepLock.lock()
+        defer { sweepLock.unlock() }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
         for name in names {
             var pid: Int32?
@@ -283,6 +285,10 @@ public final class Lab: @unchecked Sendable {
             }
         }
     }
+
+    /// Held while leftovers are swept, and by a test while it makes some: a
+    /// sweep must not meet a lab half made.
+    public static let sweepLock = NSLock()
 
     /// Kills what runs in the node and the client, drops the namespaces
     /// (and with the mount namespaces every mount in them), detaches the
