@@ -86,6 +86,8 @@ public struct FailoverReport: Sendable {
     public var lock: String = ""
     /// Seconds from the failover's start to the client's statd receiving SM_NOTIFY from the package.
     public var notified: Double?
+    /// What the client's writer found after a crash.
+    public var written: String?
 }
 
 extension TwoNodeLab {
@@ -125,6 +127,9 @@ extension TwoNodeLab {
         try retry("lock", within: Double(grace) + 10, until: { $0 == "granted" }) { try self.client(["lock", "--v3", v3]) }
         let notifications = { self.notifications() }
         let notifiedBefore = notifications()
+        // Across a crash, a writer too: what the server acknowledged must be on the disk after.
+        let writer = kind == .crash ? try ClientWriter(self) : nil
+        defer { writer?.stop() }
 
         let wall = Date()
         let t0 = Monotonic.now()
@@ -164,12 +169,14 @@ extension TwoNodeLab {
             failures[r.version] = r.failures(from: t0, to: t3)
         }
         if kind == .crash { try bootAgain(from, runningOn: to) }
+        let written = try writer.map { try $0.verify(crashedAt: t0) }
         let steps = stepsFromLogs(since: wall, nodes: [from, to])
         var report = FailoverReport(
             kind: kind, from: from, to: to, stop: t1 - t0, start: t2 - t1, outage: outage, failedReads: failures, steps: steps)
         report.handles = checked.replacingOccurrences(of: "\n", with: "; ")
         report.lock = "taken before; reclaim after: \(reclaimed)"
         report.notified = notified
+        report.written = written
         log(report.timeline(grace: grace))
         return report
     }
@@ -269,8 +276,81 @@ extension FailoverReport {
         }
         text += "  client, file handles from before: \(handles) (none stale)\n"
         text += "  client, NLM lock: \(lock)\n"
+        if let written { text += "  client, writer: \(written)\n" }
         text += "  client1's rpc.statd: " + (notified.map { "SM_NOTIFY from \(TwoNodeLab.package) at +\(ms($0))" } ?? "no SM_NOTIFY from \(TwoNodeLab.package)") + "\n"
         text += "  (NFS-Ganesha's grace period: \(grace) s; NFSv4 opens wait it out, NFSv3 reads do not)\n"
         return text
+    }
+}
+
+/// The client's writer across a crash: `hanfs lab-client write` in the
+/// client, in the background, a 16-byte record every 20 ms to
+/// `records.log`, each with FILE_SYNC and retried until acknowledged.
+/// Afterwards every acknowledged record must be on the disk.
+struct ClientWriter {
+    let lab: TwoNodeLab
+    let acks: String
+    let file = "records.log"
+
+    init(_ lab: TwoNodeLab) throws {
+        self.lab = lab
+        acks = "\(lab.dir)/writer.acks"
+        try? FileManager.default.removeItem(atPath: acks)
+        let empty = "\(lab.dir)/records.empty"
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
+        try lab.on("client", ["nfs-cp", empty, "\(lab.exportURL)/\(file)"])
+        let handles = try lab.client(["handles", "--file", file])
+        guard let v3 = handles.split(separator: "\n").first(where: { $0.hasPrefix("v3 ") })?.dropFirst(3) else {
+            throw LabError("the writer got no file handle for \(file)")
+        }
+        try lab.site.spawn(
+            "client", [lab.hanfs, "lab-client", "write", "--v3", String(v3), "--acks", acks], log: "\(lab.dir)/writer.log")
+        try waitFor("the writer's first records", within: 10) { $0.count >= 5 }
+    }
+
+    /// Every acknowledged record: its number and when (monotonic seconds).
+    var acknowledged: [(n: Int, at: Double)] {
+        ((try? String(contentsOfFile: acks, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ")
+            guard f.count == 2, let n = Int(f[0]), let at = Double(f[1]) else { return nil }
+            return (n, at)
+        }
+    }
+
+    func waitFor(_ what: String, within: Double, _ done: ([(n: Int, at: Double)]) -> Bool) throws {
+        let until = Monotonic.now() + within
+        while !done(acknowledged) {
+            guard Monotonic.now() < until else { throw LabError("\(what): not within \(Int(within)) s") }
+            usleep(20_000)
+        }
+    }
+
+    func stop() {
+        for pid in ProcessTable.matching({ $0.count > 2 && $0[1] == "lab-client" && $0[2] == "write" && $0.contains(acks) }) {
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// After the take-over: writes acknowledged again, then every
+    /// acknowledged record read back through the package address.
+    func verify(crashedAt t0: Double) throws -> String {
+        try waitFor("writes acknowledged again after the crash", within: Double(lab.grace) + 30) { acks in
+            acks.filter { $0.at > t0 }.count >= 10
+        }
+        stop()
+        let acks = acknowledged
+        let data = Array(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/\(file)"], timeout: 30).stdout)
+        let missing = acks.filter { a in
+            let record = NFSClient.record(a.n)
+            let at = a.n * record.count
+            return at + record.count > data.count || Array(data[at..<at + record.count]) != record
+        }
+        guard missing.isEmpty else {
+            throw LabError("\(missing.count) acknowledged record(s) lost in the crash, the first \(missing[0].n)")
+        }
+        let times = acks.map(\.at)
+        let gap = zip(times, times.dropFirst()).map { $1 - $0 }.max() ?? 0
+        return "\(acks.count) records acknowledged with FILE_SYNC, every one on the disk after the crash; "
+            + "longest wait for an acknowledgement \(Int((gap * 1000).rounded())) ms"
     }
 }

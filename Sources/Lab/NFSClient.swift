@@ -109,6 +109,30 @@ public struct NFSClient: Sendable {
         return try d.opaque()
     }
 
+    /// WRITE with FILE_SYNC: `data` at `offset`, on stable storage before the
+    /// server answers. Returns once all of it is acknowledged.
+    public func write3(_ fh: [UInt8], offset: UInt64, _ data: [UInt8]) throws {
+        var e = Encoder()
+        e.opaque(fh)
+        e.u64(offset)
+        e.u32(UInt32(data.count))
+        e.u32(2)  // FILE_SYNC
+        e.opaque(data)
+        var d = try call(100003, 3, 7, e.bytes, what: "nfs")
+        let status = try d.u32()
+        guard status == 0 else { throw Failure(description: "WRITE: \(Self.nfs3Error(status))") }
+        if try d.u32() == 1 { d.skip(24) }  // wcc_data: pre_op_attr
+        if try d.u32() == 1 { d.skip(84) }  // post_op_attr
+        let count = try d.u32()
+        let committed = try d.u32()
+        guard count == data.count, committed == 2 else {
+            throw Failure(description: "WRITE: \(count) of \(data.count) bytes, committed \(committed) (not FILE_SYNC)")
+        }
+    }
+
+    /// The record a writer writes as its `n`th: 16 bytes, at offset 16 × n.
+    public static func record(_ n: Int) -> [UInt8] { Array(String(format: "record %08d\n", n).utf8) }
+
     static func nfs3Error(_ status: UInt32) -> String {
         [70: "stale file handle (NFS3ERR_STALE)", 2: "no such file (NFS3ERR_NOENT)", 13: "access denied (NFS3ERR_ACCES)",
          10008: "try again later (NFS3ERR_JUKEBOX)", 10001: "bad handle (NFS3ERR_BADHANDLE)"][status] ?? "error \(status)"

@@ -65,7 +65,7 @@ struct LabClient: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab-client", abstract: "The lab's NFS client (used by hanfs lab).", shouldDisplay: false)
 
-    @Argument(help: "handles, check or lock.") var action: String
+    @Argument(help: "handles, check, lock or write.") var action: String
     @Option var server = "192.0.2.10"
     @Option var name = "client1"
     @Option var export = "/srv/nfs/share"
@@ -73,6 +73,8 @@ struct LabClient: ParsableCommand {
     @Option var v3: String?
     @Option var v4: String?
     @Flag var reclaim = false
+    /// write: where each acknowledged record's number and time go.
+    @Option var acks: String?
 
     func run() throws {
         let client = NFSClient(server: server, name: name)
@@ -92,7 +94,10 @@ struct LabClient: ParsableCommand {
             case "lock":
                 guard let v3 = v3.flatMap([UInt8].init(hex:)) else { throw ValidationError("--v3: the handle, in hex") }
                 print(NFSClient.nlmStatus(try client.lock(v3, reclaim: reclaim)))
-            default: throw ValidationError("\(action): handles, check or lock")
+            case "write":
+                guard let v3 = v3.flatMap([UInt8].init(hex:)), let acks else { throw ValidationError("--v3 and --acks") }
+                try write(client, v3, acks: acks)
+            default: throw ValidationError("\(action): handles, check, lock or write")
             }
         } catch let e as NFSClient.Failure {
             Console.write("hanfs lab-client: \(e)\n", to: .standardError)
@@ -100,6 +105,26 @@ struct LabClient: ParsableCommand {
         } catch let e as RPCPing.Failure {
             Console.write("hanfs lab-client: \(e)\n", to: .standardError)
             throw ExitCode(ExitStatus.failure)
+        }
+    }
+
+    /// Until it is killed: a record every 20 ms, each written with FILE_SYNC
+    /// and tried again (a new connection every 0.25 s) until the server
+    /// acknowledges it, as a hard mount does; each acknowledged one is
+    /// appended to `acks` as its number and the monotonic time.
+    func write(_ client: NFSClient, _ fh: [UInt8], acks: String) throws {
+        var client = client
+        client.timeout = 0.25
+        let fd = open(acks, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ValidationError("cannot open \(acks)") }
+        var n = 0
+        while true {
+            let record = NFSClient.record(n)
+            while (try? client.write3(fh, offset: UInt64(n * record.count), record)) == nil { usleep(20_000) }
+            let line = "\(n) \(Monotonic.now())\n"
+            _ = line.withCString { Glibc.write(fd, $0, strlen($0)) }
+            n += 1
+            usleep(20_000)
         }
     }
 }

@@ -67,7 +67,8 @@ struct LabFailover {
         #expect(crash.status == 0, "\(crash.stdout)\(crash.stderr)")
         for line in ["crash of node1, which ran nfspkg", "start on node2 took volume group vglab over from node1",
                      "client, NFSv3: outage", "(none stale)", "reclaim after: granted",
-                     "client1's rpc.statd: SM_NOTIFY from nfspkg at +", "node1 booted again and does not run it"] {
+                     "client1's rpc.statd: SM_NOTIFY from nfspkg at +", "node1 booted again and does not run it",
+                     "records acknowledged with FILE_SYNC, every one on the disk after the crash"] {
             #expect(crash.stdout.contains(line), "\(line) in:\n\(crash.stdout)")
         }
         #expect(lab.runningOn() == "node2")
