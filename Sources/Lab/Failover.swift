@@ -102,22 +102,40 @@ extension TwoNodeLab {
     /// (fresh /run: no marker) and must not run the package. A client reads all along.
     public func crash(log: (String) -> Void) throws -> FailoverReport { try move(.crash, log: log) }
 
+    /// The node that does not run the package loses its power and boots
+    /// again: nothing may change. The package stays where it runs, and the
+    /// client, reading all along, sees no outage. Returns the longest time
+    /// between two good reads of each NFS version meanwhile.
+    public func crashIdle(log: (String) -> Void) throws -> [Int: Double] {
+        guard isUp, let running = runningOn() else { throw LabError("package \(Self.package) runs on no node: see hanfs lab status") }
+        let idle = Self.nodes.first { $0 != running }!
+        let readers = try steadyReaders()
+        defer { readers.forEach { $0.stop() } }
+        let t0 = Monotonic.now()
+        try site.powerOff(idle)
+        try bootAgain(idle, runningOn: running)
+        // Until each has read again once the idle node is back.
+        let booted = Monotonic.now()
+        while !readers.allSatisfy({ $0.succeeded(after: booted) }) {
+            guard Monotonic.now() < booted + 10 else { throw LabError("the client stopped reading when \(idle) crashed") }
+            usleep(20_000)
+        }
+        readers.forEach { $0.stop() }
+        var gaps: [Int: Double] = [:]
+        for r in readers { gaps[r.version] = r.outage(from: t0, to: Monotonic.now()).map { $0.firstAfter - $0.lastBefore } ?? 0 }
+        log("crash of \(idle), which ran nothing: powered off and booted again; \(Self.package) stays on \(running)")
+        for v in gaps.keys.sorted() {
+            log("  client, NFSv\(v): longest time between two good reads meanwhile \(Int((gaps[v]! * 1000).rounded())) ms")
+        }
+        return gaps
+    }
+
     func move(_ kind: FailoverReport.Kind, log: (String) -> Void) throws -> FailoverReport {
         guard isUp else { throw LabError("the lab is not up: hanfs lab up first") }
         guard let from = runningOn() else { throw LabError("package \(Self.package) runs on no node: see hanfs lab status") }
         let to = Self.nodes.first { $0 != from }!
-        let expect = (try? String(contentsOfFile: "\(dir)/hello.txt", encoding: .utf8)) ?? ""
-        let readers = [3, 4].map { ClientReader(lab: self, version: $0, file: "hello.txt", expect: expect) }
+        let readers = try steadyReaders()
         defer { readers.forEach { $0.stop() } }
-
-        // Steady first: both readers reading (NFSv4 waits out a grace period after a start).
-        let settle = Monotonic.now()
-        while !readers.allSatisfy({ $0.succeeded(after: settle) }) {
-            guard Monotonic.now() < settle + Double(grace) + 15 else {
-                throw LabError("the client cannot read \(exportURL)/hello.txt before the failover")
-            }
-            usleep(50_000)
-        }
         // What a real client holds: file handles, and an NLM lock (its server's statd then monitors it).
         let handles = try client(["handles"]).split(separator: "\n").reduce(into: [String: String]()) {
             let f = $1.split(separator: " ")
@@ -199,6 +217,22 @@ extension TwoNodeLab {
         guard runningOn() == survivor else {
             throw LabError("after \(node) booted again the package runs on \(runningOn() ?? "no node"), not only on \(survivor)")
         }
+    }
+
+    /// A reader of each NFS version in the client, once both read (NFSv4
+    /// waits out a grace period after a start).
+    func steadyReaders() throws -> [ClientReader] {
+        let expect = (try? String(contentsOfFile: "\(dir)/hello.txt", encoding: .utf8)) ?? ""
+        let readers = [3, 4].map { ClientReader(lab: self, version: $0, file: "hello.txt", expect: expect) }
+        let settle = Monotonic.now()
+        while !readers.allSatisfy({ $0.succeeded(after: settle) }) {
+            guard Monotonic.now() < settle + Double(grace) + 15 else {
+                readers.forEach { $0.stop() }
+                throw LabError("the client cannot read \(exportURL)/hello.txt")
+            }
+            usleep(50_000)
+        }
+        return readers
     }
 
     /// A `hanfs lab-client` command in the client; its output, or why it failed.

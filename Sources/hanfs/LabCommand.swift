@@ -18,11 +18,13 @@ struct LabCommand: ParsableCommand {
             with NFS-Ganesha, one export, the address 192.0.2.10 and lock migration; \
             and starts it on node1. failover stops it where it runs and starts it on \
             the other node while the client reads over NFSv3 and NFSv4, and prints a \
-            timeline: each step, and the outage as the client saw it. crash powers \
+            timeline: each step, and the outage as the client saw it. crash [NODE] powers \
             off the node that runs the package (its link down, every process \
             killed, its disks left as they were), starts the package on the other \
             node with --takeover, as a cluster manager does once it has fenced the \
-            dead node, boots the dead node again, and prints the same timeline. down removes \
+            dead node, boots the dead node again, and prints the same timeline; \
+            crash NODE of the node that runs nothing powers it off and on and \
+            checks that nothing changes. down removes \
             everything, also after a crash half-way. Files: $HANFS_LAB_DIR \
             (/var/tmp/hanfs-lab).
             """)
@@ -30,6 +32,7 @@ struct LabCommand: ParsableCommand {
     @Argument(help: "up, failover, crash, status or down.") var action: String
     @Option(help: "NFS-Ganesha's grace period and lease, in seconds (up).") var grace: Int = 5
     @Option(help: "Failovers or crashes in a row (failover, crash).") var count: Int = 1
+    @Argument(help: "crash: the node to power off (default: the one that runs the package).") var node: String?
 
     func run() throws {
         guard getuid() == 0 else { throw ValidationError("the lab needs root (namespaces, loop devices, mounts)") }
@@ -41,7 +44,12 @@ struct LabCommand: ParsableCommand {
             case "failover":
                 for _ in 0..<max(1, count) { _ = try lab.failover(log: say) }
             case "crash":
-                for _ in 0..<max(1, count) { _ = try lab.crash(log: say) }
+                if let node, node != lab.runningOn() {
+                    guard TwoNodeLab.nodes.contains(node) else { throw ValidationError("\(node): node1 or node2") }
+                    _ = try lab.crashIdle(log: say)
+                } else {
+                    for _ in 0..<max(1, count) { _ = try lab.crash(log: say) }
+                }
             case "status":
                 guard let node = lab.runningOn() else {
                     say("package \(TwoNodeLab.package) runs on no node\(FileManager.default.fileExists(atPath: lab.dir) ? "" : " (the lab is down)")")

@@ -74,6 +74,12 @@ struct LabFailover {
         #expect(lab.runningOn() == "node2")
         #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt"]).stdoutText == content)
 
+        // The idle node crashes and boots again: nothing changes, the client reads on.
+        let idle = try hanfsLab(["crash", "node1"])
+        #expect(idle.status == 0, "\(idle.stdout)\(idle.stderr)")
+        #expect(idle.stdout.contains("crash of node1, which ran nothing: powered off and booted again; nfspkg stays on node2"), "\(idle.stdout)")
+        #expect(lab.runningOn() == "node2")
+
         // A stop while the client reads a large file does not hang.
         try lab.on("node2", ["dd", "if=/dev/zero", "of=/srv/nfs/share/big", "bs=1M", "count=24", "status=none"])
         let reading = Thread.detachedResult {
