@@ -26,9 +26,6 @@ public enum Field: Sendable, Hashable {
 }
 
 extension Field {
-    /// The field's identity, for maps.
-    var key: String { "\(self)" }
-
     /// For a field that holds one value (per file system or address, for
     /// theirs), the slot of that value; nil for lists and ignored attributes.
     func singleValueSlot(index: Int) -> Slot? {

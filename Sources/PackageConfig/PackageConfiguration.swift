@@ -43,7 +43,7 @@ public struct PackageConfiguration: Sendable, Equatable {
     public var ganesha = GaneshaSettings()
     /// Where each part was declared: what messages name.
     public var source: Source = .init(file: "", line: 0)
-    /// Where each package-wide attribute was set, by field (Field.key).
+    /// Where each package-wide attribute was set, by field.
     public var sources: [Field: Source] = [:]
 
     public init() {}
