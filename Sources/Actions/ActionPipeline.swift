@@ -28,14 +28,17 @@ public struct ActionPipeline {
 
     public init(_ context: HanfsContext) { self.context = context }
 
+    /// What a dry run would have done: its commands, and its other changes (Effects).
+    typealias DryRun = (commands: [Command], changes: [String])
+
     public func perform(_ action: Action) -> ActionRun {
         let report = RunReport()
-        var plan: (commands: [Command], changes: [String])?
+        var plan: DryRun?
         let outcome = perform(action, report: report, plan: &plan)
         return ActionRun(outcome: outcome, plan: plan?.commands, changes: plan?.changes, report: report)
     }
 
-    private func perform(_ action: Action, report: RunReport, plan: inout (commands: [Command], changes: [String])?) -> ActionOutcome {
+    private func perform(_ action: Action, report: RunReport, plan: inout DryRun?) -> ActionOutcome {
         let package: PackageConfiguration?
         switch load(action) {
         case .success(let p): package = p
@@ -141,7 +144,7 @@ public struct ActionPipeline {
 
     /// host, run, undo, marker.
     private func run(
-        _ action: Action, path: String, package: PackageConfiguration?, report: RunReport, plan: inout (commands: [Command], changes: [String])?
+        _ action: Action, path: String, package: PackageConfiguration?, report: RunReport, plan: inout DryRun?
     ) -> ActionOutcome {
         let host: ScriptHost
         let recorder: RecordingRunner?
