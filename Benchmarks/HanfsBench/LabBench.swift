@@ -16,7 +16,7 @@ func labBenchmarks(hanfs: String) throws {
     let lab = TwoNodeLab(dir: "/tmp/hanfs-bench-lab", hanfs: hanfs, grace: grace)
     lab.down(log: { _ in })
     defer { lab.down(log: { _ in }) }
-    try lab.up(log: { _ in })
+    try lab.up(manager: .none, log: { _ in })
 
     let rounds = 10
     var reports: [FailoverReport] = []
@@ -57,8 +57,8 @@ func labBenchmarks(hanfs: String) throws {
     print("")
     print("| what | median ms | max ms |")
     print("|---|---|---|")
-    print(row("hanfs stop (sync, notifier, address, NFS-Ganesha, umount, VG)", reports.map(\.stop)))
-    print(row("hanfs start (VG, mount, NFS-Ganesha, address, lock migration)", reports.map(\.start)))
+    print(row("hanfs stop (sync, notifier, address, NFS-Ganesha, umount, VG)", reports.compactMap { $0.duration("stop on \($0.from)") }))
+    print(row("hanfs start (VG, mount, NFS-Ganesha, address, lock migration)", reports.compactMap { $0.duration("start on \($0.to)") }))
     print(row("client outage, NFSv3 reads (last good read before to first after)", reports.map { $0.outage[3] ?? 0 }))
     print(row("client outage, NFSv4 reads (includes the grace period)", reports.map { $0.outage[4] ?? 0 }))
     print(row("Pacemaker IPaddr2 + Filesystem stop (address, umount only)", agentStops))

@@ -68,18 +68,28 @@ final class ClientReader: Sendable {
 public struct FailoverReport: Sendable {
     /// A planned move (stop, then start), or a crash (power loss, then a start that takes over).
     public enum Kind: Sendable { case planned, crash }
-    public var kind: Kind = .planned
+    /// One line of the timeline: when (seconds from the failover's start),
+    /// who (`stop on node1`, `pacemaker`), what.
+    public struct Event: Sendable {
+        public var offset: Double
+        public var who: String
+        public var what: String
+        /// An action's start or end record (`start` or `done`), not shown: it bounds the steps.
+        public var phase: String?
+    }
+    public var kind: Kind
+    public var manager: ClusterManager
     public var from: String
     public var to: String
-    public var stop: Double
-    public var start: Double
+    /// Seconds from the failover's start until the package ran on `to`.
+    public var serving: Double = 0
+    /// hanfs's steps and actions, and the cluster's milestones, in time order.
+    public var events: [Event] = []
     /// The client's outage per NFS version: from its last good read before
     /// to its first good read after (0 when no read failed).
-    public var outage: [Int: Double]
+    public var outage: [Int: Double] = [:]
     /// Reads that failed outright per NFS version (NFSv4: refused in the grace period).
-    public var failedReads: [Int: Int]
-    /// The steps of the stop and the start: offset from the failover's start, title.
-    public var steps: [(offset: Double, action: String, title: String)]
+    public var failedReads: [Int: Int] = [:]
     /// The file handles the client had before, used after: what they gave.
     public var handles: String = ""
     /// The client's NLM lock, taken before, reclaimed after.
@@ -88,6 +98,16 @@ public struct FailoverReport: Sendable {
     public var notified: Double?
     /// What the client's writer found after a crash.
     public var written: String?
+    /// After a crash under Pacemaker: seconds from the dead node's boot until it was a member again.
+    public var rejoined: Double?
+
+    /// How long an action of hanfs's took (`stop on node1`), from its records.
+    public func duration(_ who: String) -> Double? {
+        guard let a = events.first(where: { $0.who == who && $0.phase == "start" }),
+            let b = events.first(where: { $0.who == who && $0.phase == "done" })
+        else { return nil }
+        return b.offset - a.offset
+    }
 }
 
 extension TwoNodeLab {
@@ -112,8 +132,10 @@ extension TwoNodeLab {
         let readers = try steadyReaders()
         defer { readers.forEach { $0.stop() } }
         let t0 = Monotonic.now()
-        try site.powerOff(idle)
-        try bootAgain(idle, runningOn: running)
+        let fenced = fencings(of: idle)
+        try powerOff(idle)
+        try awaitFencing(of: idle, after: fenced)
+        let rejoined = try bootAgain(idle, runningOn: running)
         // Until each has read again once the idle node is back.
         let booted = Monotonic.now()
         while !readers.allSatisfy({ $0.succeeded(after: booted) }) {
@@ -123,7 +145,9 @@ extension TwoNodeLab {
         readers.forEach { $0.stop() }
         var gaps: [Int: Double] = [:]
         for r in readers { gaps[r.version] = r.outage(from: t0, to: Monotonic.now()).map { $0.firstAfter - $0.lastBefore } ?? 0 }
-        log("crash of \(idle), which ran nothing: powered off and booted again; \(Self.package) stays on \(running)")
+        let fencedBy = manager == .pacemaker ? ", fenced by \(running)" : ""
+        let member = rejoined.map { String(format: ", rejoined the cluster in %.0f ms", $0 * 1000) } ?? ""
+        log("crash of \(idle), which ran nothing: powered off\(fencedBy) and booted again\(member); \(Self.package) stays on \(running)")
         for v in gaps.keys.sorted() {
             log("  client, NFSv\(v): longest time between two good reads meanwhile \(Int((gaps[v]! * 1000).rounded())) ms")
         }
@@ -149,13 +173,14 @@ extension TwoNodeLab {
         let writer = kind == .crash ? try ClientWriter(self) : nil
         defer { writer?.stop() }
 
+        var report = FailoverReport(kind: kind, manager: manager, from: from, to: to)
         let wall = Date()
         let t0 = Monotonic.now()
-        try leave(from, kind)
-        let t1 = Monotonic.now()
-        let start = try on(to, [hanfs, "start"] + (kind == .crash ? ["--takeover"] : []) + ["--config", config], timeout: 600, check: false)
-        guard start.succeeded else { throw LabError("start on \(to) failed: \(start.stderrTail())") }
+        let fenced = fencings(of: from)
+        try handOver(kind, from: from, to: to)
+        if kind == .crash { try awaitFencing(of: from, after: fenced) }
         let t2 = Monotonic.now()
+        report.serving = t2 - t0
         // The handles from before still name the file; the lock is reclaimed in the grace period;
         // the client's statd hears from the package.
         let checked = try retry("the handles from before", within: 10, until: { _ in true }) {
@@ -179,44 +204,82 @@ extension TwoNodeLab {
         }
         readers.forEach { $0.stop() }
 
-        var outage: [Int: Double] = [:]
-        var failures: [Int: Int] = [:]
         let t3 = Monotonic.now()
         for r in readers {
-            outage[r.version] = r.outage(from: t0, to: t3).map { $0.firstAfter - $0.lastBefore } ?? 0
-            failures[r.version] = r.failures(from: t0, to: t3)
+            report.outage[r.version] = r.outage(from: t0, to: t3).map { $0.firstAfter - $0.lastBefore } ?? 0
+            report.failedReads[r.version] = r.failures(from: t0, to: t3)
         }
-        if kind == .crash { try bootAgain(from, runningOn: to) }
-        let written = try writer.map { try $0.verify(crashedAt: t0) }
-        let steps = stepsFromLogs(since: wall, nodes: [from, to])
-        var report = FailoverReport(
-            kind: kind, from: from, to: to, stop: t1 - t0, start: t2 - t1, outage: outage, failedReads: failures, steps: steps)
+        if kind == .crash { report.rejoined = try bootAgain(from, runningOn: to) }
+        report.written = try writer.map { try $0.verify(crashedAt: t0) }
+        report.events = events(since: wall, nodes: [from, to])
         report.handles = checked.replacingOccurrences(of: "\n", with: "; ")
         report.lock = "taken before; reclaim after: \(reclaimed)"
         report.notified = notified
-        report.written = written
         log(report.timeline(grace: grace))
         return report
     }
 
-    /// The package leaves a node: stopped there, or the node is powered off.
-    func leave(_ node: String, _ kind: FailoverReport.Kind) throws {
-        switch kind {
-        case .planned:
-            let stop = try hanfs(node, "stop", check: false)
-            guard stop.succeeded else { throw LabError("stop on \(node) failed: \(stop.stderrTail())") }
-        case .crash:
-            try site.powerOff(node)
+    /// What the cluster manager does when the package must leave `from`,
+    /// until it runs on `to`.
+    ///
+    /// - Pacemaker: a planned move is asked of it (`crm_resource --move`,
+    ///   cleared once it is done); after a power loss it notices, fences the
+    ///   dead node, and starts the package on the survivor.
+    /// - None: the lab stops and starts it itself; after a power loss it
+    ///   starts it with --takeover, the dead node being off for certain.
+    func handOver(_ kind: FailoverReport.Kind, from: String, to: String) throws {
+        if kind == .crash { try powerOff(from) }
+        switch manager {
+        case .pacemaker:
+            if kind == .planned { try on(from, ["crm_resource", "--move", "--resource", Self.package, "--node", to]) }
+            try cluster.wait("\(Self.package) to run on \(to)", from: to, in: site, within: 120) {
+                $0.role == "Started" && !$0.failed && $0.runningOn == [to]
+            }
+            if kind == .planned { try on(to, ["crm_resource", "--clear", "--resource", Self.package]) }
+        case .none:
+            if kind == .planned {
+                let stop = try hanfs(from, "stop", check: false)
+                guard stop.succeeded else { throw LabError("stop on \(from) failed: \(stop.stderrTail())") }
+            }
+            let start = try on(to, [hanfs, "start"] + (kind == .crash ? ["--takeover"] : []) + ["--config", config], timeout: 600, check: false)
+            guard start.succeeded else { throw LabError("start on \(to) failed: \(start.stderrTail())") }
+        }
+    }
+
+    /// Under Pacemaker, a node that lost its power is fenced before it may
+    /// boot again: a node that came back unfenced would be fenced then.
+    func awaitFencing(of node: String, after count: Int) throws {
+        guard manager == .pacemaker else { return }
+        let until = Monotonic.now() + 60
+        while fencings(of: node) <= count {
+            guard Monotonic.now() < until else { throw LabError("\(node) was not fenced within 60 s (\(fenceLog))") }
+            usleep(50_000)
         }
     }
 
     /// The crashed node boots again, and the package stays where it runs.
-    func bootAgain(_ node: String, runningOn survivor: String) throws {
-        try site.powerOn(layout(node))
-        try bootDaemons(node)
-        guard runningOn() == survivor else {
-            throw LabError("after \(node) booted again the package runs on \(runningOn() ?? "no node"), not only on \(survivor)")
+    /// Under Pacemaker, it waits until the node is a member of the cluster
+    /// again, and returns how long that took.
+    @discardableResult
+    func bootAgain(_ node: String, runningOn survivor: String) throws -> Double? {
+        let t0 = Monotonic.now()
+        try powerOn(node)
+        var rejoined: Double?
+        if manager == .pacemaker {
+            try cluster.wait("\(node) to rejoin the cluster", from: survivor, in: site, within: 60) {
+                $0.online.count == 2 && $0.unclean.isEmpty && $0.hasDC
+            }
+            rejoined = Monotonic.now() - t0
+            // Pacemaker has probed the package on the node that came back: it must find it not running.
+            try cluster.wait("\(Self.package) to stay on \(survivor) alone", from: node, in: site, within: 30) {
+                $0.runningOn == [survivor] && !$0.failed
+            }
         }
+        let running = Self.nodes.filter { isStarted(on: $0) }
+        guard running == [survivor] else {
+            throw LabError("after \(node) booted again the package runs on \(running.isEmpty ? "no node" : running.joined(separator: " and ")), not only on \(survivor)")
+        }
+        return rejoined
     }
 
     /// A reader of each NFS version in the client, once both read (NFSv4
@@ -265,45 +328,74 @@ extension TwoNodeLab {
             .components(separatedBy: "Received SM_NOTIFY from \(Self.package)").count - 1
     }
 
-    /// The steps of the package's event records since `since` (their times are wall-clock).
-    func stepsFromLogs(since: Date, nodes: [String]) -> [(offset: Double, action: String, title: String)] {
-        var steps: [(offset: Double, action: String, title: String)] = []
-        let parser = ISO8601DateFormatter()
-        parser.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    /// The events since `since` (wall-clock) of hanfs's records on `nodes`
+    /// (each action's start and end, each step, a volume group taken over),
+    /// and of the cluster's log there.
+    func events(since: Date, nodes: [String]) -> [FailoverReport.Event] {
+        var events: [FailoverReport.Event] = []
+        let parser = ISO8601DateFormatter.fractional
         for node in nodes {
-            for record in PackageEvents.read("\(dir)/log/\(node)/\(Self.package).log.jsonl") {
+            for record in PackageEvents.read("\(logDirectory(node))/hanfs/\(Self.package).log.jsonl") {
                 guard let stamp = record["time"] as? String, let time = parser.date(from: stamp), time >= since,
                     let action = record["action"] as? String
                 else { continue }
+                let who = "\(action) on \(node)", at = time.timeIntervalSince(since)
                 switch record["event"] as? String {
                 case "step":
-                    if let title = record["step"] as? String { steps.append((time.timeIntervalSince(since), "\(action) on \(node)", title)) }
+                    if let title = record["step"] as? String { events.append(.init(offset: at, who: who, what: title)) }
                 case "takeover":
                     let title = "took volume group \(record["volume_group"] as? String ?? "?") over from \(record["from"] as? String ?? "?")"
-                    steps.append((time.timeIntervalSince(since), "\(action) on \(node)", title))
+                    events.append(.init(offset: at, who: who, what: title))
+                case "action" where ["start", "stop"].contains(action):
+                    if let phase = record["phase"] as? String { events.append(.init(offset: at, who: who, what: phase, phase: phase)) }
                 default: break
                 }
             }
         }
-        return steps.sorted { $0.offset < $1.offset }
+        if manager == .pacemaker {
+            let logs = nodes.map { "\(logDirectory($0))/pacemaker/pacemaker.log" }
+            // (A node that boots logs the others becoming members too: only the node that came back is news.)
+            for m in cluster.milestones(since: since, logs: logs)
+            where !nodes.dropFirst().contains(where: { m.text == "corosync: \($0) member" }) {
+                events.append(.init(offset: m.offset, who: "pacemaker", what: m.text))
+            }
+        }
+        return events.sorted { $0.offset < $1.offset }
     }
 }
 
 extension FailoverReport {
     public func timeline(grace: Int) -> String {
         func ms(_ s: Double) -> String { String(format: "%7.0f ms", s * 1000) }
-        var text = kind == .planned
-            ? "failover of \(TwoNodeLab.package): \(from) -> \(to)\n"
-            : "crash of \(from), which ran \(TwoNodeLab.package): power off (link down, every process killed); start on \(to) taking over\n"
-        for (i, s) in steps.enumerated() {
-            // A step lasts until the next of its action, the last one until its action ends.
-            let actionEnd = s.action.hasPrefix("stop") ? stop : stop + start
-            let next = i + 1 < steps.count && steps[i + 1].action == s.action ? steps[i + 1].offset : actionEnd
-            text += "  +\(ms(s.offset))  \(s.action.padding(toLength: 14, withPad: " ", startingAt: 0)) \(s.title)  (\(String(format: "%.0f", (next - s.offset) * 1000)) ms)\n"
+        let decided = manager == .pacemaker ? "Pacemaker" : "hanfs lab"
+        var text: String
+        switch kind {
+        case .planned:
+            text = "failover of \(TwoNodeLab.package): \(from) -> \(to) (\(manager == .pacemaker ? "asked of Pacemaker: crm_resource --move" : "stop, then start, by hanfs lab"))\n"
+        case .crash:
+            text = "crash of \(from), which ran \(TwoNodeLab.package): power off (link down, every process killed); "
+                + (manager == .pacemaker ? "Pacemaker fences it and starts the package on \(to)\n" : "start on \(to) taking over\n")
         }
-        text += kind == .planned
-            ? "  stop on \(from): \(ms(stop)); start on \(to): \(ms(start))\n"
-            : "  power off of \(from): \(ms(stop)); start on \(to): \(ms(start)); \(from) booted again and does not run it\n"
+        let shown = events.filter { $0.phase == nil }
+        for (i, e) in shown.enumerated() {
+            var line = "  +\(ms(e.offset))  \(e.who.padding(toLength: 14, withPad: " ", startingAt: 0)) \(e.what)"
+            // A step lasts until the next of its action, the last one until its action ends.
+            if e.who != "pacemaker" {
+                let next = shown[(i + 1)...].first { $0.who == e.who }?.offset
+                    ?? events.first { $0.who == e.who && $0.phase == "done" }?.offset
+                if let next { line += "  (\(String(format: "%.0f", (next - e.offset) * 1000)) ms)" }
+            }
+            text += line + "\n"
+        }
+        let stop = duration("stop on \(from)").map { "stop on \(from): \(ms($0)); " } ?? ""
+        let start = duration("start on \(to)").map { "start on \(to): \(ms($0)); " } ?? ""
+        switch kind {
+        case .planned:
+            text += "  \(stop)\(start)running on \(to) \(ms(serving)) after \(decided) was asked\n"
+        case .crash:
+            text += "  \(start)running on \(to) \(ms(serving)) after the power loss (\(decided) decided); "
+            text += "\(from) booted again\(rejoined.map { ", rejoined the cluster in \(ms($0))," } ?? "") and does not run it\n"
+        }
         for v in outage.keys.sorted() {
             text += "  client, NFSv\(v): outage \(ms(outage[v]!)) from the last good read before to the first after"
             text += " (\(failedReads[v] ?? 0) read(s) failed outright)\n"

@@ -29,18 +29,28 @@ public final class LabSite: Sendable {
     public let environment: [String: String]
     let runner = ProcessRunner()
 
-    /// One host of the lab: its network link and address, and the
-    /// directories its mount namespace makes private (tmpfs).
+    /// One host of the lab: its network link and address, the directories
+    /// its mount namespace makes private (tmpfs), and what it mounts over
+    /// them as it boots (its own logs, configuration, extra programs).
     public struct Host: Sendable {
+        /// A mount made in the host's mount namespace as it boots, after the private directories.
+        public enum Mount: Sendable {
+            /// A file or directory of the machine's bound over a path.
+            case bind(String, on: String)
+            /// A directory's entries shown over a directory's, read-only (an overlay).
+            case overlay(String, on: String)
+        }
         public let name: String
         public let link: String
         public let address: String
         public let privateDirectories: [String]
-        public init(_ name: String, link: String, address: String, privateDirectories: [String]) {
+        public let mounts: [Mount]
+        public init(_ name: String, link: String, address: String, privateDirectories: [String], mounts: [Mount] = []) {
             self.name = name
             self.link = link
             self.address = address
             self.privateDirectories = privateDirectories
+            self.mounts = mounts
         }
     }
 
@@ -54,6 +64,8 @@ public final class LabSite: Sendable {
     public var hostsFile: String { "\(dir)/hosts" }
     public func netns(_ host: String) -> String { "\(prefix)-\(host)" }
     public func mountNS(_ host: String) -> String { "\(dir)/ns/\(host)" }
+    /// The host's UTS namespace: its own host name.
+    public func utsNS(_ host: String) -> String { "\(dir)/ns/\(host).uts" }
     var manifest: String { "\(dir)/hosts.list" }
     static let switchHost = "switch"
 
@@ -69,9 +81,9 @@ public final class LabSite: Sendable {
         return r
     }
 
-    /// The argv that runs `argv` in a host's network and mount namespaces.
+    /// The argv that runs `argv` in a host's network, mount and UTS namespaces.
     public func inHost(_ host: String, _ argv: [String]) -> [String] {
-        ["nsenter", "--net=/run/netns/\(netns(host))", "--mount=\(mountNS(host))"] + argv
+        ["nsenter", "--net=/run/netns/\(netns(host))", "--mount=\(mountNS(host))", "--uts=\(utsNS(host))"] + argv
     }
 
     /// A daemon in a host, in the background, its output to `log`.
@@ -80,6 +92,12 @@ public final class LabSite: Sendable {
             inHost(host, argv), timeout: 86400, environment: environment.merging(extra) { _, b in b }, background: true,
             logFile: log))
     }
+
+    /// What a command gets in a host, as a service or a login there would:
+    /// a clean environment, nothing of the caller's.
+    public static let cleanEnvironment = [
+        "env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8",
+    ]
 
     // MARK: disks
 
@@ -142,11 +160,27 @@ public final class LabSite: Sendable {
         for host in hosts { try mountNamespace(host) }
     }
 
-    /// A host's mount namespace as it boots: empty private directories, the lab's /etc/hosts.
+    /// A host's mount and UTS namespaces as it boots: its host name, empty
+    /// private directories, its own mounts, the lab's /etc/hosts, and the
+    /// lab's network namespace handles still in /run/netns (a node's fence
+    /// agent finds the other node there, as a real one finds its power switch).
     func mountNamespace(_ host: Host) throws {
-        _ = FileManager.default.createFile(atPath: mountNS(host.name), contents: nil)
-        try sh(["unshare", "--mount=\(mountNS(host.name))", "--propagation", "private", "true"])
+        for file in [mountNS(host.name), utsNS(host.name)] { _ = FileManager.default.createFile(atPath: file, contents: nil) }
+        try sh(["unshare", "--mount=\(mountNS(host.name))", "--uts=\(utsNS(host.name))", "--propagation", "private",
+                "hostname", host.name])
+        let handles = "\(dir)/ns/\(host.name).netns"
+        try FileManager.default.createDirectory(atPath: handles, withIntermediateDirectories: true)
+        try sh(inHost(host.name, ["mount", "--rbind", "/run/netns", handles]))
         for target in host.privateDirectories { try sh(inHost(host.name, ["mount", "-t", "tmpfs", "tmpfs", target])) }
+        try sh(inHost(host.name, ["mkdir", "-p", "/run/netns"]))
+        try sh(inHost(host.name, ["mount", "--move", handles, "/run/netns"]))
+        for mount in host.mounts {
+            switch mount {
+            case .bind(let source, let target): try sh(inHost(host.name, ["mount", "--bind", source, target]))
+            case .overlay(let extra, let target):
+                try sh(inHost(host.name, ["mount", "-t", "overlay", "overlay", "-o", "lowerdir=\(extra):\(target)", target]))
+            }
+        }
         try sh(inHost(host.name, ["mount", "--bind", hostsFile, "/etc/hosts"]))
     }
 
@@ -164,7 +198,7 @@ public final class LabSite: Sendable {
     /// the other private directories is gone, as after a reboot), its links up.
     public func powerOn(_ host: Host) throws {
         killAll(in: host.name)
-        _ = try? sh(["umount", mountNS(host.name)], check: false)
+        for ns in [mountNS(host.name), utsNS(host.name)] { _ = try? sh(["umount", ns], check: false) }
         try mountNamespace(host)
         for link in try links(host.name) { try sh(["ip", "-n", netns(host.name), "link", "set", link, "up"]) }
     }
@@ -179,14 +213,30 @@ public final class LabSite: Sendable {
     /// SIGKILL to every process of a host (its network and its mount namespace), until none is left.
     func killAll(in host: String) {
         for _ in 0..<5 {
-            var pids = ProcessTable.inMountNamespace(boundTo: mountNS(host))
-            if let r = try? sh(["ip", "netns", "pids", netns(host)], check: false), r.succeeded {
-                pids += r.stdoutText.split(separator: "\n").compactMap { Int32($0) }
-            }
+            let pids = processes(host)
             if pids.isEmpty { return }
-            for pid in Set(pids) { kill(pid, SIGKILL) }
+            for pid in pids { kill(pid, SIGKILL) }
             usleep(50_000)
         }
+    }
+
+    /// The processes in a host's network or mount namespace.
+    func processes(_ host: String) -> Set<Int32> {
+        var pids = ProcessTable.inMountNamespace(boundTo: mountNS(host))
+        if let r = try? sh(["ip", "netns", "pids", netns(host)], check: false), r.succeeded {
+            pids += r.stdoutText.split(separator: "\n").compactMap { Int32($0) }
+        }
+        return Set(pids)
+    }
+
+    /// Whether anything runs in the host: whether it is powered on.
+    public func isRunning(_ host: String) -> Bool { !processes(host).isEmpty }
+
+    /// Whether the calling process runs in that host (its network namespace).
+    public func isThisHost(_ host: String) -> Bool {
+        var mine = stat(), theirs = stat()
+        return stat("/proc/self/ns/net", &mine) == 0 && stat("/run/netns/\(netns(host))", &theirs) == 0
+            && mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev
     }
 
     // MARK: teardown
@@ -202,7 +252,9 @@ public final class LabSite: Sendable {
         let listed = ((try? String(contentsOfFile: manifest, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         let hosts = listed.isEmpty ? known + [Self.switchHost] : listed
         for host in hosts { killAll(in: host) }
-        for host in hosts { _ = try? sh(["umount", mountNS(host)], check: false) }
+        for host in hosts {
+            for ns in [mountNS(host), utsNS(host)] { _ = try? sh(["umount", ns], check: false) }
+        }
         _ = try? sh(["umount", "\(dir)/ns"], check: false)
         for host in hosts { _ = try? sh(["ip", "netns", "del", netns(host)], check: false) }
         // Every loop device on a file of the lab's, also one whose file is gone (`(deleted)`).

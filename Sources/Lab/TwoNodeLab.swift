@@ -1,17 +1,28 @@
 import Foundation
 import Primitives
 
+/// Who decides where the lab's package runs.
+public enum ClusterManager: String, Sendable, CaseIterable {
+    /// A real Corosync + Pacemaker cluster of the two nodes, with fencing (PacemakerCluster).
+    case pacemaker
+    /// None: `hanfs lab` itself does what a cluster manager would (stop,
+    /// start, start --takeover once it has powered the dead node off).
+    case none
+}
+
 /// Two cluster nodes and a client on one machine, for trying a failover the
-/// way a user sees it (`hanfs lab up|failover|status|down`).
+/// way a user sees it (`hanfs lab up|failover|crash|status|down`).
 ///
-/// Each host is a network namespace with a mount namespace of its own
-/// (private /run, /var/lib/nfs and /srv, its own /etc/hosts), joined by a
-/// bridge that lives in a fourth namespace: nothing of the machine's own
-/// network is touched, and 192.0.2.0/24 exists only inside. The shared disk
-/// is a loop device both nodes mount (its LVM metadata, on a second one, is
-/// the volume group the package takes by host tag). Each node runs its own
-/// rpcbind and rpc.statd; the package brings NFS-Ganesha. The client runs
-/// rpcbind and rpc.statd too, and reads with libnfs's tools.
+/// Each host is a network namespace with mount and UTS namespaces of its
+/// own (its host name; private /run, /var/lib/nfs and /srv; its own /var/log,
+/// /etc/hosts and /etc/lvm), joined by a bridge that lives in a namespace of
+/// its own: nothing of the machine's own network is touched, and
+/// 192.0.2.0/24 exists only inside. The shared disk is a loop device both
+/// nodes mount (its LVM metadata, on a second one, is the volume group the
+/// package takes by host tag). Each node runs its own rpcbind and
+/// rpc.statd, and, under Pacemaker, corosync and pacemakerd; the package
+/// brings NFS-Ganesha. The client runs rpcbind and rpc.statd too, and
+/// reads and writes with libnfs's tools.
 ///
 /// Everything it makes is named from fixed names, so `down` removes it also
 /// after a crash half-way, with no state to trust.
@@ -23,12 +34,12 @@ public final class TwoNodeLab: Sendable {
     public static let package = "nfspkg"
     public static let address = "192.0.2.10"
     static let hosts = ["node1": "192.0.2.1", "node2": "192.0.2.2", "client": "192.0.2.100"]
-    static let defaultDirectory = "/var/tmp/hanfs-lab"
+    public static let defaultDirectory = "/var/tmp/hanfs-lab"
     /// Its namespaces' names start with this: `hanfs-lab` for the default
     /// directory, another for each other one, so that two labs do not meet.
     let prefix: String
     /// Its disks, hosts and namespaces.
-    let site: LabSite
+    public let site: LabSite
 
     /// `dir`: where its files go ($HANFS_LAB_DIR, default /var/tmp/hanfs-lab).
     public init(dir: String? = nil, hanfs: String, grace: Int = 5) {
@@ -47,32 +58,45 @@ public final class TwoNodeLab: Sendable {
     public var config: String { "\(dir)/\(Self.package).lua" }
     public var clientStatdLog: String { "\(dir)/client-statd.log" }
     public var exportURL: String { "nfs://\(Self.address)/srv/nfs/share" }
+    /// What each fencing did, one line each.
+    public var fenceLog: String { "\(dir)/fence.log" }
+    /// A node's /var/log (it outlives the node's crashes): hanfs's logs are in `hanfs/`.
+    public func logDirectory(_ node: String) -> String { "\(dir)/log/\(node)" }
     public func netns(_ host: String) -> String { site.netns(host) }
-    var isUp: Bool { FileManager.default.fileExists(atPath: "\(dir)/up") }
+    public var isUp: Bool { FileManager.default.fileExists(atPath: "\(dir)/up") }
+
+    /// Who decides where the package runs, as `up` was told.
+    public var manager: ClusterManager {
+        ((try? String(contentsOfFile: "\(dir)/manager", encoding: .utf8)).flatMap {
+            ClusterManager(rawValue: $0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }) ?? .pacemaker
+    }
+
+    /// The cluster of the two nodes (under Pacemaker).
+    public var cluster: PacemakerCluster {
+        PacemakerCluster(
+            dir: "\(dir)/cluster", nodes: Self.hosts.filter { Self.nodes.contains($0.key) }, resource: Self.package,
+            config: config)
+    }
 
     // MARK: running things
 
     @discardableResult
-    func sh(_ argv: [String], timeout: Double = 60, check: Bool = true, environment: [String: String] = [:]) throws
-        -> CommandResult
-    {
-        try site.sh(argv, timeout: timeout, check: check, environment: environment)
+    func sh(_ argv: [String], timeout: Double = 60, check: Bool = true) throws -> CommandResult {
+        try site.sh(argv, timeout: timeout, check: check)
     }
 
-    /// What hanfs in a node needs: its name, the lab's LVM configuration, its log directory.
-    public func environment(_ host: String) -> [String: String] {
-        ["HANFS_NODE": host, "LVM_SYSTEM_DIR": "\(dir)/lvm", "HANFS_LOG_DIR": "\(dir)/log/\(host)"]
-    }
-
-    /// A command in a host's network and mount namespaces.
+    /// A command in a host (its network, mount and UTS namespaces), with a
+    /// login's clean environment: hanfs there finds its node name, its LVM
+    /// configuration and its log directory where a real node has them.
     @discardableResult
     public func on(_ host: String, _ argv: [String], timeout: Double = 60, check: Bool = true) throws -> CommandResult {
-        try sh(site.inHost(host, argv), timeout: timeout, check: check, environment: environment(host))
+        try sh(site.inHost(host, LabSite.cleanEnvironment + argv), timeout: timeout, check: check)
     }
 
     /// A daemon in a host, in the background, its output to `log`.
     func spawn(_ host: String, _ argv: [String], log: String) throws {
-        try site.spawn(host, argv, log: log, environment: environment(host))
+        try site.spawn(host, LabSite.cleanEnvironment + argv, log: log)
     }
 
     /// `hanfs start|stop|status` of the package on a node.
@@ -83,12 +107,12 @@ public final class TwoNodeLab: Sendable {
 
     // MARK: up
 
-    /// Builds the lab and starts the package on node1.
-    public func up(log: (String) -> Void) throws {
+    /// Builds the lab and starts the package on node1: by Pacemaker, or by `hanfs start`.
+    public func up(manager: ClusterManager = .pacemaker, log: (String) -> Void) throws {
         if isUp { throw LabError("the lab is up already (\(dir)): hanfs lab down first") }
         down(log: { _ in })
         do {
-            try build(log: log)
+            try build(manager, log: log)
         } catch {
             log("building the lab failed: \(error); removing what was made")
             down(log: { _ in })
@@ -96,17 +120,19 @@ public final class TwoNodeLab: Sendable {
         }
     }
 
-    func build(log: (String) -> Void) throws {
+    func build(_ manager: ClusterManager, log: (String) -> Void) throws {
         for sub in ["log/node1", "log/node2", "client-statd/sm", "client-statd/sm.bak"] {
             try FileManager.default.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true)
         }
+        try manager.rawValue.write(toFile: "\(dir)/manager", atomically: true, encoding: .utf8)
         try sh(["chown", "-R", "statd", "\(dir)/client-statd"])
         // The shared disk: LVM metadata on one loop device, the file system on another.
         let pv = try site.loopDevice("pv", megabytes: 16)
         let disk = try site.loopDevice("disk", megabytes: 64)
         try site.makeFileSystem(disk, type: "ext4")
-        try site.volumeGroups(["vglab": pv], environment: environment("node1"))
+        try site.volumeGroups(["vglab": pv])
         log("shared disk: \(disk) (ext4), volume group vglab on \(pv)")
+        if manager == .pacemaker { try cluster.prepare(hanfs: hanfs, labDirectory: dir) }
 
         try site.hosts(
             ["node1", "node2", "client"].map(layout),
@@ -119,28 +145,66 @@ public final class TwoNodeLab: Sendable {
         try writePackage(disk)
         _ = FileManager.default.createFile(atPath: "\(dir)/up", contents: nil)
         log("package file: \(config)")
-
-        let start = try hanfs("node1", "start", check: false)
-        guard start.succeeded else { throw LabError("start on node1 failed: \(start.stderrTail())") }
-        log("package \(Self.package) started on node1 in \(CommandResult.seconds(start.duration))")
+        switch manager {
+        case .none:
+            let start = try hanfs("node1", "start", check: false)
+            guard start.succeeded else { throw LabError("start on node1 failed: \(start.stderrTail())") }
+            log("package \(Self.package) started on node1 in \(CommandResult.seconds(start.duration))")
+        case .pacemaker:
+            let t0 = Monotonic.now()
+            for node in Self.nodes { try cluster.boot(node, in: site) }
+            try cluster.wait("the cluster to form", from: "node1", in: site, within: 90) { $0.online.count == 2 && $0.hasDC }
+            let formed = Monotonic.now()
+            log("cluster: corosync and pacemaker on node1 and node2, both online \(CommandResult.seconds(formed - t0)) after they booted "
+                + "(fencing: \(LabFenceAgent.name) for each node)")
+            let s = try cluster.wait("\(Self.package) to start", from: "node1", in: site, within: 90) {
+                $0.role == "Started" && !$0.failed && $0.runningOn.count == 1
+            }
+            log("package \(Self.package) started on \(s.runningOn[0]) by Pacemaker (ocf:hanfs:package), "
+                + "\(CommandResult.seconds(Monotonic.now() - formed)) after the cluster formed")
+        }
     }
 
-    /// A host of the lab: its link, address and private directories.
+    /// A host of the lab: its link, address, private directories and mounts.
     func layout(_ host: String) -> LabSite.Host {
-        LabSite.Host(host, link: "lab0", address: "\(Self.hosts[host]!)/24",
-                     privateDirectories: host == "client" ? ["/run"] : ["/run", "/var/lib/nfs", "/srv"])
+        let address = "\(Self.hosts[host]!)/24"
+        guard host != "client" else { return LabSite.Host(host, link: "lab0", address: address, privateDirectories: ["/run"]) }
+        let clustered = manager == .pacemaker
+        return LabSite.Host(
+            host, link: "lab0", address: address,
+            privateDirectories: ["/run", "/var/lib/nfs", "/srv"] + (clustered ? PacemakerCluster.privateDirectories : []),
+            mounts: [.bind(logDirectory(host), on: "/var/log"), .bind(site.lvmDirectory, on: "/etc/lvm")]
+                + (clustered ? cluster.mounts : []))
     }
 
     /// Each node's own rpcbind and rpc.statd, as nfs-common leaves them; the
     /// client's rpcbind, and a statd named client1 whose log shows the crash notifications.
     func startDaemons() throws {
-        for node in Self.nodes { try bootDaemons(node) }
+        for node in Self.nodes { try bootNFS(node) }
         try on("client", ["rpcbind", "-w"])
         try spawn("client", ["rpc.statd", "-F", "-d", "-n", "client1", "-P", "\(dir)/client-statd"], log: clientStatdLog)
     }
 
-    /// What a node's boot starts for NFS: rpcbind and rpc.statd.
+    // MARK: power
+
+    /// A power loss of a node: its link down, every process in it killed,
+    /// its disks left as they were (what its fence device does too).
+    public func powerOff(_ node: String) throws { try site.powerOff(node) }
+
+    /// The node boots: fresh private directories, its link up, its daemons
+    /// started (under Pacemaker it then joins the cluster on its own).
+    public func powerOn(_ node: String) throws {
+        try site.powerOn(layout(node))
+        try bootDaemons(node)
+    }
+
+    /// What a node's boot starts: for NFS, rpcbind and rpc.statd; then the cluster's daemons.
     func bootDaemons(_ node: String) throws {
+        try bootNFS(node)
+        if manager == .pacemaker { try cluster.boot(node, in: site) }
+    }
+
+    func bootNFS(_ node: String) throws {
         try on(node, ["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
         try on(node, ["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
         try on(node, ["touch", "/var/lib/nfs/etab"])
@@ -178,10 +242,18 @@ public final class TwoNodeLab: Sendable {
     // MARK: where the package is
 
     /// The node whose runtime marker says the package is started there.
-    public func runningOn() -> String? {
-        Self.nodes.first { node in
-            (try? on(node, ["test", "-e", "/run/hanfs/\(Self.package).started"], check: false))?.succeeded ?? false
-        }
+    public func runningOn() -> String? { Self.nodes.first(where: isStarted) }
+
+    /// Whether the package's runtime marker is on the node (a crashed node's went with its /run).
+    public func isStarted(on node: String) -> Bool {
+        (try? on(node, ["test", "-e", "/run/hanfs/\(Self.package).started"], check: false))?.succeeded ?? false
+    }
+
+    /// How many times the fence agent has powered `node` off.
+    public func fencings(of node: String) -> Int {
+        ((try? String(contentsOfFile: fenceLog, encoding: .utf8)) ?? "").split(separator: "\n").filter {
+            $0.contains(" off \(node): done") || $0.contains(" reboot \(node): done")
+        }.count
     }
 
     // MARK: down

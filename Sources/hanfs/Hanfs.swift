@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Lab
 import Actions
 import HostBindings
 import Logging
@@ -35,6 +36,16 @@ struct Hanfs: ParsableCommand {
             // whatever a client's name begins with ("-x" is a name here).
             StatdCallout.main(["--"] + Array(CommandLine.arguments.dropFirst()))
             Glibc.exit(0)  // main returns on success
+        }
+        // The lab's fence agent, as Pacemaker's fencer runs it (a link of that
+        // name in the lab's nodes), or `hanfs lab-fence` by hand.
+        if (CommandLine.arguments.first?.split(separator: "/").last).map(String.init) == LabFenceAgent.name
+            || CommandLine.arguments.dropFirst().first == "lab-fence"
+        {
+            let input = isatty(0) == 1 ? "" : String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            let (status, output) = LabFenceAgent.run(arguments: Array(CommandLine.arguments.dropFirst()), input: input)
+            Console.write(output, to: .standardOutput)
+            Glibc.exit(status)
         }
         var arguments = GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst()))
         // In the place of the NFS toolkit's hanfs.sh (a link of that name):

@@ -12,40 +12,52 @@ struct LabCommand: ParsableCommand {
         abstract: "Two nodes and a client on this machine: up, failover, crash, status, down.",
         discussion: """
             up builds two cluster nodes and a client, each a network namespace with \
-            its own mount namespace, joined by a bridge in a namespace of its own \
+            its own mount and UTS namespaces, joined by a bridge in a namespace of its own \
             (192.0.2.0/24 only inside); a loop-backed shared disk with LVM metadata \
             and an ext4 file system; rpcbind and rpc.statd on each host; a package \
-            with NFS-Ganesha, one export, the address 192.0.2.10 and lock migration; \
-            and starts it on node1. failover stops it where it runs and starts it on \
-            the other node while the client reads over NFSv3 and NFSv4, and prints a \
-            timeline: each step, and the outage as the client saw it. crash [NODE] powers \
-            off the node that runs the package (its link down, every process \
-            killed, its disks left as they were), starts the package on the other \
-            node with --takeover, as a cluster manager does once it has fenced the \
-            dead node, boots the dead node again, and prints the same timeline; \
-            crash NODE of the node that runs nothing powers it off and on and \
-            checks that nothing changes. down removes \
-            everything, also after a crash half-way. Files: $HANFS_LAB_DIR \
-            (/var/tmp/hanfs-lab).
+            with NFS-Ganesha, one export, the address 192.0.2.10 and lock migration. \
+            With --manager pacemaker (the default) the nodes form a Corosync + \
+            Pacemaker cluster with a fence device each (fence_hanfs_lab), and the \
+            package is the resource ocf:hanfs:package, started on node1; with \
+            --manager none hanfs lab itself starts and moves it. \
+            failover moves the package to the other node (crm_resource --move) \
+            while the client reads over NFSv3 and NFSv4, and prints a timeline: the \
+            cluster's milestones, hanfs's steps, and the outage as the client saw it. \
+            crash [NODE] powers off the node that runs the package (its link down, every \
+            process killed, its disks left as they were, exactly what its fence device \
+            does), waits until the cluster has fenced it and runs the package on the \
+            other node, boots the dead node again, waits until it has rejoined, and \
+            prints the same timeline with what a writing client saw; crash NODE of the \
+            node that runs nothing powers it off and on and checks that nothing \
+            changes. run NODE [--] COMMAND... runs a command in a node (crm_mon -1, hanfs \
+            status). down removes everything, also after a crash half-way. \
+            Files: $HANFS_LAB_DIR (/var/tmp/hanfs-lab); each node's /var/log is \
+            log/NODE there.
             """)
 
-    @Argument(help: "up, failover, crash, status or down.") var action: String
+    @Argument(help: "up, failover, crash, status, run or down.") var action: String
+    @Option(help: "up: who decides where the package runs: pacemaker or none.") var manager: String = "pacemaker"
     @Option(help: "NFS-Ganesha's grace period and lease, in seconds (up).") var grace: Int = 5
     @Option(help: "Failovers or crashes in a row (failover, crash).") var count: Int = 1
-    @Argument(help: "crash: the node to power off (default: the one that runs the package).") var node: String?
+    @Argument(help: "crash: the node to power off (default: the one that runs the package); run: the node.") var node: String?
+    @Argument(help: "run: the command (after --, when it has options).") var command: [String] = []
 
     func run() throws {
         guard getuid() == 0 else { throw ValidationError("the lab needs root (namespaces, loop devices, mounts)") }
         let lab = TwoNodeLab(hanfs: ScriptHost.hanfsBinary, grace: grace)
         let say = { (line: String) in Console.write(line.hasSuffix("\n") ? line : line + "\n", to: .standardOutput) }
+        if let node, !TwoNodeLab.nodes.contains(node) && !(action == "run" && node == "client") {
+            throw ValidationError("\(node): node1 or node2\(action == "run" ? " (or client)" : "")")
+        }
         do {
             switch action {
-            case "up": try lab.up(log: say)
+            case "up":
+                guard let manager = ClusterManager(rawValue: manager) else { throw ValidationError("--manager: pacemaker or none") }
+                try lab.up(manager: manager, log: say)
             case "failover":
                 for _ in 0..<max(1, count) { _ = try lab.failover(log: say) }
             case "crash":
                 if let node, node != lab.runningOn() {
-                    guard TwoNodeLab.nodes.contains(node) else { throw ValidationError("\(node): node1 or node2") }
                     _ = try lab.crashIdle(log: say)
                 } else {
                     for _ in 0..<max(1, count) { _ = try lab.crash(log: say) }
@@ -57,8 +69,15 @@ struct LabCommand: ParsableCommand {
                 }
                 say("package \(TwoNodeLab.package) runs on \(node)")
                 say(try lab.hanfs(node, "status").stdoutText)
+            case "run":
+                guard let node, !command.isEmpty else { throw ValidationError("run NODE [--] COMMAND...") }
+                guard lab.isUp else { throw LabError("the lab is not up (\(lab.dir)): hanfs lab up first") }
+                let r = try lab.on(node, command, timeout: 600, check: false)
+                Console.write(r.stdoutText, to: .standardOutput)
+                Console.write(r.stderrText, to: .standardError)
+                throw ExitCode(r.exitCode ?? 128 + 9)
             case "down": lab.down(log: say)
-            default: throw ValidationError("\(action): up, failover, crash, status or down")
+            default: throw ValidationError("\(action): up, failover, crash, status, run or down")
             }
         } catch let error as LabError {
             Console.write("hanfs lab: \(error)\n", to: .standardError)

@@ -5,97 +5,195 @@ import TestSupport
 import Testing
 
 /// The end-to-end failover, as the README's main command runs it: `hanfs lab
-/// up`, `failover` twice, `down`, with a real client in its own namespaces.
+/// up`, `failover`, `crash`, `down`, with a real client in its own namespaces;
+/// under a real Pacemaker cluster (the default), and with the lab deciding.
 @Suite(.serialized, .enabled(if: isRoot, "needs root: namespaces, loop devices, daemons"))
 struct LabFailover {
-    @Test func theClientKeepsItsDataHandlesAndLocksAcrossTwoFailovers() throws {
-        let dir = "/tmp/hanfs-e2e-\(getpid())"
-        let env = ["HANFS_LAB_DIR": dir]
-        let hanfsLab = { (arguments: [String]) in try output([hanfsBinary, "lab"] + arguments, environment: env, timeout: 240) }
-        defer { _ = try? hanfsLab(["down"]) }
-        let lab = TwoNodeLab(dir: dir, hanfs: hanfsBinary)
-
-        let up = try hanfsLab(["up"])
-        try #require(up.status == 0, "\(up.stdout)\(up.stderr)")
-        #expect(up.stdout.contains("package nfspkg started on node1"))
-        #expect(try hanfsLab(["status"]).stdout.contains("package nfspkg runs on node1"))
-
-        // The client writes a file through the package address before the failover.
-        let content = (0..<200).map { "line \($0) written by client1 before the failover\n" }.joined()
-        try content.write(toFile: "\(dir)/written.txt", atomically: true, encoding: .utf8)
-        // In the grace period after a start NFS-Ganesha answers a create with "try again later"
-        // (NFS3ERR_JUKEBOX), which a kernel client retries and libnfs's nfs-cp does not: wait it out.
-        var open4 = try lab.on("client", ["nfs-cat", "\(lab.exportURL)/hello.txt?version=4"], check: false)
-        for _ in 0..<80 where !open4.succeeded {
-            usleep(250_000)
-            open4 = try lab.on("client", ["nfs-cat", "\(lab.exportURL)/hello.txt?version=4"], check: false)
+    /// `hanfs lab` in a directory of its own, and the lab it made.
+    struct Run {
+        let dir: String
+        let lab: TwoNodeLab
+        init(_ name: String) {
+            dir = "/tmp/hanfs-e2e-\(name)-\(getpid())"
+            lab = TwoNodeLab(dir: dir, hanfs: hanfsBinary)
         }
-        try lab.on("client", ["nfs-cp", "\(dir)/written.txt", "\(lab.exportURL)/written.txt"])
-
-        let first = try hanfsLab(["failover"])
-        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
-        for line in ["failover of nfspkg: node1 -> node2", "start on node2 start NFS-Ganesha with 1 export(s)",
-                     "client, NFSv3: outage", "client, NFSv4: outage", "(none stale)", "reclaim after: granted",
-                     "client1's rpc.statd: SM_NOTIFY from nfspkg at +"] {
-            #expect(first.stdout.contains(line), "\(line) in:\n\(first.stdout)")
+        func callAsFunction(_ arguments: [String]) throws -> Output {
+            try output([hanfsBinary, "lab"] + arguments, environment: ["HANFS_LAB_DIR": dir], timeout: 240)
         }
-        // It reads back identical, over NFSv3 and NFSv4, from node2.
-        #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt"]).stdoutText == content)
-        #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt?version=4"], check: false).stdoutText == content)
+        func expect(_ out: Output, _ lines: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(out.status == 0, "\(out.stdout)\(out.stderr)", sourceLocation: sourceLocation)
+            for line in lines { #expect(out.stdout.contains(line), "\(line) in:\n\(out.stdout)", sourceLocation: sourceLocation) }
+        }
+
+        /// The client writes a file through the package address; returns what it wrote.
+        func writeThroughThePackage() throws -> String {
+            let content = (0..<200).map { "line \($0) written by client1 before the failover\n" }.joined()
+            try content.write(toFile: "\(dir)/written.txt", atomically: true, encoding: .utf8)
+            // In the grace period after a start NFS-Ganesha answers a create with "try again later"
+            // (NFS3ERR_JUKEBOX), which a kernel client retries and libnfs's nfs-cp does not: wait it out.
+            var open4 = try lab.on("client", ["nfs-cat", "\(lab.exportURL)/hello.txt?version=4"], check: false)
+            for _ in 0..<80 where !open4.succeeded {
+                usleep(250_000)
+                open4 = try lab.on("client", ["nfs-cat", "\(lab.exportURL)/hello.txt?version=4"], check: false)
+            }
+            try lab.on("client", ["nfs-cp", "\(dir)/written.txt", "\(lab.exportURL)/written.txt"])
+            return content
+        }
+
+        func read(_ file: String, version: Int = 3) throws -> String {
+            try lab.on("client", ["nfs-cat", "\(lab.exportURL)/\(file)" + (version == 4 ? "?version=4" : "")], check: false).stdoutText
+        }
+
+        /// `down` removes it all.
+        func down() throws {
+            #expect(try self(["down"]).status == 0)
+            #expect(try !output(["ip", "netns", "list"]).stdout.contains(lab.netns("node1")))
+            #expect(try !output(["cat", "/proc/self/mountinfo"]).stdout.contains(dir))
+            #expect(!FileManager.default.fileExists(atPath: dir))
+        }
+    }
+
+    /// The lab's cluster: Pacemaker moves the package when asked; when the
+    /// node that runs it loses its power, the survivor fences it and takes
+    /// the package over, the client keeping its data, handles and lock; the
+    /// dead node rejoins without running it; the idle node's crash changes
+    /// nothing; and a node that comes back before it was fenced is fenced
+    /// all the same, the package never running on both.
+    @Test func underPacemakerTheClusterMovesFencesAndTakesOver() throws {
+        let run = Run("pcmk"), lab = run.lab
+        defer { _ = try? run(["down"]) }
+        run.expect(try run(["up"]), ["cluster: corosync and pacemaker on node1 and node2, both online",
+                                     "package nfspkg started on node1 by Pacemaker (ocf:hanfs:package)"])
+        let mon = try run(["run", "node2", "--", "crm_mon", "-1"]).stdout
+        for line in ["fence-node1\t(stonith:fence_hanfs_lab):\t Started node2", "fence-node2\t(stonith:fence_hanfs_lab):\t Started node1",
+                     "nfspkg\t(ocf:hanfs:package):\t Started node1", "Online: [ node1 node2 ]"] {
+            #expect(mon.contains(line), "\(line) in:\n\(mon)")
+        }
+        #expect(try run(["run", "node2", "hostname"]).stdout == "node2\n")
+        let content = try run.writeThroughThePackage()
+
+        run.expect(try run(["failover"]), [
+            "failover of nfspkg: node1 -> node2 (asked of Pacemaker: crm_resource --move)",
+            "pacemaker      stop of the package initiated on node1", "stop on node1  deactivate volume group vglab",
+            "pacemaker      start of the package on node2: ok", "start on node2 start NFS-Ganesha with 1 export(s)",
+            "client, NFSv3: outage", "client, NFSv4: outage", "(none stale)", "reclaim after: granted",
+            "client1's rpc.statd: SM_NOTIFY from nfspkg at +",
+        ])
+        #expect(try run.read("written.txt") == content)
+        #expect(try run.read("written.txt", version: 4) == content)
         #expect(lab.runningOn() == "node2")
         // node2's NFS-Ganesha found the NFSv4 clients node1 had recorded on the shared
         // storage, and waits for them to reclaim: the recovery directory moved with the package.
-        let ganeshaLog = try String(contentsOfFile: "\(dir)/log/node2/nfspkg.ganesha.log", encoding: .utf8)
+        let ganeshaLog = try String(contentsOfFile: "\(lab.logDirectory("node2"))/hanfs/nfspkg.ganesha.log", encoding: .utf8)
         let counts = ganeshaLog.split(separator: "\n").compactMap { line -> Int? in
             guard let r = line.range(of: "clid count(") else { return nil }
             return Int(line[r.upperBound...].prefix { $0.isNumber })
         }
         #expect((counts.first ?? 0) > 0, "NFS-Ganesha on node2 found no NFSv4 client records")
+        // The move's constraint is cleared: the package stays for its stickiness, not for a constraint.
+        #expect(try !run(["run", "node1", "--", "crm_resource", "--constraints", "--resource", "nfspkg"]).stdout.contains("cli-prefer"))
 
-        // And back.
-        let second = try hanfsLab(["failover"])
-        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
-        #expect(second.stdout.contains("failover of nfspkg: node2 -> node1"))
-        #expect(second.stdout.contains("client1's rpc.statd: SM_NOTIFY from nfspkg at +"), "\(second.stdout)")
-        #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt"]).stdoutText == content)
-
-        // node1, which runs it, loses its power: node2 takes the package over (its VG
-        // still tagged by node1), the client keeps its data, handles and lock, and
-        // node1 boots again without running it.
+        // node2 loses its power: node1 fences it and takes the package over (its VG still
+        // tagged by node2); node2 boots again and rejoins without running it.
+        run.expect(try run(["crash"]), [
+            "crash of node2, which ran nfspkg: power off (link down, every process killed); Pacemaker fences it",
+            "pacemaker      corosync: node2 lost", "pacemaker      fencing (off) of node2 requested",
+            "pacemaker      fence device fence-node2: off of node2 done", "start on node1 took volume group vglab over from node2",
+            "pacemaker      start of the package on node1: ok", "rejoined the cluster in", "and does not run it",
+            "(none stale)", "reclaim after: granted", "client1's rpc.statd: SM_NOTIFY from nfspkg at +",
+            "records acknowledged with FILE_SYNC, every one on the disk after the crash",
+        ])
+        #expect(lab.fencings(of: "node2") == 1)
         #expect(lab.runningOn() == "node1")
-        let crash = try hanfsLab(["crash"])
-        #expect(crash.status == 0, "\(crash.stdout)\(crash.stderr)")
-        for line in ["crash of node1, which ran nfspkg", "start on node2 took volume group vglab over from node1",
-                     "client, NFSv3: outage", "(none stale)", "reclaim after: granted",
-                     "client1's rpc.statd: SM_NOTIFY from nfspkg at +", "node1 booted again and does not run it",
-                     "records acknowledged with FILE_SYNC, every one on the disk after the crash"] {
-            #expect(crash.stdout.contains(line), "\(line) in:\n\(crash.stdout)")
-        }
-        #expect(lab.runningOn() == "node2")
-        #expect(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/written.txt"]).stdoutText == content)
+        #expect(try run.read("written.txt") == content)
 
-        // The idle node crashes and boots again: nothing changes, the client reads on.
-        let idle = try hanfsLab(["crash", "node1"])
-        #expect(idle.status == 0, "\(idle.stdout)\(idle.stderr)")
-        #expect(idle.stdout.contains("crash of node1, which ran nothing: powered off and booted again; nfspkg stays on node2"), "\(idle.stdout)")
+        // The idle node crashes: it is fenced, boots again, rejoins; nothing moves.
+        run.expect(try run(["crash", "node2"]), [
+            "crash of node2, which ran nothing: powered off, fenced by node1 and booted again, rejoined the cluster in",
+            "nfspkg stays on node1",
+        ])
+        #expect(lab.fencings(of: "node2") == 2)
+
+        try run.down()
+    }
+
+    /// A node that comes back before it was fenced (its fencing delayed, as
+    /// `pcmk_delay_base` does in two-node clusters) must not run the package
+    /// twice: the survivor fences it all the same, then takes the package over.
+    @Test func underPacemakerANodeThatComesBackBeforeItsFencingIsFencedAllTheSame() throws {
+        let run = Run("early"), lab = run.lab
+        defer { _ = try? run(["down"]) }
+        run.expect(try run(["up"]), ["package nfspkg started on node1 by Pacemaker"])
+        try lab.on("node2", ["crm_resource", "--resource", "fence-node1", "--set-parameter", "pcmk_delay_base", "--parameter-value", "4s"])
+        let fenced = lab.fencings(of: "node1")
+        try lab.powerOff("node1")
+        // node2 has lost it; node1 boots at once, its fencing 4 s away.
+        try lab.cluster.wait("node2 to lose node1", from: "node2", in: lab.site, within: 30) { !$0.online.contains("node1") }
+        try lab.powerOn("node1")
+        var both = false, onNode1 = false
+        let until = Monotonic.now() + 90
+        while Monotonic.now() < until {
+            let on = TwoNodeLab.nodes.filter { lab.isStarted(on: $0) }
+            both = both || on.count > 1
+            onNode1 = onNode1 || on.contains("node1")
+            if lab.fencings(of: "node1") > fenced && on == ["node2"] { break }
+            usleep(50_000)
+        }
+        #expect(!both, "the package ran on both nodes")
+        #expect(!onNode1, "node1 ran the package again before it was fenced")
+        #expect(lab.fencings(of: "node1") == fenced + 1, "node1 came back and was not fenced")
         #expect(lab.runningOn() == "node2")
+        // Powered on again after its fencing, it rejoins and the package stays on node2.
+        try lab.powerOn("node1")
+        try lab.cluster.wait("node1 to rejoin", from: "node2", in: lab.site, within: 60) {
+            $0.online.count == 2 && $0.unclean.isEmpty && $0.runningOn == ["node2"]
+        }
+        #expect(TwoNodeLab.nodes.filter { lab.isStarted(on: $0) } == ["node2"])
+        try run.down()
+    }
+
+    /// With no cluster manager (`--manager none`) the lab does what one
+    /// would: a planned move is a stop and a start; after a power loss it
+    /// starts the package with --takeover; a stop while a client reads does not hang.
+    @Test func withNoClusterManagerTheLabStopsStartsAndTakesOver() throws {
+        let run = Run("none"), lab = run.lab
+        defer { _ = try? run(["down"]) }
+        run.expect(try run(["up", "--manager", "none"]), ["package nfspkg started on node1 in"])
+        #expect(try run(["status"]).stdout.contains("package nfspkg runs on node1"))
+        let content = try run.writeThroughThePackage()
+
+        run.expect(try run(["failover"]), [
+            "failover of nfspkg: node1 -> node2 (stop, then start, by hanfs lab)", "start on node2 start NFS-Ganesha with 1 export(s)",
+            "client, NFSv3: outage", "client, NFSv4: outage", "(none stale)", "reclaim after: granted",
+            "client1's rpc.statd: SM_NOTIFY from nfspkg at +",
+        ])
+        #expect(try run.read("written.txt") == content)
+        #expect(lab.runningOn() == "node2")
+
+        // node2, which runs it, loses its power: node1 takes the package over (its VG still
+        // tagged by node2), the client keeps its data, handles and lock, and node2 boots
+        // again without running it.
+        run.expect(try run(["crash"]), [
+            "crash of node2, which ran nfspkg", "start on node1 took volume group vglab over from node2",
+            "client, NFSv3: outage", "(none stale)", "reclaim after: granted",
+            "client1's rpc.statd: SM_NOTIFY from nfspkg at +", "node2 booted again and does not run it",
+            "records acknowledged with FILE_SYNC, every one on the disk after the crash",
+        ])
+        #expect(lab.runningOn() == "node1")
+        #expect(try run.read("written.txt") == content)
 
         // A stop while the client reads a large file does not hang.
-        try lab.on("node2", ["dd", "if=/dev/zero", "of=/srv/nfs/share/big", "bs=1M", "count=24", "status=none"])
+        try lab.on("node1", ["dd", "if=/dev/zero", "of=/srv/nfs/share/big", "bs=1M", "count=24", "status=none"])
         let reading = Thread.detachedResult {
             (0..<5).map { _ in (try? lab.on("client", ["nfs-cat", "\(lab.exportURL)/big"], timeout: 20, check: false))?.stdout.count ?? 0 }
         }
         usleep(300_000)
-        let stop = try lab.hanfs("node2", "stop", check: false)
+        let stop = try lab.hanfs("node1", "stop", check: false)
         #expect(stop.succeeded, "\(stop.stderrText)")
         #expect(stop.duration < 15, "stop took \(stop.duration) s")
         _ = try reading.value()
         #expect(lab.runningOn() == nil)
-
-        let down = try hanfsLab(["down"])
-        #expect(down.status == 0)
-        #expect(try !output(["ip", "netns", "list"]).stdout.contains(lab.netns("node1")))
-        #expect(!FileManager.default.fileExists(atPath: dir))
+        try run.down()
     }
 
     /// `up` killed half-way leaves namespaces, loop devices, mounts and
