@@ -1,6 +1,6 @@
 # hanfs — see README.md.
 #
-#   make              install the packages, build, and run the main job (the lab failover)
+#   make              install the packages, build, and run the main job (the lab: a move and a crash under Pacemaker)
 #   make test         install the packages, build, and run every test: the
 #                     suite, the sanitized suite and the fuzzers (bounded)
 #   make fuzz         the fuzzers alone: FUZZ_SECONDS each, FUZZ_SEED
@@ -33,13 +33,15 @@ docs:
 	swift build --product hanfs
 	python3 tools/update-readme.py .build/debug/hanfs
 
-# The main job: the node check, then the two-node lab on this machine: the
-# package started on node1, failed over to node2 and back while a client
-# reads, with the timeline of each failover; the lab removed whatever happens.
+# The main job: the node check, then the two-node lab on this machine, a
+# Pacemaker cluster: the package started on node1, moved to node2 while a
+# client reads, then node2 powered off, fenced and replaced by node1 while
+# the client reads and writes, with the timeline of each; the lab removed
+# whatever happens.
 main: build
 	$(BIN) run doctor
 	$(BIN) lab down >/dev/null
-	$(BIN) lab up && $(BIN) lab failover --count 2; status=$$?; $(BIN) lab down; exit $$status
+	$(BIN) lab up && $(BIN) lab failover && $(BIN) lab crash; status=$$?; $(BIN) lab down; exit $$status
 
 test: build-debug
 	swift test

@@ -21,6 +21,8 @@ packages=(
   dbus-daemon dbus-bin
   # Pacemaker's agents (the side-by-side benchmark) and ocf-tester (the agent's test)
   resource-agents kmod
+  # the lab's cluster: Corosync, Pacemaker and its tools; crmsh and pcs (the README's configurations)
+  corosync pacemaker pacemaker-cli-utils crmsh pcs
   # ocf-tester checks the agent's meta-data with it
   libxml2-utils
   # the reference tests check hanfs.conf(5) with groff and lexgrog

@@ -150,7 +150,7 @@ public struct PacemakerCluster: Sendable {
                 "/var/lib/pacemaker/pengine", "/var/lib/pacemaker/blackbox", "/var/lib/pacemaker/cores"])
         try on(["install", "-o", "hacluster", "-g", "haclient", "-m", "0600", seed, "/var/lib/pacemaker/cib/cib.xml"])
         try on(["install", "-d", "-o", "hacluster", "-g", "haclient", "-m", "0770", "/var/log/pacemaker"])
-        try on(["install", "-d", "/var/log/cluster"])
+        try on(["install", "-d", "/var/log/cluster", "/var/log/crmsh"])
         try site.spawn(node, LabSite.cleanEnvironment + ["corosync", "-f"], log: "\(dir)/\(node).corosync.out")
         let until = Monotonic.now() + 20
         while !((try? site.sh(site.inHost(node, ["corosync-cmapctl", "totem.cluster_name"]), check: false))?.succeeded ?? false) {
@@ -171,12 +171,13 @@ public struct PacemakerCluster: Sendable {
         public var runningOn: [String] = []
         public var failed = false
         public var role = ""
+        /// Failed actions of the resource: `nfspkg_monitor_0 on node2: why`.
+        public var failures: [String] = []
     }
 
     public func state(from node: String, in site: LabSite) -> State? {
-        guard let r = try? site.sh(site.inHost(node, LabSite.cleanEnvironment + ["crm_mon", "-1", "-r", "--output-as=xml"]), timeout: 10, check: false),
-            r.succeeded
-        else { return nil }
+        let argv = LabSite.cleanEnvironment + ["crm_mon", "-1", "-r", "--output-as=xml"]
+        guard let r = try? site.sh(site.inHost(node, argv), timeout: 10, check: false), r.succeeded else { return nil }
         var state = State()
         var inResource = false
         for (tag, attributes) in Self.elements(r.stdoutText) {
@@ -192,10 +193,24 @@ public struct PacemakerCluster: Sendable {
                 state.role = attributes["role"] ?? ""
                 state.failed = attributes["failed"] == "true"
             case "/resource": inResource = false
+            case "failure" where attributes["op_key"]?.hasPrefix(resource + "_") ?? false:
+                state.failures.append("\(attributes["op_key"]!) on \(attributes["node"] ?? "?"): \(attributes["exitreason"] ?? attributes["exitstatus"] ?? "")")
             default: break
             }
         }
         return state
+    }
+
+    /// What Pacemaker's probe of the resource on `node` returned (its OCF
+    /// exit status, 7 for not running), as the CIB's status section records
+    /// it, read in `from`; nil before the probe.
+    public func probe(on node: String, from: String, in site: LabSite) -> Int32? {
+        let xpath = "//node_state[@uname='\(node)']//lrm_resource[@id='\(resource)']"
+        guard let r = try? site.sh(site.inHost(from, LabSite.cleanEnvironment + ["cibadmin", "--query", "--xpath", xpath]),
+                                   timeout: 10, check: false), r.succeeded
+        else { return nil }
+        return Self.elements(r.stdoutText).first { $0.0 == "lrm_rsc_op" && $0.1["operation_key"] == "\(resource)_monitor_0" }
+            .flatMap { $0.1["rc-code"] }.flatMap { Int32($0) }
     }
 
     /// Polls `crm_mon` in `node` until `done` holds, for at most `within` seconds.
@@ -212,7 +227,10 @@ public struct PacemakerCluster: Sendable {
             }
             usleep(100_000)
         }
-        let seen = last.map { "online \($0.online.sorted()), \(resource) \($0.role) on \($0.runningOn)\($0.failed ? " (failed)" : "")" }
+        let seen = last.map {
+            "online \($0.online.sorted()), \(resource) \($0.role) on \($0.runningOn)\($0.failed ? " (failed)" : "")"
+                + ($0.failures.isEmpty ? "" : "; failed actions: \($0.failures.joined(separator: "; "))")
+        }
         throw LabError("\(what): not within \(Int(within)) s (crm_mon in \(node): \(seen ?? "no answer"))")
     }
 

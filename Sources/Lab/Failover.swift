@@ -270,9 +270,18 @@ extension TwoNodeLab {
                 $0.online.count == 2 && $0.unclean.isEmpty && $0.hasDC
             }
             rejoined = Monotonic.now() - t0
-            // Pacemaker has probed the package on the node that came back: it must find it not running.
-            try cluster.wait("\(Self.package) to stay on \(survivor) alone", from: node, in: site, within: 30) {
-                $0.runningOn == [survivor] && !$0.failed
+            // Pacemaker probes the package on the node that came back: it must find it not running there.
+            let until = Monotonic.now() + 30
+            var probe = cluster.probe(on: node, from: survivor, in: site)
+            // (193: recorded as pending, still running.)
+            while probe == nil || probe == 193, Monotonic.now() < until {
+                usleep(100_000)
+                probe = cluster.probe(on: node, from: survivor, in: site)
+            }
+            let after = cluster.state(from: survivor, in: site)
+            guard probe == 7, let after, after.failures.isEmpty, after.runningOn == [survivor] else {
+                throw LabError("after \(node) rejoined: Pacemaker's probe of \(Self.package) there returned \(probe.map(String.init) ?? "nothing"), "
+                    + "not 7 (not running); \(after.map { "\(Self.package) runs on \($0.runningOn); failed: \($0.failures)" } ?? "")")
             }
         }
         let running = Self.nodes.filter { isStarted(on: $0) }
@@ -411,12 +420,13 @@ extension FailoverReport {
 
 /// The client's writer across a crash: `hanfs lab-client write` in the
 /// client, in the background, a 16-byte record every 20 ms to
-/// `records.log`, each with FILE_SYNC and retried until acknowledged.
+/// `records-<time>.log`, each with FILE_SYNC and retried until acknowledged.
 /// Afterwards every acknowledged record must be on the disk.
 struct ClientWriter {
     let lab: TwoNodeLab
     let acks: String
-    let file = "records.log"
+    /// A file of its own for each crash.
+    let file = "records-\(Int(Date().timeIntervalSince1970 * 1000)).log"
 
     init(_ lab: TwoNodeLab) throws {
         self.lab = lab

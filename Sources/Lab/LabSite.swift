@@ -195,12 +195,17 @@ public final class LabSite: Sendable {
     }
 
     /// The host boots again: a fresh mount namespace (what was in /run and
-    /// the other private directories is gone, as after a reboot), its links up.
+    /// the other private directories is gone, as after a reboot), its link
+    /// up with its own address alone (what else it had, a package address
+    /// among them, went with the power).
     public func powerOn(_ host: Host) throws {
         killAll(in: host.name)
         for ns in [mountNS(host.name), utsNS(host.name)] { _ = try? sh(["umount", ns], check: false) }
         try mountNamespace(host)
-        for link in try links(host.name) { try sh(["ip", "-n", netns(host.name), "link", "set", link, "up"]) }
+        let ns = netns(host.name)
+        try sh(["ip", "-n", ns, "addr", "flush", "dev", host.link])
+        try sh(["ip", "-n", ns, "addr", "add", host.address, "dev", host.link])
+        for link in try links(host.name) { try sh(["ip", "-n", ns, "link", "set", link, "up"]) }
     }
 
     private func links(_ host: String) throws -> [String] {

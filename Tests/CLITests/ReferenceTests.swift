@@ -5,15 +5,6 @@ import Testing
 /// The references made from the code: the REPL's help and the README's
 /// tables come from the same declarations, and the README cannot drift.
 @Suite struct Reference {
-    /// The text between a reference's markers in the README.
-    func readmeBlock(_ what: String) throws -> String {
-        let readme = try String(contentsOfFile: checkoutDirectory + "/README.md", encoding: .utf8)
-        let begin = try #require(readme.range(of: "<!-- BEGIN \(what):"))
-        let afterMarker = try #require(readme[begin.upperBound...].range(of: "-->\n"))
-        let end = try #require(readme.range(of: "<!-- END \(what) -->"))
-        return String(readme[afterMarker.upperBound..<end.lowerBound])
-    }
-
     @Test func theReadmesPrimitiveTablesAreTheCodes() throws {
         let out = try hanfs(["doc", "primitives"])
         #expect(out.status == 0)
@@ -60,7 +51,7 @@ import Testing
         let out = try hanfs(["doc", "attributes"])
         #expect(out.status == 0)
         #expect(out.stdout.contains("| `package.mount_concurrency` | `concurrent_mount_and_umount_operations` |"))
-        #expect(try Reference().readmeBlock("attributes") == out.stdout, "README.md is behind the code: run `make docs`")
+        #expect(try readmeBlock("attributes") == out.stdout, "README.md is behind the code: run `make docs`")
     }
 
     @Test func theManPageIsTheCodesAndReadsWithoutWarnings() throws {

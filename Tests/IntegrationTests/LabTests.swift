@@ -107,6 +107,35 @@ struct LabFailover {
         #expect(lab.runningOn() == "node1")
         #expect(try run.read("written.txt") == content)
 
+        // The README's crmsh and pcs configurations, as written, each on an empty CIB in node1
+        // (which sees the agents, as a node where hanfs is installed does): Pacemaker finds them valid.
+        for tool in ["crmsh", "pcs"] {
+            let cib = "\(run.dir)/\(tool).xml"
+            try Data(lab.on("node1", ["cibadmin", "--empty"]).stdout).write(to: URL(fileURLWithPath: cib))
+            for argv in try readmeCommands(tool) {
+                let offline = argv[0] == "pcs" ? ["pcs", "-f", cib] + argv.dropFirst() : ["env", "CIB_file=\(cib)"] + argv
+                let r = try lab.on("node1", offline, check: false)
+                #expect(r.succeeded, "\(argv.joined(separator: " ")): \(r.stderrText)")
+            }
+            let verify = try lab.on("node1", ["crm_verify", "--xml-file", cib], check: false)
+            #expect(verify.succeeded, "crm_verify of the README's \(tool) configuration: \(verify.stderrText)\(verify.stdoutText)")
+            let resources = try lab.on("node1", ["env", "CIB_file=\(cib)", "cibadmin", "--query", "--scope", "resources"]).stdoutText
+            for part in ["<primitive id=\"nfspkg\" class=\"ocf\"", "provider=\"hanfs\"", "type=\"package\"", "value=\"/etc/hanfs/nfspkg.lua\"",
+                         "type=\"fence_hanfs_lab\"", "name=\"monitor\" interval=\"20s\""] {
+                #expect(resources.contains(part), "\(part) in the README's \(tool) configuration:\n\(resources)")
+            }
+        }
+        // Its moves, on the lab's cluster: to node2 and back.
+        for argv in try readmeCommands("moves") {
+            #expect(try lab.on("node1", argv, timeout: 120, check: false).succeeded, "\(argv.joined(separator: " "))")
+            if let target = argv.last, argv.contains("move") {
+                try lab.cluster.wait("nfspkg to move to \(target)", from: "node1", in: lab.site, within: 60) {
+                    $0.runningOn == [target] && $0.role == "Started"
+                }
+            }
+        }
+        #expect(try !run(["run", "node1", "--", "crm_resource", "--constraints", "--resource", "nfspkg"]).stdout.contains("cli-"))
+
         // The idle node crashes: it is fenced, boots again, rejoins; nothing moves.
         run.expect(try run(["crash", "node2"]), [
             "crash of node2, which ran nothing: powered off, fenced by node1 and booted again, rejoined the cluster in",

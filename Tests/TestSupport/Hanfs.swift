@@ -62,3 +62,19 @@ public final class Pending<T: Sendable>: @unchecked Sendable {
 public let checkoutDirectory: String = {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 }()
+
+/// The text between the README's markers `<!-- BEGIN what: ... -->` and `<!-- END what -->`.
+public func readmeBlock(_ what: String) throws -> String {
+    let readme = try String(contentsOfFile: checkoutDirectory + "/README.md", encoding: .utf8)
+    guard let begin = readme.range(of: "<!-- BEGIN \(what):"), let afterMarker = readme[begin.upperBound...].range(of: "-->\n"),
+        let end = readme.range(of: "<!-- END \(what) -->")
+    else { throw LabError("README.md has no block \(what)") }
+    return String(readme[afterMarker.upperBound..<end.lowerBound])
+}
+
+/// The commands of a README block of shell commands, each as its argv
+/// (words split at spaces; the blocks use no quoting and no comments).
+public func readmeCommands(_ what: String) throws -> [[String]] {
+    try readmeBlock(what).split(separator: "\n").filter { !$0.hasPrefix("```") && !$0.isEmpty }
+        .map { $0.split(separator: " ").map(String.init) }
+}
