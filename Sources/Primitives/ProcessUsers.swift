@@ -14,11 +14,18 @@ public struct ProcessUser: Sendable, Equatable, CustomStringConvertible {
 /// exe links, every open file descriptor, and their memory maps. Reading
 /// links and maps never touches the file system itself, so a dead server
 /// cannot hang it the way fuser or lsof can.
+///
+/// Only processes in hanfs's own mount namespace count: a path names a
+/// file only within a mount namespace, and a process in another one (a
+/// container, another node of a lab on the same kernel) that uses the same
+/// path uses another mount, or another copy of this one, which does not
+/// keep this mount busy. Signalling it would hit a bystander.
 public enum ProcessUsers {
     /// The users of the file system mounted at `mountPoint` with device
     /// `device` (`major:minor`), or of anything below the mount point.
     public static func find(mountPoint: String, device: String?, proc: String = "/proc") -> [ProcessUser] {
         let me = getpid()
+        let ourNamespace = readLink("\(proc)/self/ns/mnt")
         let prefix = mountPoint.hasSuffix("/") ? mountPoint : mountPoint + "/"
         let within = { (path: String) in path == mountPoint || path.hasPrefix(prefix) }
         let mapsDevice = device.flatMap(hexDevice)
@@ -27,6 +34,7 @@ public enum ProcessUsers {
         for name in pids {
             guard let pid = Int32(name), pid != me, pid > 1 else { continue }
             let dir = "\(proc)/\(name)"
+            if let ourNamespace, let theirs = readLink("\(dir)/ns/mnt"), theirs != ourNamespace { continue }
             var holds: [String] = []
             for link in ["cwd", "root", "exe"] {
                 if let target = readLink("\(dir)/\(link)"), within(strippedDeleted(target)) { holds.append(link) }

@@ -105,4 +105,27 @@ import Testing
         #expect(users.first?.command == "sleep" && users.first?.holds == ["cwd"])
         for u in users { kill(u.pid, SIGKILL) }
     }
+
+    /// A process in another mount namespace whose working directory has the
+    /// same path uses another mount (a copy): it is not a user, and a stop
+    /// must not signal it.
+    @Test(.enabled(if: getuid() == 0, "needs root: a mount namespace"))
+    func aProcessInAnotherMountNamespaceIsNotAUser() throws {
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.path + "/d", withIntermediateDirectories: true)
+        // sleep 48: other tests look for their own stray sleeps by their arguments.
+        _ = try ProcessRunner().run(Command(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c", "cd \(scratch.path)/d && exec sleep 48"], timeout: 30,
+            background: true))
+        var other: [Int32] = []
+        for _ in 0..<50 where other.isEmpty {
+            other = ProcessTable.matching { $0 == ["sleep", "48"] }.filter {
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/cwd")) == scratch.path + "/d"
+            }
+            usleep(20_000)
+        }
+        defer { for pid in other { kill(pid, SIGKILL) } }
+        #expect(other.count == 1, "the process in its own mount namespace did not start")
+        #expect(ProcessUsers.find(mountPoint: scratch.path + "/d", device: nil).isEmpty)
+    }
 }
