@@ -125,6 +125,6 @@ if wanted("sync") { try syncBenchmarks(hanfs: hanfs) }
 
 if wanted("monitor") { try monitorBenchmarks() }
 
-// MARK: 7. The end-to-end failover in the two-node lab
+// MARK: 7. The two-node lab under Pacemaker: moves and crashes, hanfs and Pacemaker's agents
 
 if wanted("lab") { try labBenchmarks(hanfs: hanfs) }

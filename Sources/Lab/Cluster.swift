@@ -32,6 +32,11 @@ public struct PacemakerCluster: Sendable {
         self.token = token
     }
 
+    /// The same cluster, watching another resource.
+    public func watching(_ resource: String) -> PacemakerCluster {
+        PacemakerCluster(dir: dir, nodes: nodes, resource: resource, config: config, token: token)
+    }
+
     var corosyncConf: String { "\(dir)/corosync.conf" }
     var seed: String { "\(dir)/cib-seed.xml" }
     var sbin: String { "\(dir)/sbin" }
@@ -167,7 +172,7 @@ public struct PacemakerCluster: Sendable {
         public var online: Set<String> = []
         public var unclean: Set<String> = []
         public var hasDC = false
-        /// The nodes where the resource is active, and whether it failed.
+        /// The nodes where the resource is active, its role, and whether it failed.
         public var runningOn: [String] = []
         public var failed = false
         public var role = ""
@@ -189,7 +194,8 @@ public struct PacemakerCluster: Sendable {
                 if attributes["online"] == "true" && attributes["pending"] == "false" { state.online.insert(name) }
                 if attributes["unclean"] == "true" { state.unclean.insert(name) }
             case "resource" where attributes["id"] == resource:
-                inResource = true
+                // (Where it runs: the nodes of an active resource; an inactive one lists none that count.)
+                inResource = attributes["active"] == "true"
                 state.role = attributes["role"] ?? ""
                 state.failed = attributes["failed"] == "true"
             case "/resource": inResource = false

@@ -248,7 +248,7 @@ extension TwoNodeLab {
 
     /// Under Pacemaker, a node that lost its power is fenced before it may
     /// boot again: a node that came back unfenced would be fenced then.
-    func awaitFencing(of node: String, after count: Int) throws {
+    public func awaitFencing(of node: String, after count: Int) throws {
         guard manager == .pacemaker else { return }
         let until = Monotonic.now() + 60
         while fencings(of: node) <= count {

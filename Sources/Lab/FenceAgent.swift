@@ -38,14 +38,11 @@ public enum LabFenceAgent {
         func log(_ result: String) {
             let line = "\(ISO8601DateFormatter.fractional.string(from: Date())) \(NodeSettings.kernelNodeName) \(action) \(node): "
                 + "\(result) (\(Int(((Monotonic.now() - started) * 1000).rounded())) ms)\n"
-            if let h = FileHandle(forWritingAtPath: lab.fenceLog) ?? {
-                FileManager.default.createFile(atPath: lab.fenceLog, contents: nil)
-                return FileHandle(forWritingAtPath: lab.fenceLog)
-            }() {
-                h.seekToEndOfFile()
-                h.write(Data(line.utf8))
-                try? h.close()
-            }
+            // One write of a whole line, appended: both nodes' agents may log at once.
+            let fd = open(lab.fenceLog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o644)
+            guard fd >= 0 else { return }
+            _ = Array(line.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
         }
         switch action {
         case "metadata": return (0, metadata)

@@ -105,6 +105,11 @@ struct LabFailover {
         ])
         #expect(lab.fencings(of: "node2") == 1)
         #expect(lab.runningOn() == "node1")
+        // On the node that came back, a plain start is refused: the volume group is node1's.
+        let plain = try lab.hanfs("node2", "start", check: false)
+        #expect(!plain.succeeded)
+        #expect(plain.stderrText.contains("volume group vglab is tagged by another node node1; refusing"), "\(plain.stderrText)")
+        #expect(TwoNodeLab.nodes.filter { lab.isStarted(on: $0) } == ["node1"])
         #expect(try run.read("written.txt") == content)
 
         // The README's crmsh and pcs configurations, as written, each on an empty CIB in node1
