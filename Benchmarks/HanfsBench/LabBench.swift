@@ -95,6 +95,15 @@ func labBenchmarks(hanfs: String) throws {
     print(both("client outage after a crash, NFSv3 reads", crashes.map { $0.outage[3] ?? 0 }))
     print(both("client outage after a crash, NFSv4 reads (grace period \(grace) s)", crashes.map { $0.outage[4] ?? 0 }))
     print(both("the dead node: boot to member again", crashes.compactMap(\.rejoined)))
+    func each(_ xs: [Double]) -> String { xs.map { String(format: "%.2f", $0) }.joined(separator: " ") }
+    print("")
+    print("Each crash, power loss to started (s): hanfs \(each(crashes.map(\.serving))); agents \(each(agentCrashes)).")
+    // Where each crash's time went: Pacemaker's milestones, as offsets from the power loss.
+    for (i, c) in crashes.enumerated() {
+        let milestones = c.events.filter { $0.who == "pacemaker" && !$0.what.hasSuffix("member") }
+        print("Crash \(i + 1) (\(c.from) dies): " + milestones.map { String(format: "%.2f %@", $0.offset, $0.what) }.joined(separator: "; ")
+            + String(format: "; running %.2f", c.serving))
+    }
     let handles = (moves + crashes).allSatisfy { $0.handles.contains("v3 read") && $0.handles.contains("v4 size") }
     let notified = (moves + crashes).filter { $0.notified != nil }.count
     let reclaimed = (moves + crashes).filter { $0.lock.hasSuffix("granted") }.count

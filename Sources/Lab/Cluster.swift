@@ -150,7 +150,7 @@ public struct PacemakerCluster: Sendable {
     /// What a cluster node's boot starts after its NFS daemons: corosync,
     /// then (once its IPC answers) pacemakerd, with a service's clean environment.
     public func boot(_ node: String, in site: LabSite) throws {
-        let on = { (argv: [String]) in try site.sh(site.inHost(node, argv)) }
+        let on = { (argv: [String]) in _ = try site.sh(site.inHost(node, argv)) }
         try on(["install", "-d", "-o", "hacluster", "-g", "haclient", "-m", "0750", "/var/lib/pacemaker/cib",
                 "/var/lib/pacemaker/pengine", "/var/lib/pacemaker/blackbox", "/var/lib/pacemaker/cores"])
         try on(["install", "-o", "hacluster", "-g", "haclient", "-m", "0600", seed, "/var/lib/pacemaker/cib/cib.xml"])
