@@ -266,15 +266,19 @@ public struct PacemakerCluster: Sendable {
     // MARK: what it did
 
     /// Pacemaker's log lines that tell a failover, with what each means.
-    static let milestones: [(pattern: String, meaning: String)] = [
-        ("Node (\\S+) state is now lost", "corosync: $1 lost"),
-        ("Requesting fencing \\((\\w+)\\) (of|targeting) node (\\S+)", "fencing ($1) of $3 requested"),
-        ("Operation '(\\w+)' \\[\\d+\\] targeting (\\S+) using (\\S+) returned 0", "fence device $3: $1 of $2 done"),
-        ("Peer (\\S+) was terminated \\((\\w+)\\) by (\\S+)", "$1 fenced ($2) by $3"),
-        ("Initiating (stop|start) operation \\S+ (locally )?on (\\S+)", "$1 of the package initiated on $3"),
-        ("Result of (stop|start) operation for \\S+ on (\\S+): (\\S+)", "$1 of the package on $2: $3"),
-        ("Node (\\S+) state is now member", "corosync: $1 member"),
-    ]
+    /// Pacemaker's log lines that tell a failover of the resource, with what each means.
+    var milestones: [(pattern: String, meaning: String)] {
+        let r = NSRegularExpression.escapedPattern(for: resource)
+        return [
+            ("Node (\\S+) state is now lost", "corosync: $1 lost"),
+            ("Requesting fencing \\((\\w+)\\) (of|targeting) node (\\S+)", "fencing ($1) of $3 requested"),
+            ("Operation '(\\w+)' \\[\\d+\\] targeting (\\S+) using (\\S+) returned 0", "fence device $3: $1 of $2 done"),
+            ("Peer (\\S+) was terminated \\((\\w+)\\) by (\\S+)", "$1 fenced ($2) by $3"),
+            ("Initiating (stop|start) operation \(r)_(stop|start)_0 (locally )?on (\\S+)", "$1 of the package initiated on $4"),
+            ("Result of (stop|start) operation for \(r) on (\\S+): (\\S+)", "$1 of the package on $2: $3"),
+            ("Node (\\S+) state is now member", "corosync: $1 member"),
+        ]
+    }
 
     /// The milestones in the nodes' pacemaker.log since `since` (wall-clock),
     /// each once (the first node to log it): offset from `since`, and meaning.
@@ -285,7 +289,7 @@ public struct PacemakerCluster: Sendable {
         let format = DateFormatter()
         format.locale = Locale(identifier: "en_US_POSIX")
         format.dateFormat = "yyyy MMM dd HH:mm:ss.SSS"
-        let compiled = Self.milestones.compactMap { m in (try? NSRegularExpression(pattern: m.pattern)).map { ($0, m.meaning) } }
+        let compiled = milestones.compactMap { m in (try? NSRegularExpression(pattern: m.pattern)).map { ($0, m.meaning) } }
         for log in logs {
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
             for line in text.split(separator: "\n") {
