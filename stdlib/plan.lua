@@ -46,7 +46,9 @@ local function mark(up) return up and "up  " or "down" end
 -- manager's: `parts`); `start(p)` and `stop(p)` add their steps to the
 -- running steps plan `p`; `status()` returns lines for `hanfs status`;
 -- `checks()` the monitor's checks, each {name, run}, run() answering true,
--- or false and why.
+-- or false and why; `ahead()`, where a part has one, begins before the
+-- first step what may run in the background while the parts before it
+-- start, changing nothing (the addresses' duplicate address probes).
 plan.parts = {
   {
     name = "volume_groups",
@@ -177,6 +179,10 @@ plan.parts = {
   {
     name = "addresses",
     here = function() return parts.addresses end,
+    -- Begun before the first step: the duplicate address probes run while the storage comes up.
+    ahead = function()
+      for _, a in ipairs(pkg.addresses) do ip_probe(a) end
+    end,
     start = function(p)
       for _, a in ipairs(pkg.addresses) do
         p:step("add address " .. a.address, function() ip_add(a) end, function() ip_remove(a) end)
@@ -326,6 +332,10 @@ end
 function plan.start()
   local p = steps.new("start " .. pkg.name)
   p:run(function()
+    -- What a part begins ahead, in the background, changing nothing (a part the site replaced begins nothing).
+    for _, part in ipairs(plan.parts) do
+      if part.ahead and not hooks.replace[part.name] and part.here() then part.ahead() end
+    end
     for _, part in ipairs(plan.parts) do
       for _, h in ipairs(hooks.before[part.name] or {}) do
         if h.start then hook_step(p, h, "start", h.start, h.stop) end

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import PackageConfig
 
 /// An address on an interface, as `ip -o addr show` lists it.
@@ -24,10 +25,38 @@ public struct Addresses: Sendable {
     /// The program and arguments that send the gratuitous ARPs in the
     /// background (`hanfs announce`); address and interface are appended.
     public var announcer: [String]
+    /// Duplicate address probes begun ahead (`probeAhead`), for `add` to use.
+    let ahead = ProbesAhead()
+    /// How recent a probe made ahead must be for `add` to use it instead of probing.
+    public static let aheadFreshness = 5.0
 
     public init(_ node: NodeContext, announcer: [String]) {
         self.node = node
         self.announcer = announcer
+    }
+
+    /// Begins `add`'s duplicate address probe now, in the background, so
+    /// that it runs while the storage comes up: the address is not added
+    /// before it, and under a cluster manager the node that had it has let
+    /// it go (stopped, or fenced) before this start began. `add` of the same
+    /// address and interface then waits for its result instead of probing,
+    /// if it ended within `aheadFreshness` seconds; otherwise it probes
+    /// again. Nothing for IPv6 (the kernel probes) or an address present here.
+    public func probeAhead(_ a: PackageAddress, dadTimeout: Double, timeout: Double) throws {
+        guard !a.address.isIPv6, dadTimeout > 0 else { return }
+        let present = try list(timeout: timeout)
+        guard !present.contains(where: { $0.address == a.address.description }) else { return }
+        let (interface, _) = try placement(a, in: present)
+        let probe = ProbesAhead.Probe()
+        ahead.begin(ProbesAhead.key(a.address, interface), probe)
+        let address = a.address, shouldStop = node.shouldStop
+        node.effects.change("check, while the storage comes up, that no host answers ARP for \(address.description) on \(interface)") {
+            Thread.detachNewThread {
+                probe.finish(Result { try Arp.probe(interface: interface, address: address, timeout: dadTimeout, shouldStop: shouldStop) })
+            }
+        }
+        // A plan says the probe here, once, and sends nothing.
+        if node.planning { probe.finish(.success(nil)) }
     }
 
     public func list(timeout: Double = 10) throws -> [InterfaceAddress] {
@@ -96,9 +125,15 @@ public struct Addresses: Sendable {
         }
         let address = a.address
         if !address.isIPv6 && dadTimeout > 0 {
-            // The probe sends ARP requests: in a plan it is said, not sent.
-            let mac = try node.effects.change("check that no host answers ARP for \(a.address.description) on \(interface)", planned: nil) {
-                try Arp.probe(interface: interface, address: address, timeout: dadTimeout, shouldStop: node.shouldStop)
+            let mac: String?
+            if let probe = ahead.take(ProbesAhead.key(address, interface)), let result = probe.result(freshWithin: Self.aheadFreshness) {
+                mac = try result.get()
+                if mac == nil { node.logger.info("no host answered ARP for \(address.description) on \(interface) (probed ahead)") }
+            } else {
+                // The probe sends ARP requests: in a plan it is said, not sent.
+                mac = try node.effects.change("check that no host answers ARP for \(address.description) on \(interface)", planned: nil) {
+                    try Arp.probe(interface: interface, address: address, timeout: dadTimeout, shouldStop: node.shouldStop)
+                }
             }
             if let mac {
                 throw PrimitiveError("\(a.address.description) is in use by another host (\(mac) answers ARP for it on \(interface)): not added")
@@ -189,5 +224,34 @@ extension Addresses {
             result.append((String(cString: entry.pointee.ifa_name), address))
         }
         return result
+    }
+}
+
+/// The duplicate address probes begun ahead of their address step, by address and interface.
+final class ProbesAhead: Sendable {
+    private let probes = Mutex<[String: Probe]>([:])
+
+    static func key(_ address: IPAddress, _ interface: String) -> String { "\(address.description)%\(interface)" }
+
+    func begin(_ key: String, _ probe: Probe) { probes.withLock { $0[key] = probe } }
+    func take(_ key: String) -> Probe? { probes.withLock { $0.removeValue(forKey: key) } }
+
+    /// One probe running in the background: its result, once it has one.
+    final class Probe: Sendable {
+        private let outcome = Mutex<(result: Result<String?, any Error>, at: Double)?>(nil)
+        private let done = DispatchSemaphore(value: 0)
+
+        func finish(_ result: Result<String?, any Error>) {
+            outcome.withLock { $0 = (result, Monotonic.now()) }
+            done.signal()
+        }
+
+        /// Waits for it, then its result if it ended within `freshWithin`
+        /// seconds, else nil.
+        func result(freshWithin: Double) -> Result<String?, any Error>? {
+            guard outcome.withLock({ $0 }) != nil || done.wait(timeout: .now() + 30) == .success else { return nil }
+            guard let o = outcome.withLock({ $0 }), Monotonic.now() - o.at <= freshWithin else { return nil }
+            return o.result
+        }
     }
 }

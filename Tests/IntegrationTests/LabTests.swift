@@ -105,6 +105,9 @@ struct LabFailover {
         ])
         #expect(lab.fencings(of: "node2") == 1)
         #expect(lab.runningOn() == "node1")
+        // The start probed for a duplicate of the address while the storage came up, not after.
+        let log = try String(contentsOfFile: "\(lab.logDirectory("node1"))/hanfs/nfspkg.log", encoding: .utf8)
+        #expect(log.contains("no host answered ARP for 192.0.2.10 on lab0 (probed ahead)"))
         // On the node that came back, a plain start is refused: the volume group is node1's.
         let plain = try lab.hanfs("node2", "start", check: false)
         #expect(!plain.succeeded)

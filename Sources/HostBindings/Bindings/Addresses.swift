@@ -5,7 +5,7 @@ import Primitives
 extension Bindings {
     /// The package's addresses.
     var addressDomain: BindingDomain {
-        BindingDomain(title: "Addresses", intro: "", bindings: [ipAdd, ipRemove])
+        BindingDomain(title: "Addresses", intro: "", bindings: [ipProbe, ipAdd, ipRemove])
     }
 
     private var ipAdd: Binding {
@@ -27,6 +27,25 @@ extension Bindings {
             return try call.push(try wrap {
                 outcome(try addresses.add(a, arpCount: count, arpInterval: interval, dadTimeout: dad, timeout: timeout))
             })
+        }
+    }
+
+    private var ipProbe: Binding {
+        Binding(
+            "ip_probe", "ip_probe(a, {dad_timeout, timeout})",
+            """
+            Begins ip_add's duplicate address probe now, in the background, so that it runs while the storage comes \
+            up (start does this for every address before its first step); ip_add of the address then waits for its \
+            result instead of probing, if it ended within 5 s, and probes again otherwise. Nothing for IPv6 or an \
+            address present here.
+            """
+        ) { call in
+            let a = try PackageTable.address(try call.table(1))
+            let o = try PrimitiveOptions(call, 2, known: ["dad_timeout", "timeout"])
+            let dad = try o.number("dad_timeout", defaults.dadTimeout)
+            let timeout = try o.number("timeout", defaults.timeouts.ip)
+            try wrap { try addresses.probeAhead(a, dadTimeout: dad, timeout: timeout) }
+            return 0
         }
     }
 
