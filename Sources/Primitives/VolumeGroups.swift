@@ -86,11 +86,15 @@ public final class VolumeGroups: Sendable {
             let others = vg.tags.filter { $0 != me }
             if !others.isEmpty && !takeover { throw Self.refusal(name, owner: others.joined(separator: ", "), "is tagged by another node") }
             if vg.tags == [me], vg.activeVolumes.map({ $0 == vg.logicalVolumes }) ?? true { return .already }
+            // The dead node's tags out and this node's in, in one metadata update: the
+            // VG is never without an owner in between, and LVM starts once, not twice.
+            var retag: [String] = []
             for tag in others {
                 Self.logTakeover(node, name, from: tag)
-                try lvm(["vgchange", "--deltag", tag, name], timeout: timeout)
+                retag += ["--deltag", tag]
             }
-            if !vg.tags.contains(me) { try lvm(["vgchange", "--addtag", me, name], timeout: timeout) }
+            if !vg.tags.contains(me) { retag += ["--addtag", me] }
+            if !retag.isEmpty { try lvm(["vgchange"] + retag + [name], timeout: timeout) }
             // Only a VG carrying this node's tag may be activated here. (Where LVM
             // does not activate at all, there is nothing to run; verifyOwned says so.)
             if vg.activeVolumes != nil {
