@@ -23,6 +23,8 @@ packages=(
   resource-agents kmod
   # the lab's cluster: Corosync, Pacemaker and its tools; crmsh and pcs (the README's configurations)
   corosync pacemaker pacemaker-cli-utils crmsh pcs
+  # the VM lab: qemu, and busybox and xz for the guest's initramfs and kernel image
+  qemu-system-x86 busybox-static xz-utils
   # ocf-tester checks the agent's meta-data with it
   libxml2-utils
   # the reference tests check hanfs.conf(5) with groff and lexgrog

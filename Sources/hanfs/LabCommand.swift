@@ -155,3 +155,19 @@ struct LabClient: ParsableCommand {
         }
     }
 }
+
+/// hanfs's agent in a lab VM, started by the guest's init: commands from
+/// the host over the virtio-serial port `lab.agent` (see GuestAgent).
+struct LabAgent: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab-agent", abstract: "The lab VM's command agent (run by the guest's init).", shouldDisplay: false)
+
+    func run() throws {
+        do {
+            try GuestAgent.serve()
+        } catch let error as LabError {
+            Console.write("hanfs lab-agent: \(error)\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+}

@@ -7,6 +7,8 @@ import Testing
 /// failure at every step, and what Serviceguard leaves to itself.
 @Suite struct StartAndStop {
     static let startCalls = [
+        // Begun before the first step, in the background: the address's duplicate probe.
+        "ip_probe 192.0.2.10",
         "vg_activate vg01", "vg_activate vg02",
         "fsck /srv/a", "mount /srv/a", "fsck /srv/a/b", "mount /srv/a/b",
         "export /srv/a", "export /srv/a/b",
@@ -61,7 +63,8 @@ import Testing
         #expect(why.contains("injected failure: \(failing)"))
         #expect(undone)
         #expect(recorder.up.isEmpty, "\(failing): left up \(recorder.up.sorted())")
-        #expect(recorder.steps.contains { $0.hasPrefix("undo: ") } == (Self.startCalls.first != failing))
+        // Nothing to undo when the call before the first step fails, or the first step itself.
+        #expect(recorder.steps.contains { $0.hasPrefix("undo: ") } == !Self.startCalls.prefix(2).contains(failing))
         #expect(!FileManager.default.fileExists(atPath: bench.scratch.path + "/run/p.started"))
     }
 
@@ -99,11 +102,11 @@ import Testing
         let bench = try ScriptBench()
         let plain = Recorder()
         #expect(bench.run("start", plain).outcome == .done(nil))
-        #expect(plain.calls.prefix(2) == ["vg_activate vg01", "vg_activate vg02"])
+        #expect(plain.calls.filter { $0.hasPrefix("vg_") }.prefix(2) == ["vg_activate vg01", "vg_activate vg02"])
         #expect(bench.run("stop", plain).outcome == .done(nil))
         let takeover = Recorder()
         #expect(bench.run("start", takeover, takeover: true).outcome == .done(nil))
-        #expect(takeover.calls.prefix(2) == ["vg_activate vg01 takeover", "vg_activate vg02 takeover"])
+        #expect(takeover.calls.filter { $0.hasPrefix("vg_") }.prefix(2) == ["vg_activate vg01 takeover", "vg_activate vg02 takeover"])
     }
 
     @Test func underNFSGaneshaTheServerIsOnePart() throws {

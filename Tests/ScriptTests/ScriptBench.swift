@@ -67,7 +67,7 @@ final class Recorder: Sendable {
     static let fakes = """
         local recorded = {
           "vg_activate", "vg_deactivate", "fsck", "mount", "umount", "export", "unexport", "nfs_server_start",
-          "nfs_server_stop", "ip_add", "ip_remove", "lock_migration_claim", "lock_migration_release", "flm_start",
+          "nfs_server_stop", "ip_probe", "ip_add", "ip_remove", "lock_migration_claim", "lock_migration_release", "flm_start",
           "flm_stop", "sm_restore", "nsm_state_new", "statd_restart", "statd_restore", "lockd_restart", "sm_notify",
           "sm_notify_stop", "monitor_start", "monitor_stop",
         }
