@@ -6,7 +6,9 @@ import Primitives
 /// that makes the guest's root out of this machine's: `/` shared read-only
 /// over virtio-9p, a tmpfs overlay on it, and a tmpfs root whose top-level
 /// directories are bind mounts of the overlay (an overlay on 9p cannot be
-/// exported over NFS, and NFSv4's pseudo-root needs `/` to be). The init
+/// exported over NFS, and NFSv4's pseudo-root needs `/` to be); /tmp among
+/// them, so that a hanfs built in a checkout there runs in the guest too
+/// (what the guest writes goes to the overlay's tmpfs, never here). The init
 /// then hands PID 1 to the second stage, which mounts what a booted system
 /// has and starts hanfs's guest agent (`hanfs lab-agent`, named on the
 /// kernel command line as `lab.agent=PATH`).
@@ -72,13 +74,12 @@ struct Initramfs {
         for e in /ovl/*; do
           n=${e#/ovl/}
           case $n in
-            proc|sys|dev|run|tmp|srv|mnt|lost+found) mkdir -p /newroot/$n ;;
+            proc|sys|dev|run|srv|mnt|lost+found) mkdir -p /newroot/$n ;;
             *) if [ -L "$e" ]; then cp -a "$e" /newroot/
                elif [ -d "$e" ]; then mkdir /newroot/$n && mount --bind "$e" /newroot/$n
                else cp -a "$e" /newroot/; fi ;;
           esac
         done
-        chmod 1777 /newroot/tmp
         # This machine has no modules for the guest's kernel: the unpacked package's.
         mkdir -p /ovl/usr/lib/modules/$(uname -r)
         mount --bind /lower\(modules) /newroot/usr/lib/modules/$(uname -r)

@@ -65,7 +65,8 @@ public final class VirtualMachine: @unchecked Sendable {
         guard input >= 0, output >= 0 else { throw LabError("cannot open the agent's pipes in \(dir)") }
         while true {
             guard let line = try readLine(until: t0 + timeout) else {
-                throw LabError("the VM's agent was not ready within \(Int(timeout)) s (console: \(console))")
+                let tail = ((try? String(contentsOfFile: console, encoding: .utf8)) ?? "").split(separator: "\n").suffix(8)
+                throw LabError("the VM's agent was not ready within \(Int(timeout)) s; its console ended with:\n" + tail.joined(separator: "\n"))
             }
             if line.hasPrefix("READY") { return Monotonic.now() - t0 }
         }
