@@ -273,13 +273,16 @@ public final class Lab: @unchecked Sendable {
             var pid: Int32?
             if name.hasPrefix("hanfs-lab-"), let x = name.dropFirst("hanfs-lab-".count).firstIndex(of: "x") {
                 pid = Int32(name.dropFirst("hanfs-lab-".count)[..<x])
-            } else if name.hasPrefix("hanfs-e2e-") {
+            } else if name.hasPrefix("hanfs-e2e-") || name.hasPrefix("hanfs-vm-") {
                 pid = Int32(name.split(separator: "-").last ?? "")
             }
             guard let pid, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
             let dir = "/tmp/\(name)"
             if name.hasPrefix("hanfs-e2e-") {
                 TwoNodeLab(dir: dir, hanfs: hanfsBinary).down(log: { _ in })
+            } else if name.hasPrefix("hanfs-vm-") {
+                // A VM's qemu runs on (daemonized) after its test process is gone.
+                VirtualMachine.powerOff(dir: dir)
             } else {
                 LabSite(dir: dir, prefix: prefix(String(name.dropFirst("hanfs-lab-".count)))).teardown(known: ["node", "client"])
             }

@@ -117,7 +117,16 @@ public final class VirtualMachine: @unchecked Sendable {
         if output >= 0 { close(output) }
         input = -1
         output = -1
-        if let pid {
+        Self.powerOff(dir: dir)
+    }
+
+    /// Ends the qemu of a VM directory, also one whose process is gone, and removes the directory.
+    public static func powerOff(dir: String) {
+        let pid = (try? String(contentsOfFile: "\(dir)/qemu.pid", encoding: .utf8)).flatMap {
+            Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        // Only a qemu: a pid file left long ago may name another process by now.
+        if let pid, ProcessTable.matching({ $0.first?.hasSuffix("qemu-system-x86_64") ?? false }).contains(pid) {
             kill(pid, SIGKILL)
             for _ in 0..<100 where kill(pid, 0) == 0 { usleep(20_000) }
         }
