@@ -136,13 +136,11 @@ public struct PacemakerCluster: Sendable {
             </constraints><rsc_defaults><meta_attributes id="rsc-options">\
             \(nvpairs("rsc-options", [("resource-stickiness", "100")]))</meta_attributes></rsc_defaults></configuration>
             """
-        let empty = try ProcessRunner().run(Command(["cibadmin", "--empty"], timeout: 30))
-        guard empty.succeeded else { throw LabError("cibadmin --empty \(empty.summary): \(empty.stderrTail())") }
+        let empty = try LabSite.run(Command(["cibadmin", "--empty"], timeout: 30))
         try Data(empty.stdout).write(to: URL(fileURLWithPath: seed))
-        let replace = try ProcessRunner().run(Command(
+        try LabSite.run(Command(
             ["cibadmin", "--replace", "--scope", "configuration", "--xml-text", configuration], timeout: 30,
             environment: ["CIB_file": seed]))
-        guard replace.succeeded else { throw LabError("the lab's CIB: cibadmin \(replace.summary): \(replace.stderrTail())") }
     }
 
     // MARK: a node boots

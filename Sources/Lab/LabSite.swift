@@ -76,8 +76,18 @@ public final class LabSite: Sendable {
     public func sh(_ argv: [String], timeout: Double = 60, check: Bool = true, environment extra: [String: String] = [:])
         throws -> CommandResult
     {
-        let r = try runner.run(Command(argv, timeout: timeout, environment: environment.merging(extra) { _, b in b }))
-        if check && !r.succeeded { throw LabError("\(Command(argv, timeout: timeout)) \(r.summary): \(r.stderrTail())") }
+        let command = Command(argv, timeout: timeout, environment: environment.merging(extra) { _, b in b })
+        return check ? try Self.run(command) : try runner.run(command)
+    }
+
+    /// A command of the lab's own making (not in a host): its result, or an
+    /// error naming it with its stderr when it fails or its output was cut.
+    @discardableResult
+    public static func run(_ command: Command) throws -> CommandResult {
+        let r = try ProcessRunner().run(command)
+        guard r.succeeded, !r.truncated else {
+            throw LabError("\(Command(command.argv, timeout: command.timeout)) \(r.truncated ? "printed too much" : r.summary): \(r.stderrTail())")
+        }
         return r
     }
 

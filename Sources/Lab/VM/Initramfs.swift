@@ -27,7 +27,8 @@ struct Initramfs {
         // The modules and what they need, in load order, resolved by kmod on this side.
         var order: [String] = []
         for module in Self.modules {
-            let deps = try KernelImage.run(["modprobe", "-d", kernel.root, "-S", kernel.release, "--show-depends", module])
+            let deps = try LabSite.run(Command(["modprobe", "-d", kernel.root, "-S", kernel.release, "--show-depends", module], timeout: 60))
+                .stdoutText
             for line in deps.split(separator: "\n") where line.hasPrefix("insmod ") {
                 let path = String(line.split(separator: " ")[1])
                 let name = (path as NSString).lastPathComponent
@@ -40,10 +41,9 @@ struct Initramfs {
         try init1(modules: "\(kernel.root)/lib/modules/\(kernel.release)").write(toFile: "\(work)/init", atomically: true, encoding: .utf8)
         chmod("\(work)/init", 0o755)
         let files = (fm.enumerator(atPath: work)?.allObjects as? [String] ?? []).sorted()
-        let cpio = try ProcessRunner().run(Command(
+        let cpio = try LabSite.run(Command(
             ["env", "-C", work, "busybox", "cpio", "-o", "-H", "newc", "-R", "0:0"], timeout: 120,
             input: Array((["."] + files).joined(separator: "\n").utf8) + [10], outputLimit: 1 << 28))
-        guard cpio.succeeded, !cpio.truncated else { throw LabError("the initramfs: busybox cpio \(cpio.summary): \(cpio.stderrTail())") }
         try Data(cpio.stdout).write(to: URL(fileURLWithPath: kernel.initramfs))
         try fm.removeItem(atPath: work)
         try revision.write(toFile: "\(kernel.directory)/initramfs.made", atomically: true, encoding: .utf8)

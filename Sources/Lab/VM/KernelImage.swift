@@ -29,12 +29,12 @@ public struct KernelImage: Sendable {
 
     /// The kernel package the metapackage depends on now, and its version, as apt knows them.
     public static func current(cache: String = defaultCache) throws -> KernelImage {
-        let depends = try run(["apt-cache", "depends", "linux-image-amd64"])
+        let depends = try LabSite.run(Command(["apt-cache", "depends", "linux-image-amd64"], timeout: 60)).stdoutText
         guard let package = depends.split(separator: "\n").compactMap({ line -> String? in
             let f = line.split(separator: " ")
             return f.count == 2 && f[0] == "Depends:" && f[1].hasPrefix("linux-image-") ? String(f[1]) : nil
         }).first else { throw LabError("apt knows no kernel package that linux-image-amd64 depends on (apt-get update?)") }
-        let policy = try run(["apt-cache", "show", "--no-all-versions", package])
+        let policy = try LabSite.run(Command(["apt-cache", "show", "--no-all-versions", package], timeout: 60)).stdoutText
         guard let version = policy.split(separator: "\n").first(where: { $0.hasPrefix("Version: ") })?.dropFirst("Version: ".count)
         else { throw LabError("apt-cache shows no version of \(package)") }
         return KernelImage(cache: cache, package: package, version: String(version))
@@ -65,13 +65,13 @@ public struct KernelImage: Sendable {
         }
         try? fm.removeItem(atPath: directory)
         try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
-        try Self.run(["env", "-C", directory, "apt-get", "download", package], timeout: 600)
+        try LabSite.run(Command(["env", "-C", directory, "apt-get", "download", package], timeout: 600))
         guard let deb = try fm.contentsOfDirectory(atPath: directory).first(where: { $0.hasSuffix(".deb") }) else {
             throw LabError("apt-get download \(package) left no .deb in \(directory)")
         }
-        try Self.run(["dpkg-deb", "-x", "\(directory)/\(deb)", root], timeout: 600)
+        try LabSite.run(Command(["dpkg-deb", "-x", "\(directory)/\(deb)", root], timeout: 600))
         try fm.removeItem(atPath: "\(directory)/\(deb)")
-        try Self.run(["depmod", "-b", root, release], timeout: 300)
+        try LabSite.run(Command(["depmod", "-b", root, release], timeout: 300))
         try unpackImage()
         try initramfs.build()
         _ = fm.createFile(atPath: ready, contents: Data("\(package) \(version)\n".utf8))
@@ -86,13 +86,6 @@ public struct KernelImage: Sendable {
         let magic = Data([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00])
         guard let at = vmlinuz.range(of: magic) else { throw LabError("vmlinuz-\(release) holds no xz stream") }
         try vmlinuz[at.lowerBound...].write(to: URL(fileURLWithPath: vmlinux + ".xz"))
-        try Self.run(["xz", "--decompress", "--single-stream", "--force", vmlinux + ".xz"], timeout: 300)
-    }
-
-    @discardableResult
-    static func run(_ argv: [String], timeout: Double = 60, input: [UInt8]? = nil, outputLimit: Int = 1 << 20) throws -> String {
-        let r = try ProcessRunner().run(Command(argv, timeout: timeout, input: input, outputLimit: outputLimit))
-        guard r.succeeded else { throw LabError("\(Command(argv, timeout: timeout)) \(r.summary): \(r.stderrTail())") }
-        return r.stdoutText
+        try LabSite.run(Command(["xz", "--decompress", "--single-stream", "--force", vmlinux + ".xz"], timeout: 300))
     }
 }

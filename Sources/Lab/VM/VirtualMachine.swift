@@ -58,8 +58,7 @@ public final class VirtualMachine: @unchecked Sendable {
             throw LabError("mkfifo \(dir)/\(f): \(String(cString: strerror(errno)))")
         }
         let t0 = Monotonic.now()
-        let r = try ProcessRunner().run(Command(argv, timeout: 60))
-        guard r.succeeded else { throw LabError("qemu did not start: \(r.summary): \(r.stderrTail())") }
+        try LabSite.run(Command(argv, timeout: 60))
         input = open("\(dir)/agent.in", O_WRONLY | O_CLOEXEC)
         output = open("\(dir)/agent.out", O_RDONLY | O_CLOEXEC)
         guard input >= 0, output >= 0 else { throw LabError("cannot open the agent's pipes in \(dir)") }
