@@ -18,6 +18,12 @@ for _, t in ipairs(tools.list) do
   print(string.format("%-" .. width .. "s  %-22s %s", r.name, r.purpose, line))
 end
 
+-- The kernel NFS server (nfs_server = "kernel"): its control files, and whether it runs.
+local k = kernel_server_status()
+print(string.format("%-" .. width .. "s  %-22s %s", "nfsd", "the kernel NFS server",
+  not k and "absent: no /proc/fs/nfsd (nfs_server = \"kernel\" needs nfsd loaded and its file system mounted)"
+  or k.threads > 0 and (k.threads .. " threads running") or "present, not running (kernel.manage starts it)"))
+
 if missing > 0 then
   error(string.format("%d required tool%s missing", missing, missing == 1 and " is" or "s are"), 0)
 end

@@ -26,6 +26,16 @@ for _, fs in ipairs(pkg.filesystems) do
   end
 end
 
+-- The kernel server the package starts needs its control files and nfsdcld's upcall pipes.
+if pkg.nfs_server == "kernel" and pkg.kernel.manage then
+  if not kernel_server_status() then
+    lacks[#lacks + 1] = "the kernel NFS server: no /proc/fs/nfsd/threads (load nfsd, mount the nfsd file system on /proc/fs/nfsd)"
+  end
+  if not file_exists("/var/lib/nfs/rpc_pipefs/nfsd") then
+    lacks[#lacks + 1] = "rpc_pipefs on /var/lib/nfs/rpc_pipefs (nfsdcld reaches the kernel through it)"
+  end
+end
+
 if #lacks > 0 then
   error("this node lacks what package " .. pkg.name .. " needs: " .. table.concat(lacks, "; "), 0)
 end

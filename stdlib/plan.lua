@@ -129,6 +129,12 @@ plan.parts = {
           function() nfs_server_start() end, function() nfs_server_stop() end)
         return
       end
+      -- Where the package runs the kernel server: a fresh one (NFSv4 and lockd in grace)
+      -- under its scope, with its client records, before the exports.
+      if pkg.kernel.manage then
+        p:step("start the kernel NFS server as " .. pkg.kernel.scope,
+          function() kernel_server_start() end, function() kernel_server_stop() end)
+      end
       for _, e in ipairs(pkg.exports) do
         p:step("export " .. e.directory .. " to " .. e.clients, function() export(e) end, function() unexport(e) end)
       end
@@ -142,6 +148,14 @@ plan.parts = {
       for _, e in ipairs(reversed(pkg.exports)) do
         p:step("unexport " .. e.directory .. " from " .. e.clients, function() unexport(e) end)
       end
+      -- The NLM locks clients took through the package's addresses go with them
+      -- (a kernel server that stays holds them, and the file systems, otherwise).
+      for _, a in ipairs(reversed(pkg.addresses)) do
+        p:step("release the NLM locks taken through " .. a.address, function() nfs_unlock_ip(a.address) end)
+      end
+      if pkg.kernel.manage then
+        p:step("stop the kernel NFS server", function() kernel_server_stop() end)
+      end
     end,
     status = function()
       if pkg.nfs_server == "ganesha" then
@@ -149,6 +163,14 @@ plan.parts = {
         return { ("%s NFS-Ganesha%s"):format(mark(up), up and (" serving " .. #pkg.exports .. " export(s)") or " not running") }
       end
       local lines, exported = {}, {}
+      if pkg.kernel.manage then
+        local k = kernel_server_status()
+        local up = k and k.threads > 0
+        lines[1] = ("%s kernel NFS server%s"):format(mark(up), not k and ": none here (no nfsd file system)"
+          or up and (": %d threads, scope %s%s"):format(k.threads, pkg.kernel.scope,
+            k.grace_ended == false and ", in grace" or "")
+          or ": not running")
+      end
       for _, e in ipairs(exports()) do exported[e.clients .. ":" .. e.directory] = e end
       for _, e in ipairs(pkg.exports) do
         local x = exported[e.clients .. ":" .. e.directory]
@@ -164,7 +186,15 @@ plan.parts = {
           return false, "NFS-Ganesha of " .. pkg.name .. " is not running"
         end } }
       end
-      return { { name = "exports", run = function()
+      local list = {}
+      if pkg.kernel.manage then
+        list[#list + 1] = { name = "kernel NFS server", run = function()
+          local k = kernel_server_status()
+          if k and k.threads > 0 then return true end
+          return false, "the kernel NFS server is not running (no nfsd threads)"
+        end }
+      end
+      list[#list + 1] = { name = "exports", run = function()
         local here = {}
         for _, e in ipairs(exports()) do here[e.clients .. ":" .. e.directory] = true end
         for _, e in ipairs(pkg.exports) do
@@ -173,7 +203,8 @@ plan.parts = {
           end
         end
         return true
-      end } }
+      end }
+      return list
     end,
   },
   {

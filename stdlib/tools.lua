@@ -16,6 +16,9 @@ tools.list = {
   { "mount",        { "mount", "--version" },     true,  "mounting" },
   { "umount",       { "umount", "--version" },    true,  "unmounting" },
   { "exportfs",     { "exportfs", "-h" },         false, "kernel NFS exports" },
+  { "rpc.nfsd",     { "rpc.nfsd", "--help" },     false, "the kernel NFS server (kernel.manage)" },
+  { "rpc.mountd",   { "rpc.mountd", "--version" }, false, "its mount daemon (kernel.manage)" },
+  { "nfsdcld",      { "nfsdcld", "-h" },          false, "its NFSv4 client records (kernel.manage)" },
   { "ip",           { "ip", "-V" },               true,  "package IP addresses" },
   { "arping",       { "arping", "-V" },           false, "ARP checks by hand (hanfs sends its own)" },
   { "rpcbind",      { "rpcbind", "-h" },          true,  "RPC port mapping" },
@@ -51,6 +54,9 @@ function tools.needed_by(p, parts)
     end
   end
   if #p.exports > 0 then names[#names + 1] = p.nfs_server == "ganesha" and "ganesha.nfsd" or "exportfs" end
+  if p.nfs_server == "kernel" and p.kernel.manage then
+    for _, n in ipairs{ "rpc.nfsd", "rpc.mountd", "nfsdcld" } do names[#names + 1] = n end
+  end
   if parts.addresses and #p.addresses > 0 then names[#names + 1] = "ip" end
   if p.lock_migration.enabled then
     for _, n in ipairs{ "rpcbind", "rpc.statd", "sm-notify" } do names[#names + 1] = n end

@@ -26,6 +26,7 @@ enum LuaPackageFormat {
     }
     static let packageFields = fields("package.")
     static let ganeshaFields = fields("package.ganesha.")
+    static let kernelFields = fields("package.kernel.")
     static let lockMigrationFields = fields("package.lock_migration.")
     static let monitorFields = fields("package.monitor.")
     static let timeoutFields = fields("package.timeouts.")
@@ -115,6 +116,7 @@ enum LuaPackageFormat {
                         "lock_migration": (LuaPackageFormat.lockMigrationFields, "lock_migration"),
                         "monitor": (LuaPackageFormat.monitorFields, "monitor"),
                         "ganesha": (LuaPackageFormat.ganeshaFields, "ganesha"),
+                        "kernel": (LuaPackageFormat.kernelFields, "kernel"),
                     ])
                 if t.fields["name"] == nil { self.builder.fail(ConfigError(s, "package.name", "missing")) }
                 return 0

@@ -30,6 +30,11 @@ enum PackageTable {
             "grace_period": .number(c.ganesha.gracePeriod), "lease_lifetime": .number(c.ganesha.leaseLifetime),
             "recovery_dir": .string(c.ganeshaRecoveryDirectory), "stop_timeout": .number(c.ganesha.stopTimeout),
         ]))
+        t["kernel"] = .table(LuaTable(fields: [
+            "manage": .boolean(c.kernel.manage), "threads": .integer(Int64(c.kernel.threads)),
+            "grace_time": .number(c.kernel.graceTime), "lease_time": .number(c.kernel.leaseTime),
+            "scope": .string(c.kernelScope), "recovery_dir": .string(c.kernelRecoveryDirectory),
+        ]))
         t["lock_migration"] = .table(
             LuaTable(fields: [
                 "enabled": .boolean(c.lockMigration.enabled), "holding_dir": .string(c.lockMigration.holdingDirectory),

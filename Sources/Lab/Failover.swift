@@ -100,6 +100,16 @@ public struct FailoverReport: Sendable {
     public var written: String?
     /// After a crash under Pacemaker: seconds from the dead node's boot until it was a member again.
     public var rejoined: Double?
+    /// What the applications on the client's kernel mounts saw (the VM lab).
+    public struct MountResult: Sendable {
+        public var version: String
+        /// The reader's longest wait between two good reads across the failover.
+        public var outage: Double
+        /// The writer's longest wait for an acknowledgement across the failover.
+        public var writeOutage: Double
+        public var text: String
+    }
+    public var mounts: [MountResult] = []
 
     /// How long an action of hanfs's took (`stop on node1`), from its records.
     public func duration(_ who: String) -> Double? {
@@ -158,20 +168,12 @@ extension TwoNodeLab {
         guard isUp else { throw LabError("the lab is not up: hanfs lab up first") }
         guard let from = runningOn() else { throw LabError("package \(Self.package) runs on no node: see hanfs lab status") }
         let to = Self.nodes.first { $0 != from }!
-        let readers = try steadyReaders()
-        defer { readers.forEach { $0.stop() } }
-        // What a real client holds: file handles, and an NLM lock (its server's statd then monitors it).
-        let handles = try client(["handles"]).split(separator: "\n").reduce(into: [String: String]()) {
-            let f = $1.split(separator: " ")
-            if f.count == 2 { $0[String(f[0])] = String(f[1]) }
-        }
-        guard let v3 = handles["v3"], let v4 = handles["v4"] else { throw LabError("the client got no file handles") }
-        try retry("lock", within: Double(grace) + 10, until: { $0 == "granted" }) { try self.client(["lock", "--v3", v3]) }
-        let notifications = { self.notifications() }
+        // The client: the lab's own RPC client and libnfs's tools, or (the VM lab) applications on the kernel's mounts.
+        let probes = server == .kernel ? nil : try ClientProbes(self, kind)
+        defer { probes?.stop() }
+        let load = server == .kernel ? try KernelClientLoad(self) : nil
+        defer { load?.stop() }
         let notifiedBefore = notifications()
-        // Across a crash, a writer too: what the server acknowledged must be on the disk after.
-        let writer = kind == .crash ? try ClientWriter(self) : nil
-        defer { writer?.stop() }
 
         var report = FailoverReport(kind: kind, manager: manager, from: from, to: to)
         let wall = Date()
@@ -181,40 +183,16 @@ extension TwoNodeLab {
         if kind == .crash { try awaitFencing(of: from, after: fenced) }
         let t2 = Monotonic.now()
         report.serving = t2 - t0
-        // The handles from before still name the file; the lock is reclaimed in the grace period;
-        // the client's statd hears from the package.
-        let checked = try retry("the handles from before", within: 10, until: { _ in true }) {
-            try self.client(["check", "--v3", v3, "--v4", v4])
-        }
-        // As a client does: its statd hears from the package, then it reclaims its lock in the grace period.
-        var notified: Double?
+        // The client's statd hears from the package.
         let waitUntil = Monotonic.now() + 10
-        while notified == nil && Monotonic.now() < waitUntil {
-            if notifications() > notifiedBefore { notified = Monotonic.now() - t0 } else { usleep(20_000) }
+        while report.notified == nil && Monotonic.now() < waitUntil {
+            if notifications() > notifiedBefore { report.notified = Monotonic.now() - t0 } else { usleep(20_000) }
         }
-        let reclaimed = (try? retry("lock reclaim", within: Double(grace), until: { $0 == "granted" }) {
-            try self.client(["lock", "--v3", v3, "--reclaim"])
-        }) ?? ((try? client(["lock", "--v3", v3, "--reclaim"])) ?? "no answer")
-        // Until the client reads again, each way (NFSv4 after the grace period).
-        while !readers.allSatisfy({ $0.succeeded(after: t2) }) {
-            guard Monotonic.now() < t2 + Double(grace) + 30 else {
-                throw LabError("the client did not read again within \(grace + 30) s of the start on \(to)")
-            }
-            usleep(50_000)
-        }
-        readers.forEach { $0.stop() }
-
-        let t3 = Monotonic.now()
-        for r in readers {
-            report.outage[r.version] = r.outage(from: t0, to: t3).map { $0.firstAfter - $0.lastBefore } ?? 0
-            report.failedReads[r.version] = r.failures(from: t0, to: t3)
-        }
+        try probes?.finish(&report, t0: t0, t2: t2)
         if kind == .crash { report.rejoined = try bootAgain(from, runningOn: to) }
-        report.written = try writer.map { try $0.verify(crashedAt: t0) }
+        try probes?.verifyWriter(&report, t0: t0)
+        report.mounts = try load?.verify(since: t0, serving: t2) ?? []
         report.events = events(since: wall, nodes: [from, to])
-        report.handles = checked.replacingOccurrences(of: "\n", with: "; ")
-        report.lock = "taken before; reclaim after: \(reclaimed)"
-        report.notified = notified
         log(report.timeline(grace: grace))
         return report
     }
@@ -239,10 +217,10 @@ extension TwoNodeLab {
         case .none:
             if kind == .planned {
                 let stop = try hanfs(from, "stop", check: false)
-                guard stop.succeeded else { throw LabError("stop on \(from) failed: \(stop.stderrTail())") }
+                guard stop.succeeded else { throw LabError("stop on \(from) failed: \(stop.stderrHead)") }
             }
             let start = try on(to, [hanfs, "start"] + (kind == .crash ? ["--takeover"] : []) + ["--config", config], timeout: 600, check: false)
-            guard start.succeeded else { throw LabError("start on \(to) failed: \(start.stderrTail())") }
+            guard start.succeeded else { throw LabError("start on \(to) failed: \(start.stderrHead)") }
         }
     }
 
@@ -405,16 +383,84 @@ extension FailoverReport {
             text += "  \(start)running on \(to) \(ms(serving)) after the power loss (\(decided) decided); "
             text += "\(from) booted again\(rejoined.map { ", rejoined the cluster in \(ms($0))," } ?? "") and does not run it\n"
         }
+        for m in mounts { text += "  client, kernel NFSv\(m.version) mount: \(m.text)\n" }
         for v in outage.keys.sorted() {
             text += "  client, NFSv\(v): outage \(ms(outage[v]!)) from the last good read before to the first after"
             text += " (\(failedReads[v] ?? 0) read(s) failed outright)\n"
         }
-        text += "  client, file handles from before: \(handles) (none stale)\n"
-        text += "  client, NLM lock: \(lock)\n"
+        if !handles.isEmpty { text += "  client, file handles from before: \(handles) (none stale)\n" }
+        if !lock.isEmpty { text += "  client, NLM lock: \(lock)\n" }
         if let written { text += "  client, writer: \(written)\n" }
         text += "  client1's rpc.statd: " + (notified.map { "SM_NOTIFY from \(TwoNodeLab.package) at +\(ms($0))" } ?? "no SM_NOTIFY from \(TwoNodeLab.package)") + "\n"
-        text += "  (NFS-Ganesha's grace period: \(grace) s; NFSv4 opens wait it out, NFSv3 reads do not)\n"
+        text += mounts.isEmpty
+            ? "  (NFS-Ganesha's grace period: \(grace) s; NFSv4 opens wait it out, NFSv3 reads do not)\n"
+            : "  (the kernel server's grace period: \(grace) s, ended early once every NFSv4 client on record has reclaimed)\n"
         return text
+    }
+}
+
+/// The lab's own client across a failover (NFS-Ganesha's lab): readers of
+/// each NFS version (`nfs-cat`), the file handles and an NLM lock taken
+/// before and used after (`hanfs lab-client`), and across a crash a writer.
+struct ClientProbes {
+    let lab: TwoNodeLab
+    let readers: [ClientReader]
+    let v3: String
+    let v4: String
+    let writer: ClientWriter?
+
+    init(_ lab: TwoNodeLab, _ kind: FailoverReport.Kind) throws {
+        self.lab = lab
+        readers = try lab.steadyReaders()
+        // What a real client holds: file handles, and an NLM lock (its server's statd then monitors it).
+        let handles = try lab.client(["handles"]).split(separator: "\n").reduce(into: [String: String]()) {
+            let f = $1.split(separator: " ")
+            if f.count == 2 { $0[String(f[0])] = String(f[1]) }
+        }
+        guard let v3 = handles["v3"], let v4 = handles["v4"] else {
+            readers.forEach { $0.stop() }
+            throw LabError("the client got no file handles")
+        }
+        self.v3 = v3
+        self.v4 = v4
+        try lab.retry("lock", within: Double(lab.grace) + 10, until: { $0 == "granted" }) { try lab.client(["lock", "--v3", v3]) }
+        // Across a crash, a writer too: what the server acknowledged must be on the disk after.
+        writer = kind == .crash ? try ClientWriter(lab) : nil
+    }
+
+    func stop() {
+        readers.forEach { $0.stop() }
+        writer?.stop()
+    }
+
+    /// Once the package runs again (`t2`): the handles from before still name
+    /// the file; the lock is reclaimed in the grace period; each reader
+    /// reads again (NFSv4 after the grace period); the outages.
+    func finish(_ report: inout FailoverReport, t0: Double, t2: Double) throws {
+        let checked = try lab.retry("the handles from before", within: 10, until: { _ in true }) {
+            try lab.client(["check", "--v3", v3, "--v4", v4])
+        }
+        let reclaimed = (try? lab.retry("lock reclaim", within: Double(lab.grace), until: { $0 == "granted" }) {
+            try lab.client(["lock", "--v3", v3, "--reclaim"])
+        }) ?? ((try? lab.client(["lock", "--v3", v3, "--reclaim"])) ?? "no answer")
+        while !readers.allSatisfy({ $0.succeeded(after: t2) }) {
+            guard Monotonic.now() < t2 + Double(lab.grace) + 30 else {
+                throw LabError("the client did not read again within \(lab.grace + 30) s of the start on \(report.to)")
+            }
+            usleep(50_000)
+        }
+        readers.forEach { $0.stop() }
+        let t3 = Monotonic.now()
+        for r in readers {
+            report.outage[r.version] = r.outage(from: t0, to: t3).map { $0.firstAfter - $0.lastBefore } ?? 0
+            report.failedReads[r.version] = r.failures(from: t0, to: t3)
+        }
+        report.handles = checked.replacingOccurrences(of: "\n", with: "; ")
+        report.lock = "taken before; reclaim after: \(reclaimed)"
+    }
+
+    func verifyWriter(_ report: inout FailoverReport, t0: Double) throws {
+        report.written = try writer.map { try $0.verify(crashedAt: t0) }
     }
 }
 
@@ -476,13 +522,9 @@ struct ClientWriter {
         stop()
         let acks = acknowledged
         let data = Array(try lab.on("client", ["nfs-cat", "\(lab.exportURL)/\(file)"], timeout: 30).stdout)
-        let missing = acks.filter { a in
-            let record = NFSClient.record(a.n)
-            let at = a.n * record.count
-            return at + record.count > data.count || Array(data[at..<at + record.count]) != record
-        }
+        let missing = NFSClient.missingRecords(acks.map(\.n), in: data)
         guard missing.isEmpty else {
-            throw LabError("\(missing.count) acknowledged record(s) lost in the crash, the first \(missing[0].n)")
+            throw LabError("\(missing.count) acknowledged record(s) lost in the crash, the first \(missing[0])")
         }
         let times = acks.map(\.at)
         let gap = zip(times, times.dropFirst()).map { $1 - $0 }.max() ?? 0

@@ -122,21 +122,31 @@ public final class LabSite: Sendable {
         try sh(type == "xfs" ? ["mkfs.xfs", "-q", "-f", device] : ["mkfs.\(type)", "-q", "-F", device])
     }
 
-    /// An lvm.conf that sees only `physicalVolumes`, activation off, with
-    /// LVM's system ID when given; then a VG on each PV.
-    public func volumeGroups(_ physicalVolumes: [String: String], systemID: String? = nil, environment extra: [String: String] = [:])
-        throws
-    {
+    /// An lvm.conf that sees only `physicalVolumes`, with LVM's system ID
+    /// when given; then a VG on each PV. Activation is off, unless asked
+    /// for where the kernel has device-mapper (the VM lab): then LVM makes
+    /// the device nodes itself, as there is no udev.
+    public func volumeGroups(
+        _ physicalVolumes: [String: String], systemID: String? = nil, activation: Bool = false, environment extra: [String: String] = [:]
+    ) throws {
         try FileManager.default.createDirectory(atPath: lvmDirectory, withIntermediateDirectories: true)
         let filter = physicalVolumes.values.sorted().map { "\"a|^\($0)$|\"" }.joined(separator: ", ")
-        var conf = "devices { filter = [ \(filter), \"r|.*|\" ] }\nglobal { activation = 0"
+        var conf = "devices { filter = [ \(filter), \"r|.*|\" ]"
+        conf += activation
+            ? " obtain_device_list_from_udev = 0 }\nactivation { udev_sync = 0 udev_rules = 0 }\nglobal { activation = 1"
+            : " }\nglobal { activation = 0"
         conf += systemID.map { "\nsystem_id_source = \"lvmlocal\" }\nlocal { system_id = \"\($0)\" }\n" } ?? " }\n"
         try conf.write(toFile: "\(lvmDirectory)/lvm.conf", atomically: true, encoding: .utf8)
-        let lvm = ["LVM_SYSTEM_DIR": lvmDirectory, "LVM_SUPPRESS_FD_WARNINGS": "1"].merging(extra) { _, b in b }
         for (vg, pv) in physicalVolumes.sorted(by: { $0.key < $1.key }) {
-            try sh(["pvcreate", "-q", pv], environment: lvm)
-            try sh(["vgcreate", "-q", vg, pv], environment: lvm)
+            try lvm(["pvcreate", "-q", pv], environment: extra)
+            try lvm(["vgcreate", "-q", vg, pv], environment: extra)
         }
+    }
+
+    /// An LVM command on the host side, with the lab's lvm.conf.
+    @discardableResult
+    public func lvm(_ argv: [String], check: Bool = true, environment extra: [String: String] = [:]) throws -> CommandResult {
+        try sh(argv, check: check, environment: ["LVM_SYSTEM_DIR": lvmDirectory, "LVM_SUPPRESS_FD_WARNINGS": "1"].merging(extra) { _, b in b })
     }
 
     // MARK: hosts
@@ -201,8 +211,16 @@ public final class LabSite: Sendable {
     /// its disks (nothing flushed, nothing unmounted).
     public func powerOff(_ host: String) throws {
         for link in try links(host) { try sh(["ip", "-n", netns(host), "link", "set", link, "down"]) }
+        // Where the kernel has an NFS server (the VM lab), the host's is its
+        // network namespace's nfsd: kernel threads, which no signal ends, and
+        // which would go on holding its clients' state and locks. The power
+        // takes them too.
+        if Self.kernelHasNFSServer { _ = try? sh(inHost(host, ["rpc.nfsd", "0"]), check: false) }
         killAll(in: host)
     }
+
+    /// Whether this kernel has nfsd.
+    static let kernelHasNFSServer = (ProcFile.read("/proc/filesystems") ?? "").split(separator: "\n").contains { $0.hasSuffix("\tnfsd") }
 
     /// The host boots again: a fresh mount namespace (what was in /run and
     /// the other private directories is gone, as after a reboot), its link
@@ -272,6 +290,8 @@ public final class LabSite: Sendable {
         }
         _ = try? sh(["umount", "\(dir)/ns"], check: false)
         for host in hosts { _ = try? sh(["ip", "netns", "del", netns(host)], check: false) }
+        // Where the kernel activates LVs (the VM lab), they go before their loop devices can.
+        if fm.fileExists(atPath: "\(lvmDirectory)/lvm.conf") { _ = try? lvm(["vgchange", "-q", "-a", "n"], check: false) }
         // Every loop device on a file of the lab's, also one whose file is gone (`(deleted)`).
         let attached = (try? sh(["losetup", "-a"], check: false))?.stdoutText ?? ""
         for line in attached.split(separator: "\n") where line.contains("(\(dir)/") {

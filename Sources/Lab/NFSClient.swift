@@ -133,6 +133,15 @@ public struct NFSClient: Sendable {
     /// The record a writer writes as its `n`th: 16 bytes, at offset 16 × n.
     public static func record(_ n: Int) -> [UInt8] { Array(String(format: "record %08d\n", n).utf8) }
 
+    /// The numbers of the records that are not at their place in `data`.
+    static func missingRecords(_ numbers: [Int], in data: [UInt8]) -> [Int] {
+        numbers.filter { n in
+            let record = record(n)
+            let at = n * record.count
+            return at + record.count > data.count || Array(data[at..<at + record.count]) != record
+        }
+    }
+
     static func nfs3Error(_ status: UInt32) -> String {
         [70: "stale file handle (NFS3ERR_STALE)", 2: "no such file (NFS3ERR_NOENT)", 13: "access denied (NFS3ERR_ACCES)",
          10008: "try again later (NFS3ERR_JUKEBOX)", 10001: "bad handle (NFS3ERR_BADHANDLE)"][status] ?? "error \(status)"

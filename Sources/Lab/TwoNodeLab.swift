@@ -10,6 +10,16 @@ public enum ClusterManager: String, Sendable, CaseIterable {
     case none
 }
 
+/// Which NFS server the lab's package runs.
+public enum LabServer: String, Sendable, CaseIterable {
+    /// NFS-Ganesha, started by the package: it runs on any kernel.
+    case ganesha
+    /// The kernel's nfsd, started by the package (`kernel.manage`), with real
+    /// LVM activation through device-mapper, and the client's kernel NFS
+    /// mounts: where the kernel has them, in the VM lab (`hanfs lab up --kernel`).
+    case kernel
+}
+
 /// Two cluster nodes and a client on one machine, for trying a failover the
 /// way a user sees it (`hanfs lab up|failover|crash|status|down`).
 ///
@@ -29,7 +39,8 @@ public enum ClusterManager: String, Sendable, CaseIterable {
 public final class TwoNodeLab: Sendable {
     public let dir: String
     public let hanfs: String
-    public let grace: Int
+    /// The grace period and lease asked for (`--grace`).
+    let requestedGrace: Int
     public static let nodes = ["node1", "node2"]
     public static let package = "nfspkg"
     public static let address = "192.0.2.10"
@@ -51,7 +62,7 @@ public final class TwoNodeLab: Sendable {
         for byte in dir.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
         prefix = dir == Self.defaultDirectory ? "hanfs-lab" : "hanfs-lab-" + String(hash, radix: 16)
         self.hanfs = hanfs
-        self.grace = grace
+        requestedGrace = grace
         site = LabSite(dir: dir, prefix: prefix)
     }
 
@@ -64,6 +75,16 @@ public final class TwoNodeLab: Sendable {
     public func logDirectory(_ node: String) -> String { "\(dir)/log/\(node)" }
     public func netns(_ host: String) -> String { site.netns(host) }
     public var isUp: Bool { FileManager.default.fileExists(atPath: "\(dir)/up") }
+
+    /// The package's grace period and lease: as asked, and at least the kernel's minimum for its server.
+    public var grace: Int { server == .kernel ? max(10, requestedGrace) : requestedGrace }
+
+    /// Which NFS server the package runs, as `up` was told.
+    public var server: LabServer {
+        ((try? String(contentsOfFile: "\(dir)/server", encoding: .utf8)).flatMap {
+            LabServer(rawValue: $0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }) ?? .ganesha
+    }
 
     /// Who decides where the package runs, as `up` was told.
     public var manager: ClusterManager {
@@ -108,14 +129,28 @@ public final class TwoNodeLab: Sendable {
     // MARK: up
 
     /// Builds the lab and starts the package on node1: by Pacemaker, or by `hanfs start`.
-    public func up(manager: ClusterManager = .pacemaker, log: (String) -> Void) throws {
+    public func up(manager: ClusterManager = .pacemaker, server: LabServer = .ganesha, log: (String) -> Void) throws {
         if isUp { throw LabError("the lab is up already (\(dir)): hanfs lab down first") }
         down(log: { _ in })
-        do {
+        try removingOnFailure(log: log) {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try server.rawValue.write(toFile: "\(dir)/server", atomically: true, encoding: .utf8)
             try build(manager, log: log)
+        }
+    }
+
+    /// Builds with `body`; when it fails, removes what was made, unless
+    /// HANFS_LAB_KEEP=1 asks to leave it to be looked at (hanfs lab run, hanfs lab down).
+    func removingOnFailure(log: (String) -> Void, _ body: () throws -> Void) throws {
+        do {
+            try body()
         } catch {
-            log("building the lab failed: \(error); removing what was made")
-            down(log: { _ in })
+            if ProcessInfo.processInfo.environment["HANFS_LAB_KEEP"] == "1" {
+                log("building the lab failed: \(error); kept as it is (HANFS_LAB_KEEP=1)")
+            } else {
+                log("building the lab failed: \(error); removing what was made")
+                down(log: { _ in })
+            }
             throw error
         }
     }
@@ -126,12 +161,7 @@ public final class TwoNodeLab: Sendable {
         }
         try manager.rawValue.write(toFile: "\(dir)/manager", atomically: true, encoding: .utf8)
         try sh(["chown", "-R", "statd", "\(dir)/client-statd"])
-        // The shared disk: LVM metadata on one loop device, the file system on another.
-        let pv = try site.loopDevice("pv", megabytes: 16)
-        let disk = try site.loopDevice("disk", megabytes: 64)
-        try site.makeFileSystem(disk, type: "ext4")
-        try site.volumeGroups(["vglab": pv])
-        log("shared disk: \(disk) (ext4), volume group vglab on \(pv)")
+        let disk = try sharedDisk(log: log)
         if manager == .pacemaker { try cluster.prepare(hanfs: hanfs, labDirectory: dir) }
 
         try site.hosts(
@@ -140,15 +170,16 @@ public final class TwoNodeLab: Sendable {
         log("network: node1 192.0.2.1, node2 192.0.2.2, client 192.0.2.100 on a bridge; package address \(Self.address)")
 
         try startDaemons()
-        log("daemons: rpcbind and rpc.statd on each host")
+        log("daemons: rpcbind and rpc.statd on each host" + (server == .kernel ? "; rpc_pipefs and the nfsd file system on each node" : ""))
         try prepareStorage(disk)
+        if server == .kernel { try site.lvm(["vgchange", "-q", "-a", "n", "vglab"]) }
         try writePackage(disk)
         _ = FileManager.default.createFile(atPath: "\(dir)/up", contents: nil)
         log("package file: \(config)")
         switch manager {
         case .none:
             let start = try hanfs("node1", "start", check: false)
-            guard start.succeeded else { throw LabError("start on node1 failed: \(start.stderrTail())") }
+            guard start.succeeded else { throw LabError("start on node1 failed: \(start.stderrHead)") }
             log("package \(Self.package) started on node1 in \(CommandResult.seconds(start.duration))")
         case .pacemaker:
             let t0 = Monotonic.now()
@@ -163,12 +194,42 @@ public final class TwoNodeLab: Sendable {
             log("package \(Self.package) started on \(s.runningOn[0]) by Pacemaker (ocf:hanfs:package), "
                 + "\(CommandResult.seconds(Monotonic.now() - formed)) after the cluster formed")
         }
+        if server == .kernel { try mountClient(log: log) }
+    }
+
+    /// The shared disk; returns the package's device.
+    ///
+    /// - NFS-Ganesha's lab: LVM metadata on one loop device (a volume group
+    ///   the package takes by host tag, activation off: this kernel has no
+    ///   device-mapper) and the file system on another.
+    /// - The kernel's lab (in the VM): one loop device, a volume group with
+    ///   a logical volume activated through device-mapper, left inactive
+    ///   and untagged for the package to take.
+    func sharedDisk(log: (String) -> Void) throws -> String {
+        guard server == .kernel else {
+            let pv = try site.loopDevice("pv", megabytes: 16)
+            let disk = try site.loopDevice("disk", megabytes: 64)
+            try site.makeFileSystem(disk, type: "ext4")
+            try site.volumeGroups(["vglab": pv])
+            log("shared disk: \(disk) (ext4), volume group vglab on \(pv)")
+            return disk
+        }
+        let pv = try site.loopDevice("pv", megabytes: 160)
+        try site.volumeGroups(["vglab": pv], activation: true)
+        let lv = "/dev/vglab/share"
+        try site.lvm(["lvcreate", "-q", "-n", "share", "-L", "96M", "vglab"])
+        try site.makeFileSystem(lv, type: "ext4")
+        log("shared disk: \(pv), volume group vglab with the logical volume \(lv) (ext4) through device-mapper")
+        return lv
     }
 
     /// A host of the lab: its link, address, private directories and mounts.
     func layout(_ host: String) -> LabSite.Host {
         let address = "\(Self.hosts[host]!)/24"
-        guard host != "client" else { return LabSite.Host(host, link: "lab0", address: address, privateDirectories: ["/run"]) }
+        guard host != "client" else {
+            // The kernel's client mounts the export on its own /mnt.
+            return LabSite.Host(host, link: "lab0", address: address, privateDirectories: ["/run"] + (server == .kernel ? ["/mnt"] : []))
+        }
         let clustered = manager == .pacemaker
         return LabSite.Host(
             host, link: "lab0", address: address,
@@ -205,6 +266,13 @@ public final class TwoNodeLab: Sendable {
     }
 
     func bootNFS(_ node: String) throws {
+        if server == .kernel {
+            // What nfs-common and the nfsd module's mount unit give a node: the kernel server's
+            // control files and the upcall pipes, of this node's network namespace.
+            try on(node, ["mkdir", "-p", "/var/lib/nfs/rpc_pipefs"])
+            try on(node, ["mount", "-t", "rpc_pipefs", "rpc_pipefs", "/var/lib/nfs/rpc_pipefs"])
+            try on(node, ["mount", "-t", "nfsd", "nfsd", "/proc/fs/nfsd"])
+        }
         try on(node, ["mkdir", "-p", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
         try on(node, ["chown", "statd", "/var/lib/nfs", "/var/lib/nfs/sm", "/var/lib/nfs/sm.bak"])
         try on(node, ["touch", "/var/lib/nfs/etab"])
@@ -224,16 +292,21 @@ public final class TwoNodeLab: Sendable {
     }
 
     func writePackage(_ disk: String) throws {
+        let serverSettings = server == .kernel
+            ? "nfs_server = \"kernel\",\n          kernel = { manage = true, threads = 8, grace_time = \(grace), lease_time = \(grace) },"
+            : "nfs_server = \"ganesha\",\n          ganesha = { grace_period = \(grace), lease_lifetime = \(grace) },"
+        let serverName = server == .kernel ? "the kernel's nfsd" : "NFS-Ganesha"
+        // The lab's own RPC client and libnfs's tools use ports above 1023, which the kernel refuses unless `insecure`.
+        let exportOptions = "rw,no_root_squash,no_subtree_check" + (server == .kernel ? ",insecure" : "")
         try """
-            -- The lab's package: NFS-Ganesha serving one export, one package address,
+            -- The lab's package: \(serverName) serving one export, one package address,
             -- NFSv3 lock migration on. `hanfs lab` wrote it; it goes with `hanfs lab down`.
-            package { name = "\(Self.package)", nfs_server = "ganesha", dad_timeout = 0.2,
-                      ganesha = { grace_period = \(grace), lease_lifetime = \(grace) },
+            package { name = "\(Self.package)", dad_timeout = 0.2, \(serverSettings)
                       lock_migration = { enabled = true, holding_dir = "/srv/nfs/share/.flm",
                                          sm_dir = "/var/lib/nfs/sm", notify_retry_minutes = 1 } }
             vg "vglab"
             filesystem { device = "\(disk)", directory = "/srv/nfs/share", type = "ext4" }
-            export { directory = "/srv/nfs/share", clients = "192.0.2.0/24", options = "rw,no_root_squash", fsid = 101 }
+            export { directory = "/srv/nfs/share", clients = "192.0.2.0/24", options = "\(exportOptions)", fsid = 101 }
             address { address = "\(Self.address)/24", interface = "lab0" }
 
             """.write(toFile: config, atomically: true, encoding: .utf8)
@@ -260,6 +333,9 @@ public final class TwoNodeLab: Sendable {
 
     /// Removes everything the lab made, whatever state it is in.
     public func down(log: (String) -> Void) {
-        if site.teardown(known: ["node1", "node2", "client"]) { log("removed the lab (\(dir))") }
+        // The kernel NFS lab's VM: its lab goes with it (the guest's disks are its memory).
+        let vm = VMLab.exists(in: dir)
+        if vm { VirtualMachine.powerOff(dir: VMLab.vmDirectory(dir)) }
+        if site.teardown(known: ["node1", "node2", "client"]) { log("removed the lab (\(dir))" + (vm ? ": its VM is off" : "")) }
     }
 }

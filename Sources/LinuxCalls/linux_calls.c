@@ -3,6 +3,7 @@
 #include "LinuxCalls.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,3 +28,5 @@ const uint32_t lc_in_removed = IN_DELETE | IN_MOVED_FROM;
 const uint32_t lc_in_gone = IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED;
 const uint32_t lc_in_overflow = IN_Q_OVERFLOW;
 const int lc_o_direct = O_DIRECT;
+
+int lc_unshare_uts(void) { return unshare(CLONE_NEWUTS); }

@@ -252,6 +252,26 @@ public enum Attributes {
         Attribute(
             .ganeshaStopTimeout, native: "package.ganesha.stop_timeout", hanfs: "ganesha_stop_timeout", .seconds,
             "Seconds after TERM before KILL.", default: { String(seconds: $0.ganesha.stopTimeout) }),
+        Attribute(
+            .kernelManage, native: "package.kernel.manage", hanfs: "kernel_manage", .yesNo,
+            "The package starts the node's kernel NFS server (rpc.mountd, nfsdcld, rpc.nfsd), restarted for a new grace "
+                + "period; NO: the node's own service runs it.", default: { $0.kernel.manage ? "YES" : "NO" }),
+        Attribute(
+            .kernelThreads, native: "package.kernel.threads", hanfs: "kernel_threads", .integer(minimum: 1),
+            "nfsd threads.", default: { String($0.kernel.threads) }),
+        Attribute(
+            .kernelGraceTime, native: "package.kernel.grace_time", hanfs: "kernel_grace_time", .seconds,
+            "The kernel server's grace period (NFSv4 and NLM): at least the lease, 10 to 3600.",
+            default: { String(seconds: $0.kernel.graceTime) }),
+        Attribute(
+            .kernelLeaseTime, native: "package.kernel.lease_time", hanfs: "kernel_lease_time", .seconds,
+            "The kernel server's NFSv4 lease: 10 to 3600.", default: { String(seconds: $0.kernel.leaseTime) }),
+        Attribute(
+            .kernelScope, native: "package.kernel.scope", hanfs: "kernel_scope", .text,
+            "The NFSv4 server scope, the same on every node.", default: { _ in "the package's name" }),
+        Attribute(
+            .kernelRecoveryDirectory, native: "package.kernel.recovery_dir", hanfs: "kernel_recovery_dir", .path,
+            "nfsdcld's NFSv4 client records, on a package file system.", default: { _ in ".nfsdcld at the top of the first file system" }),
     ]
 
     /// Attributes hanfs knows and leaves alone: the NFS toolkit's that do

@@ -18,6 +18,7 @@ public enum Field: Sendable, Hashable {
     case arpCount, arpInterval, dadTimeout
     case ipInterface
     case nfsServer, ganeshaGracePeriod, ganeshaLeaseLifetime, ganeshaRecoveryDirectory, ganeshaStopTimeout
+    case kernelManage, kernelThreads, kernelGraceTime, kernelLeaseTime, kernelScope, kernelRecoveryDirectory
     case logFile
     /// The package's own hooks, loaded before every script after site.lua.
     case hooksFile
@@ -201,6 +202,14 @@ public struct ConfigBuilder {
         case .ganeshaRecoveryDirectory:
             config.ganesha.recoveryDirectory = v.text
             config.ganesha.source = s
+        case .kernelManage: config.kernel.manage = v.flag
+        case .kernelThreads: config.kernel.threads = v.integer
+        case .kernelGraceTime: config.kernel.graceTime = v.number
+        case .kernelLeaseTime: config.kernel.leaseTime = v.number
+        case .kernelScope: config.kernel.scope = v.text
+        case .kernelRecoveryDirectory:
+            config.kernel.recoveryDirectory = v.text
+            config.kernel.source = s
         case .ignored: break
         }
     }

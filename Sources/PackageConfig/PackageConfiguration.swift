@@ -41,6 +41,8 @@ public struct PackageConfiguration: Sendable, Equatable {
     /// NFS-Ganesha run for the package.
     public var nfsServer: NFSServer = .kernel
     public var ganesha = GaneshaSettings()
+    /// The kernel NFS server, where the package runs it.
+    public var kernel = KernelServerSettings()
     /// Where each part was declared: what messages name.
     public var source: Source = .init(file: "", line: 0)
     /// Where each package-wide attribute was set, by field.
@@ -248,6 +250,33 @@ public enum LockRestart: String, Sendable, Equatable {
 
 public enum NFSServer: String, Sendable, Equatable, CaseIterable {
     case kernel, ganesha
+}
+
+/// The kernel NFS server (`nfs_server = "kernel"`). With `manage`, the
+/// package starts it on the node it starts on, and restarts it there if it
+/// ran: rpc.mountd, nfsdcld keeping the NFSv4 client records on the
+/// package's storage (the node taking over knows which clients may
+/// reclaim), and rpc.nfsd with the package's threads, grace and lease,
+/// under the package's NFSv4 server scope (the kernel takes it from the
+/// host name when nfsd starts: the same on every node). A new nfsd puts
+/// NFSv4 and lockd (NLM) in grace before the clients are told to reclaim.
+/// Without it, the node's own service (nfs-kernel-server) runs the server
+/// and hanfs only exports: no grace on takeover, and NFSv4 clients cannot
+/// reclaim on the other node.
+public struct KernelServerSettings: Sendable, Equatable {
+    public var manage = false
+    public var threads = 8
+    /// Seconds of grace after the start (NFSv4 and, through the node's
+    /// fs.nfs.nlm_grace_period, NLM); the kernel ends the NFSv4 grace early
+    /// once every client on record has reclaimed.
+    public var graceTime = 90.0
+    public var leaseTime = 90.0
+    /// The NFSv4 server scope; empty: the package's name.
+    public var scope = ""
+    /// nfsdcld's storage; empty: `.nfsdcld` at the top of the package's first file system.
+    public var recoveryDirectory = ""
+    public var source: Source?
+    public init() {}
 }
 
 /// NFS-Ganesha as the package's NFS server: its configuration is generated

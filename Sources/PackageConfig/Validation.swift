@@ -17,6 +17,7 @@ public struct Validation {
         v.checkAddresses()
         v.checkLockMigration()
         if c.nfsServer == .ganesha { v.checkGanesha() }
+        if c.nfsServer == .kernel && c.kernel.manage { v.checkKernelServer() }
         return v.errors
     }
 
@@ -134,7 +135,40 @@ public struct Validation {
     }
 }
 
+extension Validation {
+    /// The kernel's limits (NFSD_LEASE_TIME_MIN/MAX), the scope a host name can hold, the records on the package's storage.
+    mutating func checkKernelServer() {
+        let k = c.kernel
+        let grace = c.sources[.kernelGraceTime]
+        let lease = c.sources[.kernelLeaseTime]
+        if k.leaseTime < 10 || k.leaseTime > 3600 { fail(lease ?? file, .kernelLeaseTime, "10 to 3600 s (the kernel's limits)") }
+        if k.graceTime < 10 || k.graceTime > 3600 { fail(grace ?? file, .kernelGraceTime, "10 to 3600 s (the kernel's limits)") }
+        if k.graceTime < k.leaseTime {
+            let (at, field) = grace != nil || lease == nil ? (grace ?? file, Field.kernelGraceTime) : (lease!, Field.kernelLeaseTime)
+            fail(at, field, "the grace period (\(k.graceTime) s) is shorter than the lease (\(k.leaseTime) s): clients could not reclaim in time")
+        }
+        let scope = c.kernelScope
+        if scope.utf8.count > 64 || scope.contains(where: { $0.isWhitespace || $0 == "/" }) {
+            fail(c.sources[.kernelScope] ?? file, .kernelScope, "\(scope): a host name (at most 64 bytes, no spaces or /) expected")
+        }
+        if c.fileSystems.isEmpty {
+            fail(c.sources[.kernelManage] ?? file, .kernelManage, "the kernel server's NFSv4 client records need a package file system")
+        } else if !k.recoveryDirectory.isEmpty && fileSystemOf.containing(k.recoveryDirectory) == nil {
+            fail(k.source ?? file, .kernelRecoveryDirectory, "\(k.recoveryDirectory) is on none of the package's file systems: it must move with the package")
+        }
+    }
+}
+
 extension PackageConfiguration {
+    /// The kernel server's NFSv4 server scope.
+    public var kernelScope: String { kernel.scope.isEmpty ? name : kernel.scope }
+
+    /// Where nfsdcld keeps the package's NFSv4 client records.
+    public var kernelRecoveryDirectory: String {
+        if !kernel.recoveryDirectory.isEmpty { return kernel.recoveryDirectory }
+        return (fileSystems.first?.directory ?? "/var/lib/nfs") + "/.nfsdcld"
+    }
+
     /// Where NFS-Ganesha keeps its NFSv4 client records for the package.
     public var ganeshaRecoveryDirectory: String {
         if !ganesha.recoveryDirectory.isEmpty { return ganesha.recoveryDirectory }

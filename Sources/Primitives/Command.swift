@@ -125,6 +125,11 @@ public struct CommandResult: Sendable, Equatable {
             .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " | ")
     }
 
+    /// The first line of stderr: where a hanfs command says why it failed (a traceback follows).
+    public var stderrHead: String {
+        stderrText.split(separator: "\n", omittingEmptySubsequences: true).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+
     /// `exited with status 2`, `killed by signal 9`, `timed out after 5 s`.
     public var summary: String {
         if timedOut { return "timed out after \(Self.seconds(duration))" }

@@ -86,20 +86,8 @@ public struct Exports: Sendable {
         return .done
     }
 
-    /// Writes the directory to /proc/fs/nfsd/unlock_filesystem, if it exists.
+    /// The kernel server's NLM locks on the file system dropped (`unlock_filesystem`), where it runs.
     func releaseLocks(_ directory: String) {
-        let control = "\(nfsdDirectory)/unlock_filesystem"
-        guard FileManager.default.fileExists(atPath: control) else {
-            node.logger.debug("no \(control): no kernel NFS server locks to release")
-            return
-        }
-        node.effects.change("write \(directory) to \(control)") {
-            do {
-                try Data((directory + "\n").utf8).write(to: URL(fileURLWithPath: control))
-                node.logger.info("released the NFS locks on \(directory)")
-            } catch {
-                node.logger.warning("could not release the NFS locks on \(directory): \(error.localizedDescription)")
-            }
-        }
+        _ = KernelServer(node, control: nfsdDirectory).unlockFileSystem(directory)
     }
 }

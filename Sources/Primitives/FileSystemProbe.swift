@@ -48,7 +48,7 @@ public final class FileSystemProbe: Sendable {
     }
 
     /// Glibc's O_DIRECT (LinuxCalls: Swift's Glibc does not show it).
-    static let directIO = lc_o_direct
+    public static let directIO = lc_o_direct
 
     static func readDirect(_ device: String) throws(PrimitiveError) {
         var fd = open(device, O_RDONLY | directIO | O_CLOEXEC)

@@ -25,7 +25,7 @@ struct Hanfs: ParsableCommand {
         subcommands: [
             Start.self, Stop.self, Status.self, Validate.self, LockMigrate.self, Monitor.self, Run.self, Repl.self, Flm.self,
             Serviceguard.self, Pacemaker.self, LabCommand.self, LabClient.self, LabAgent.self, StatdCallout.self, Doc.self,
-            Announce.self,
+            Announce.self, WithHostName.self,
         ]
     )
 

@@ -37,6 +37,9 @@ struct LabCommand: ParsableCommand {
 
     @Argument(help: "up, failover, crash, status, run or down.") var action: String
     @Option(help: "up: who decides where the package runs: pacemaker or none.") var manager: String = "pacemaker"
+    @Flag(help: "up: the kernel NFS lab, in a qemu VM running Debian's kernel: the kernel's nfsd, NFS client and device-mapper.")
+    var kernel = false
+    @Option(help: .hidden) var server: String = "ganesha"
     @Option(help: "NFS-Ganesha's grace period and lease, in seconds (up).") var grace: Int = 5
     @Option(help: "Failovers or crashes in a row (failover, crash).") var count: Int = 1
     @Argument(help: "crash: the node to power off (default: the one that runs the package); run: the node.") var node: String?
@@ -50,10 +53,26 @@ struct LabCommand: ParsableCommand {
             throw ValidationError("\(node): node1 or node2\(action == "run" ? " (or client)" : "")")
         }
         do {
+            // The kernel NFS lab runs in its VM: every command but down is run there.
+            let vm = VMLab(dir: lab.dir, hanfs: ScriptHost.hanfsBinary)
+            if VMLab.exists(in: lab.dir) && action != "down" && !(action == "up" && kernel) {
+                var arguments = [action, "--grace", String(grace), "--count", String(count)] + (node.map { [$0] } ?? [])
+                if !command.isEmpty { arguments += ["--"] + command }
+                let r = try vm.forward(arguments)
+                Console.write(r.stdoutText, to: .standardOutput)
+                Console.write(r.stderrText, to: .standardError)
+                if !r.succeeded { throw ExitCode(r.exitCode ?? ExitStatus.failure) }
+                return
+            }
             switch action {
             case "up":
                 guard let manager = ClusterManager(rawValue: manager) else { throw ValidationError("--manager: pacemaker or none") }
-                try lab.up(manager: manager, log: say)
+                guard let server = LabServer(rawValue: server) else { throw ValidationError("--server: ganesha or kernel") }
+                if kernel {
+                    try vm.up(manager: manager, grace: grace, log: say)
+                } else {
+                    try lab.up(manager: manager, server: server, log: say)
+                }
             case "failover":
                 for _ in 0..<max(1, count) { _ = try lab.failover(log: say) }
             case "crash":
@@ -124,7 +143,14 @@ struct LabClient: ParsableCommand {
             case "write":
                 guard let v3 = v3.flatMap([UInt8].init(hex:)), let acks else { throw ValidationError("--v3 and --acks") }
                 try write(client, v3, acks: acks)
-            default: throw ValidationError("\(action): handles, check, lock or write")
+            case "append":
+                guard let acks else { throw ValidationError("--file and --acks") }
+                try append(file, acks: acks)
+            case "hold": try hold(file)
+            case "read":
+                guard let acks else { throw ValidationError("--file and --acks") }
+                try read(file, acks: acks)
+            default: throw ValidationError("\(action): handles, check, lock, write, append or hold")
             }
         } catch let e as NFSClient.Failure {
             Console.write("hanfs lab-client: \(e)\n", to: .standardError)
@@ -133,6 +159,91 @@ struct LabClient: ParsableCommand {
             Console.write("hanfs lab-client: \(e)\n", to: .standardError)
             throw ExitCode(ExitStatus.failure)
         }
+    }
+
+    /// On a kernel mount, until it is killed: a record every 20 ms written at
+    /// its place in `path` and fsynced, each tried again until both succeed
+    /// (a failure is printed: a hard mount should have none); each one
+    /// acknowledged is appended to `acks` as its number and the monotonic time.
+    func append(_ path: String, acks: String) throws {
+        let ackFD = open(acks, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard ackFD >= 0 else { throw ValidationError("cannot open \(acks)") }
+        var fd: Int32 = -1
+        var n = 0
+        while true {
+            let record = NFSClient.record(n)
+            while true {
+                if fd < 0 { fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644) }
+                let ok = fd >= 0 && record.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(n * record.count)) } == record.count
+                    && fsync(fd) == 0
+                if ok { break }
+                Console.write("record \(n): error: \(String(cString: strerror(errno)))\n", to: .standardOutput)
+                if fd >= 0 { close(fd) }
+                fd = -1
+                usleep(20_000)
+            }
+            let line = "\(n) \(Monotonic.now())\n"
+            _ = line.withCString { Glibc.write(ackFD, $0, strlen($0)) }
+            n += 1
+            usleep(20_000)
+        }
+    }
+
+    /// On a kernel mount, until it is killed: `path` opened, read whole and
+    /// closed every 20 ms, past the client's cache (O_DIRECT: each read asks
+    /// the server, also under an NFSv4 delegation), each
+    /// read that gives what the first one gave appended to `acks` as its
+    /// number and the monotonic time; any other is printed.
+    func read(_ path: String, acks: String) throws {
+        let ackFD = open(acks, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard ackFD >= 0 else { throw ValidationError("cannot open \(acks)") }
+        var expected: [UInt8]?
+        var n = 0
+        while true {
+            var data: [UInt8] = []
+            var failure: String?
+            let fd = open(path, O_RDONLY | O_CLOEXEC | FileSystemProbe.directIO)
+            if fd < 0 {
+                failure = String(cString: strerror(errno))
+            } else {
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let got = Glibc.read(fd, &chunk, chunk.count)
+                    if got < 0 { failure = String(cString: strerror(errno)) }
+                    if got <= 0 { break }
+                    data += chunk[..<got]
+                }
+                close(fd)
+            }
+            if failure == nil, expected == nil { expected = data }
+            if let failure {
+                Console.write("read \(n): error: \(failure)\n", to: .standardOutput)
+            } else if data != expected {
+                Console.write("read \(n): error: \(data.count) bytes, not what the first read gave\n", to: .standardOutput)
+            } else {
+                let line = "\(n) \(Monotonic.now())\n"
+                _ = line.withCString { Glibc.write(ackFD, $0, strlen($0)) }
+            }
+            n += 1
+            usleep(20_000)
+        }
+    }
+
+    /// Takes a write lock on the whole of `path` (waiting for it), says
+    /// `held`, and keeps it until killed: across a failover, the kernel's
+    /// client reclaims it (NLM over NFSv3, NFSv4's own over NFSv4).
+    func hold(_ path: String) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ValidationError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        while fcntl(fd, F_SETLKW, &lock) != 0 {
+            Console.write("lock: error: \(String(cString: strerror(errno)))\n", to: .standardOutput)
+            sleep(1)
+        }
+        Console.write("held\n", to: .standardOutput)
+        while true { pause() }
     }
 
     /// Until it is killed: a record every 20 ms, each written with FILE_SYNC

@@ -218,6 +218,23 @@ struct Announce: ParsableCommand {
     }
 }
 
+/// A command under another host name (its own UTS namespace): rpc.nfsd
+/// under the package's NFSv4 server scope (used by kernel_server_start).
+struct WithHostName: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "with-hostname",
+        abstract: "Run a command in a UTS namespace of its own, under a host name (used by kernel_server_start).",
+        shouldDisplay: false)
+    @Argument var name: String
+    @Argument(parsing: .postTerminator) var command: [String] = []
+
+    func run() throws {
+        let why = KernelServer.execWithHostName(name, command)
+        Console.write("hanfs with-hostname: \(why)\n", to: .standardError)
+        throw ExitCode(ExitStatus.failure)
+    }
+}
+
 /// The holding-directory sync (the toolkit's nfs.flm), as a process of its
 /// own: started in the background by flm_start, stopped by flm_stop.
 struct Flm: ParsableCommand {

@@ -37,3 +37,69 @@ struct KernelVM {
         #expect(kill(pid, 0) != 0 || ProcessTable.matching { $0.first == "qemu-system-x86_64" }.isEmpty)
     }
 }
+
+/// The kernel NFS lab (`hanfs lab up --kernel`): the two-node lab inside a
+/// VM running Debian's kernel, the package served by the kernel's nfsd
+/// (started by the package, under its scope, its NFSv4 client records on
+/// its storage), its volume group activated through device-mapper by host
+/// tag, and the client's applications on kernel NFSv3 and NFSv4.2 mounts
+/// reading, writing and holding locks across each failover.
+@Suite(.serialized, .enabled(if: isRoot && hasQemu, "needs root and qemu"))
+struct KernelNFSLab {
+    @Test func theKernelServerFailsOverWithRealLVMAndTheClientsApplicationsCarryOn() throws {
+        let dir = "/tmp/hanfs-e2e-kernel-\(getpid())"
+        let lab = { (arguments: [String]) throws -> Output in
+            try output([hanfsBinary, "lab"] + arguments, environment: ["HANFS_LAB_DIR": dir], timeout: 900)
+        }
+        defer {
+            _ = try? lab(["down"])
+            #expect(!FileManager.default.fileExists(atPath: dir))
+        }
+        let up = try lab(["up", "--kernel", "--manager", "none"])
+        #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
+        for line in ["VM: Debian's kernel", "volume group vglab with the logical volume /dev/vglab/share (ext4) through device-mapper",
+                     "package nfspkg started on node1", "the kernel's NFS client mounts 192.0.2.10:/srv/nfs/share over NFSv3"] {
+            #expect(up.stdout.contains(line), "\(line) in:\n\(up.stdout)")
+        }
+        let status = try lab(["status"]).stdout
+        for line in ["up   vg vglab: tags node1, 1/1 LVs active", "up   fs /srv/nfs/share: /dev/mapper/vglab-share (ext4) mounted",
+                     "up   kernel NFS server: 8 threads, scope nfspkg", "up   export 192.0.2.0/24:/srv/nfs/share"] {
+            #expect(status.contains(line), "\(line) in:\n\(status)")
+        }
+        // nfsd keeps its NFSv4 client records with nfsdcld, on the package's storage.
+        #expect(try lab(["run", "node1", "--", "dmesg"]).stdout.contains("NFSD: Using nfsdcld client tracking operations"))
+        #expect(try lab(["run", "node1", "--", "test", "-s", "/srv/nfs/share/.nfsdcld/main.sqlite"]).status == 0)
+
+        // A planned failover and back, and a crash: each with every check of the client's.
+        let expected = [
+            "stop on node1  release the NLM locks taken through 192.0.2.10", "stop on node1  stop the kernel NFS server",
+            "start on node2 start the kernel NFS server as nfspkg", "client, kernel NFSv3 mount: outage",
+            "client, kernel NFSv4.2 mount: outage", "client1's rpc.statd: SM_NOTIFY from nfspkg at +",
+        ]
+        let failover = try lab(["failover"])
+        #expect(failover.status == 0, "\(failover.stdout)\(failover.stderr)")
+        for line in expected { #expect(failover.stdout.contains(line), "\(line) in:\n\(failover.stdout)") }
+        #expect(failover.stdout.components(separatedBy: "no read or write failed").count == 3, "\(failover.stdout)")
+        #expect(failover.stdout.components(separatedBy: "its lock reclaimed (held by the server)").count == 3, "\(failover.stdout)")
+        let after = try lab(["status"]).stdout
+        #expect(after.contains("package nfspkg runs on node2") && after.contains("up   vg vglab: tags node2, 1/1 LVs active"), "\(after)")
+        // The node that stopped holds nothing: its nfsd has no threads, the volume group is not its.
+        let left = try lab(["run", "node1", "--", hanfsBinary, "status", "--config", "/var/tmp/hanfs-lab/nfspkg.lua"]).stdout
+        for line in ["down vg vglab: tags node2", "down kernel NFS server: not running", "down fs /srv/nfs/share"] {
+            #expect(left.contains(line), "\(line) in:\n\(left)")
+        }
+
+        let crash = try lab(["crash"])
+        #expect(crash.status == 0, "\(crash.stdout)\(crash.stderr)")
+        for line in ["crash of node2, which ran nfspkg", "took volume group vglab over from node2", "client, kernel NFSv4.2 mount: outage"] {
+            #expect(crash.stdout.contains(line), "\(line) in:\n\(crash.stdout)")
+        }
+        #expect(crash.stdout.components(separatedBy: "no read or write failed").count == 3, "\(crash.stdout)")
+        print(failover.stdout + crash.stdout)
+
+        let down = try lab(["down"])
+        #expect(down.status == 0 && down.stdout.contains("its VM is off"), "\(down.stdout)\(down.stderr)")
+        let qemus = ProcessTable.matching { argv in (argv.first.map { $0.hasSuffix("qemu-system-x86_64") } ?? false) && argv.contains { $0.hasPrefix(dir) } }
+        #expect(qemus.isEmpty)
+    }
+}

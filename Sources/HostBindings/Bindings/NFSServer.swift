@@ -7,7 +7,10 @@ extension Bindings {
     var nfsServer: BindingDomain {
         BindingDomain(
             title: "The NFS server", intro: "",
-            bindings: [export, unexport, nfsServerStart, nfsServerStop, nfsServerRunning])
+            bindings: [
+                export, unexport, nfsServerStart, nfsServerStop, nfsServerRunning, kernelServerStart, kernelServerStop,
+                kernelServerStatus, nfsUnlockAddress, nfsEndGrace,
+            ])
     }
 
     private var export: Binding {
@@ -72,6 +75,82 @@ extension Bindings {
     private var nfsServerRunning: Binding {
         Binding("nfs_server_running", "nfs_server_running()", "Whether the package's NFS-Ganesha runs.") { call in
             try call.push(.boolean(ganesha.isRunning))
+        }
+    }
+
+    private var kernelServer: KernelServer { KernelServer(node) }
+
+    private var kernelServerStart: Binding {
+        Binding(
+            "kernel_server_start", "kernel_server_start{timeout}",
+            """
+            The kernel NFS server for the package (`kernel.manage`): a running nfsd stopped first (a new grace \
+            period for NFSv4 and NLM); nfsdcld with the NFSv4 client records in `kernel.recovery_dir`, and no \
+            other nfsdcld; rpc.mountd unless it runs; rpc.nfsd with `kernel.threads`, `grace_time` and \
+            `lease_time`, under the host name `kernel.scope` (the NFSv4 server scope). Default timeout `timeouts.export`.
+            """
+        ) { call in
+            let o = try PrimitiveOptions(call, 1, known: ["timeout"])
+            let timeout = try o.number("timeout", defaults.timeouts.export)
+            let k = defaults.kernel
+            let settings = KernelServer.Settings(
+                scope: defaults.kernelScope, threads: k.threads, graceTime: k.graceTime, leaseTime: k.leaseTime,
+                recoveryDirectory: defaults.kernelRecoveryDirectory)
+            return try call.push(try wrap { outcome(try kernelServer.start(settings, hanfs: hanfs, timeout: timeout)) })
+        }
+    }
+
+    private var kernelServerStop: Binding {
+        Binding(
+            "kernel_server_stop", "kernel_server_stop{timeout}",
+            """
+            `rpc.nfsd 0` (its NFSv4 state and NLM locks go with it), then the package's nfsdcld, which lets go \
+            of the records on the package's storage. rpc.mountd stays.
+            """
+        ) { call in
+            let o = try PrimitiveOptions(call, 1, known: ["timeout"])
+            let timeout = try o.number("timeout", defaults.timeouts.export)
+            return try call.push(try wrap {
+                outcome(try kernelServer.stop(recoveryDirectory: defaults.kernelRecoveryDirectory, timeout: timeout))
+            })
+        }
+    }
+
+    private var kernelServerStatus: Binding {
+        Binding(
+            "kernel_server_status", "kernel_server_status()",
+            "The kernel server here: `{threads, grace_ended}`, or nil where there is none (no nfsd file system)."
+        ) { call in
+            let server = kernelServer
+            guard let threads = server.threads else { return try call.push(.nil) }
+            var t = LuaTable()
+            t["threads"] = .integer(Int64(threads))
+            if let ended = server.graceEnded { t["grace_ended"] = .boolean(ended) }
+            return try call.push(.table(t))
+        }
+    }
+
+    private var nfsUnlockAddress: Binding {
+        Binding(
+            "nfs_unlock_ip", "nfs_unlock_ip(address)",
+            """
+            The kernel server's NLM locks taken through a package address dropped (`/proc/fs/nfsd/unlock_ip`), \
+            as the address leaves; "skipped" where there is no kernel server.
+            """
+        ) { call in
+            let text = try call.string(1)
+            let address = String(text.split(separator: "/").first ?? "")
+            guard IPAddress(address) != nil else { throw HostError("nfs_unlock_ip: \(text): an IP address expected") }
+            return try call.push(outcome(kernelServer.unlockAddress(address)))
+        }
+    }
+
+    private var nfsEndGrace: Binding {
+        Binding(
+            "nfs_end_grace", "nfs_end_grace()",
+            "Ends the kernel server's NFSv4 grace period now (`/proc/fs/nfsd/v4_end_grace`); \"already\" when it has ended."
+        ) { call in
+            try call.push(outcome(kernelServer.endGrace()))
         }
     }
 }

@@ -8,7 +8,8 @@ import Primitives
 /// each way (`GuestAgent`).
 public final class VirtualMachine: @unchecked Sendable {
     public let dir: String
-    public let kernel: KernelImage
+    /// What it boots (nil for one attached to, running already).
+    public let kernel: KernelImage?
     /// The hanfs binary the guest runs as its agent (this machine's, seen through 9p).
     public let agent: String
     public let memory: String
@@ -26,6 +27,23 @@ public final class VirtualMachine: @unchecked Sendable {
         self.cpus = cpus
     }
 
+    /// The VM of `dir`, running already (booted by another hanfs): its agent's pipes opened again.
+    public init(attachingTo dir: String) throws {
+        self.dir = dir
+        kernel = nil
+        agent = ""
+        memory = ""
+        cpus = 0
+        guard let pid, kill(pid, 0) == 0 else { throw LabError("no VM runs in \(dir)") }
+        try openPipes()
+    }
+
+    private func openPipes() throws {
+        input = open("\(dir)/agent.in", O_WRONLY | O_CLOEXEC)
+        output = open("\(dir)/agent.out", O_RDONLY | O_CLOEXEC)
+        guard input >= 0, output >= 0 else { throw LabError("cannot open the agent's pipes in \(dir)") }
+    }
+
     var pidFile: String { "\(dir)/qemu.pid" }
     public var console: String { "\(dir)/console.log" }
     public var pid: Int32? {
@@ -34,7 +52,8 @@ public final class VirtualMachine: @unchecked Sendable {
 
     /// The qemu command line.
     var argv: [String] {
-        [
+        guard let kernel else { return [] }
+        return [
             "qemu-system-x86_64", "-name", "hanfs-lab", "-machine", "q35", "-accel", "tcg,thread=multi,tb-size=256", "-cpu", "max",
             "-smp", String(cpus), "-m", memory, "-display", "none", "-no-reboot", "-nodefaults",
             "-kernel", kernel.vmlinux, "-initrd", kernel.initramfs,
@@ -58,10 +77,9 @@ public final class VirtualMachine: @unchecked Sendable {
             throw LabError("mkfifo \(dir)/\(f): \(String(cString: strerror(errno)))")
         }
         let t0 = Monotonic.now()
+        guard kernel != nil else { throw LabError("a VM attached to is booted already") }
         try LabSite.run(Command(argv, timeout: 60))
-        input = open("\(dir)/agent.in", O_WRONLY | O_CLOEXEC)
-        output = open("\(dir)/agent.out", O_RDONLY | O_CLOEXEC)
-        guard input >= 0, output >= 0 else { throw LabError("cannot open the agent's pipes in \(dir)") }
+        try openPipes()
         while true {
             guard let line = try readLine(until: t0 + timeout) else {
                 let tail = ((try? String(contentsOfFile: console, encoding: .utf8)) ?? "").split(separator: "\n").suffix(8)
@@ -71,10 +89,17 @@ public final class VirtualMachine: @unchecked Sendable {
         }
     }
 
-    /// Runs a command in the guest; its result as the guest saw it.
+    /// Runs a command in the guest; its result as the guest saw it. One
+    /// request at a time per VM, also from several hanfs processes (a lock
+    /// file), each request's id its own (a reply left by a process that
+    /// gave up is never taken for another's).
     public func run(_ argv: [String], timeout: Double = 60) throws -> CommandResult {
+        let lock = open("\(dir)/agent.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0 else { throw LabError("cannot open \(dir)/agent.lock") }
+        defer { Glibc.close(lock) }
+        while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
         nextID += 1
-        let id = nextID
+        let id = Int(getpid()) << 20 | nextID
         let request = try JSONSerialization.data(withJSONObject: ["id": id, "argv": argv, "timeout": timeout])
         let bytes = Array(request) + [10]
         guard bytes.withUnsafeBytes({ write(input, $0.baseAddress, $0.count) }) == bytes.count else {
@@ -110,12 +135,17 @@ public final class VirtualMachine: @unchecked Sendable {
         }
     }
 
-    /// Ends qemu (the guest's disks are its tmpfs: nothing to save).
-    public func powerOff() {
-        if input >= 0 { close(input) }
-        if output >= 0 { close(output) }
+    /// Lets go of the agent's pipes; the VM runs on.
+    public func close() {
+        if input >= 0 { Glibc.close(input) }
+        if output >= 0 { Glibc.close(output) }
         input = -1
         output = -1
+    }
+
+    /// Ends qemu (the guest's disks are its tmpfs: nothing to save).
+    public func powerOff() {
+        close()
         Self.powerOff(dir: dir)
     }
 

@@ -25,6 +25,9 @@ extern const uint32_t lc_in_removed;
 extern const uint32_t lc_in_gone;
 extern const uint32_t lc_in_overflow;
 
+/// unshare(2) of the UTS namespace alone: a host name of the caller's own.
+int lc_unshare_uts(void);
+
 /// O_DIRECT: I/O past the page cache (the monitor's probe of a device).
 extern const int lc_o_direct;
 

@@ -1,0 +1,155 @@
+import Foundation
+import Primitives
+
+/// The client's kernel NFS mounts of the package's export, in the VM lab:
+/// NFSv3 on /mnt/v3 and NFSv4.2 on /mnt/v4, hard mounts as sites use.
+extension TwoNodeLab {
+    /// Each version the client mounts, and where.
+    static let kernelMounts: [(version: String, directory: String)] = [("3", "/mnt/v3"), ("4.2", "/mnt/v4")]
+
+    /// Mounts the export in the client, once the package serves it (NFSv4 after the grace period).
+    func mountClient(log: (String) -> Void) throws {
+        for (version, directory) in Self.kernelMounts {
+            try on("client", ["mkdir", "-p", directory])
+            let argv = ["mount", "-t", "nfs", "-o", "vers=\(version),hard,timeo=10,retrans=2", "\(Self.address):/srv/nfs/share", directory]
+            try retry("mount NFSv\(version)", within: Double(grace) + 30, until: { _ in true }) {
+                let r = try self.on("client", argv, timeout: 30, check: false)
+                guard r.succeeded else { throw LabError(r.stderrTail()) }
+                return ""
+            }
+        }
+        log("client: the kernel's NFS client mounts \(Self.address):/srv/nfs/share over NFSv3 on /mnt/v3 and NFSv4.2 on /mnt/v4 (hard)")
+    }
+}
+
+/// What the client's applications do across a failover, on the kernel's
+/// mounts: on each, a reader that opens and reads a file every 20 ms
+/// (`hanfs lab-client read`), a writer that writes and fsyncs a record
+/// every 20 ms (`hanfs lab-client append`) and a process holding a lock
+/// (`hanfs lab-client hold`: an NLM lock over NFSv3, a POSIX lock over
+/// NFSv4). Afterwards no read or write may have failed (no ESTALE), every
+/// acknowledged record must be on the disk, and the server must hold each
+/// lock again (reclaimed). The outages are the client's own: the longest
+/// wait between two good reads, and for an acknowledged write.
+struct KernelClientLoad {
+    let lab: TwoNodeLab
+    /// Files of their own for each failover.
+    let stamp = Int(Date().timeIntervalSince1970 * 1000)
+
+    struct Mount {
+        let version: String
+        let directory: String
+        let acks: String
+        let log: String
+        /// The reader's good reads, and what it printed.
+        let reads: String
+        let readLog: String
+        let records: String
+        let lock: String
+    }
+    let mounts: [Mount]
+
+    init(_ lab: TwoNodeLab) throws {
+        self.lab = lab
+        let stamp = stamp
+        mounts = TwoNodeLab.kernelMounts.map { m in
+            let tag = "v" + m.version.replacingOccurrences(of: ".", with: "")
+            return Mount(
+                version: m.version, directory: m.directory, acks: "\(lab.dir)/acks-\(tag)-\(stamp)",
+                log: "\(lab.dir)/writer-\(tag).log", reads: "\(lab.dir)/reads-\(tag)-\(stamp)", readLog: "\(lab.dir)/reader-\(tag).log",
+                records: "\(m.directory)/records-\(stamp).\(tag)", lock: "\(m.directory)/lock-\(stamp).\(tag)")
+        }
+        for m in mounts {
+            for f in [m.acks, m.log, m.reads, m.readLog] { try? FileManager.default.removeItem(atPath: f) }
+            try lab.site.spawn(
+                "client", [lab.hanfs, "lab-client", "read", "--file", "\(m.directory)/hello.txt", "--acks", m.reads],
+                log: m.readLog)
+            try lab.site.spawn("client", [lab.hanfs, "lab-client", "append", "--file", m.records, "--acks", m.acks], log: m.log)
+            try lab.site.spawn("client", [lab.hanfs, "lab-client", "hold", "--file", m.lock], log: "\(m.log).lock")
+        }
+        for m in mounts {
+            try waitFor(m, "the reader's first reads", within: 30, file: m.reads) { $0.count >= 5 }
+            try waitFor(m, "the writer's first records", within: 30) { $0.count >= 5 }
+            try waitFor(m, "the lock", within: Double(lab.grace) + 30) { _ in
+                ((try? String(contentsOfFile: "\(m.log).lock", encoding: .utf8)) ?? "").contains("held")
+            }
+        }
+    }
+
+    /// Every acknowledged record of a mount (or good read, from `file`): its number and when (monotonic seconds).
+    func acknowledged(_ m: Mount, file: String? = nil) -> [(n: Int, at: Double)] {
+        ((try? String(contentsOfFile: file ?? m.acks, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ")
+            guard f.count == 2, let n = Int(f[0]), let at = Double(f[1]) else { return nil }
+            return (n, at)
+        }
+    }
+
+    func waitFor(_ m: Mount, _ what: String, within: Double, file: String? = nil, _ done: ([(n: Int, at: Double)]) -> Bool) throws {
+        let until = Monotonic.now() + within
+        while !done(acknowledged(m, file: file)) {
+            guard Monotonic.now() < until else { throw LabError("NFSv\(m.version): \(what): not within \(Int(within)) s") }
+            usleep(20_000)
+        }
+    }
+
+    /// The locks the kernel server holds on a file (from /proc/locks: the
+    /// VM's one kernel serves both nodes, and only the node that has the
+    /// file system mounted can hold locks on it).
+    func serverLocks(_ m: Mount) throws -> Int {
+        let ino = try lab.on("client", ["stat", "-c", "%i", m.lock]).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let table = (try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? ""
+        return table.split(separator: "\n").filter { line in
+            let f = line.split(separator: " ")
+            return f.contains("POSIX") && f.contains("WRITE") && f.contains { $0.hasSuffix(":\(ino)") }
+        }.count
+    }
+
+    /// The longest time between two successive times that ends after `t0`.
+    static func longestWait(_ times: [Double], since t0: Double) -> Double {
+        zip(times, times.dropFirst()).filter { $0.1 >= t0 }.map { $1 - $0 }.max() ?? 0
+    }
+
+    func stop() {
+        for pid in ProcessTable.matching({
+            $0.count > 2 && $0[1] == "lab-client" && ["append", "hold", "read"].contains($0[2]) && $0.contains { $0.contains("-\(stamp)") }
+        }) {
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// After the failover: writes acknowledged again, then each mount's
+    /// records read back, its longest wait for an acknowledgement, the
+    /// errors its writer met, and the server's hold of its lock.
+    /// `t0`: when the failover began; `serving`: when the package ran again.
+    func verify(since t0: Double, serving: Double) throws -> [FailoverReport.MountResult] {
+        var results: [FailoverReport.MountResult] = []
+        for m in mounts {
+            try waitFor(m, "writes acknowledged again", within: Double(lab.grace) + 60) { $0.filter { $0.at > serving }.count >= 10 }
+            try waitFor(m, "good reads again", within: Double(lab.grace) + 60, file: m.reads) { $0.filter { $0.at > serving }.count >= 10 }
+        }
+        let locks = try mounts.map { try serverLocks($0) }
+        stop()
+        for (m, held) in zip(mounts, locks) {
+            let acks = acknowledged(m)
+            let data = Array(try lab.on("client", ["cat", m.records], timeout: 60).stdout)
+            let missing = NFSClient.missingRecords(acks.map(\.n), in: data)
+            guard missing.isEmpty else {
+                throw LabError("NFSv\(m.version): \(missing.count) acknowledged record(s) lost, the first \(missing[0])")
+            }
+            let errors = [m.log, m.readLog].flatMap {
+                ((try? String(contentsOfFile: $0, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("error") }
+            }
+            let gap = Self.longestWait(acks.map(\.at), since: t0)
+            let readGap = Self.longestWait(acknowledged(m, file: m.reads).map(\.at), since: t0)
+            guard held > 0 else { throw LabError("NFSv\(m.version): the lock held across the failover is not held by the server after it (not reclaimed)") }
+            if let first = errors.first { throw LabError("NFSv\(m.version): a read or write failed across the failover: \(first)") }
+            results.append(.init(
+                version: m.version, outage: readGap, writeOutage: gap,
+                text: "outage \(Int((readGap * 1000).rounded())) ms between two good reads, "
+                    + "\(Int((gap * 1000).rounded())) ms for a write's acknowledgement; no read or write failed; "
+                    + "\(acks.count) records written and fsynced, every one on the disk; its lock reclaimed (held by the server)"))
+        }
+        return results
+    }
+}
