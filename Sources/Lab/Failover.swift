@@ -110,6 +110,8 @@ public struct FailoverReport: Sendable {
         public var text: String
     }
     public var mounts: [MountResult] = []
+    /// The kernel server's NFSv4 grace period after the start (the VM lab), as the kernel logged it.
+    public var kernelGrace: String?
 
     /// How long an action of hanfs's took (`stop on node1`), from its records.
     public func duration(_ who: String) -> Double? {
@@ -177,6 +179,7 @@ extension TwoNodeLab {
 
         var report = FailoverReport(kind: kind, manager: manager, from: from, to: to)
         let wall = Date()
+        let booted = server == .kernel ? Self.uptime() : 0
         let t0 = Monotonic.now()
         let fenced = fencings(of: from)
         try handOver(kind, from: from, to: to)
@@ -192,6 +195,7 @@ extension TwoNodeLab {
         if kind == .crash { report.rejoined = try bootAgain(from, runningOn: to) }
         try probes?.verifyWriter(&report, t0: t0)
         report.mounts = try load?.verify(since: t0, serving: t2) ?? []
+        if server == .kernel { report.kernelGrace = kernelGrace(since: booted) }
         report.events = events(since: wall, nodes: [from, to])
         log(report.timeline(grace: grace))
         return report
@@ -392,9 +396,11 @@ extension FailoverReport {
         if !lock.isEmpty { text += "  client, NLM lock: \(lock)\n" }
         if let written { text += "  client, writer: \(written)\n" }
         text += "  client1's rpc.statd: " + (notified.map { "SM_NOTIFY from \(TwoNodeLab.package) at +\(ms($0))" } ?? "no SM_NOTIFY from \(TwoNodeLab.package)") + "\n"
-        text += mounts.isEmpty
-            ? "  (NFS-Ganesha's grace period: \(grace) s; NFSv4 opens wait it out, NFSv3 reads do not)\n"
-            : "  (the kernel server's grace period: \(grace) s, ended early once every NFSv4 client on record has reclaimed)\n"
+        if let kernelGrace {
+            text += "  the kernel server's NFSv4 grace period (\(grace) s): \(kernelGrace)\n"
+        } else {
+            text += "  (NFS-Ganesha's grace period: \(grace) s; NFSv4 opens wait it out, NFSv3 reads do not)\n"
+        }
         return text
     }
 }

@@ -22,6 +22,37 @@ extension TwoNodeLab {
     }
 }
 
+extension TwoNodeLab {
+    /// Seconds since the VM booted: the kernel log's clock.
+    static func uptime() -> Double {
+        (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8)).flatMap { Double($0.split(separator: " ").first ?? "") } ?? 0
+    }
+
+    /// What the kernel says of the NFSv4 grace period of the nfsd started
+    /// since `since` (uptime): skipped (no client on record), ended early
+    /// (every client on record reclaimed), or run out.
+    func kernelGrace(since: Double) -> String {
+        let log = (try? sh(["dmesg"], check: false))?.stdoutText ?? ""
+        var started: (at: Double, net: String, text: String)?
+        var outcome = "still running"
+        for line in log.split(separator: "\n") {
+            guard line.hasPrefix("["), let close = line.firstIndex(of: "]"),
+                let at = Double(line[line.index(after: line.startIndex)..<close].trimmingCharacters(in: .whitespaces)), at >= since,
+                line.contains("NFSD: "), let net = line.split(separator: "(net ").last.map({ String($0.dropLast()) })
+            else { continue }
+            if line.contains("grace period (net") && (line.contains("starting") || line.contains("skipping")) {
+                started = (at, net, line.contains("skipping") ? "no client on record: no NFSv4 grace period" : "")
+                outcome = started!.text.isEmpty ? "still running" : started!.text
+            } else if let s = started, net == s.net, line.contains("all clients done reclaiming") {
+                outcome = String(format: "ended early by the kernel %.1f s after nfsd started: every NFSv4 client on record reclaimed", at - s.at)
+            } else if let s = started, net == s.net, line.contains("ending") {
+                outcome = String(format: "ended %.1f s after nfsd started", at - s.at)
+            }
+        }
+        return outcome
+    }
+}
+
 /// What the client's applications do across a failover, on the kernel's
 /// mounts: on each, a reader that opens and reads a file every 20 ms
 /// (`hanfs lab-client read`), a writer that writes and fsyncs a record

@@ -76,8 +76,15 @@ public final class TwoNodeLab: Sendable {
     public func netns(_ host: String) -> String { site.netns(host) }
     public var isUp: Bool { FileManager.default.fileExists(atPath: "\(dir)/up") }
 
-    /// The package's grace period and lease: as asked, and at least the kernel's minimum for its server.
-    public var grace: Int { server == .kernel ? max(10, requestedGrace) : requestedGrace }
+    /// The package's grace period and lease: as `up` was asked (the other
+    /// commands' --grace does not change a package that runs), and at least
+    /// the kernel's minimum for its server.
+    public var grace: Int {
+        let asked = (try? String(contentsOfFile: "\(dir)/grace", encoding: .utf8)).flatMap {
+            Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        } ?? requestedGrace
+        return server == .kernel ? max(10, asked) : asked
+    }
 
     /// Which NFS server the package runs, as `up` was told.
     public var server: LabServer {
@@ -135,6 +142,7 @@ public final class TwoNodeLab: Sendable {
         try removingOnFailure(log: log) {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try server.rawValue.write(toFile: "\(dir)/server", atomically: true, encoding: .utf8)
+            try String(requestedGrace).write(toFile: "\(dir)/grace", atomically: true, encoding: .utf8)
             try build(manager, log: log)
         }
     }

@@ -55,10 +55,10 @@ struct KernelNFSLab {
             _ = try? lab(["down"])
             #expect(!FileManager.default.fileExists(atPath: dir))
         }
-        let up = try lab(["up", "--kernel", "--manager", "none"])
+        let up = try lab(["up", "--kernel", "--grace", "30"])
         #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
         for line in ["VM: Debian's kernel", "volume group vglab with the logical volume /dev/vglab/share (ext4) through device-mapper",
-                     "package nfspkg started on node1", "the kernel's NFS client mounts 192.0.2.10:/srv/nfs/share over NFSv3"] {
+                     "package nfspkg started on node1 by Pacemaker (ocf:hanfs:package)", "the kernel's NFS client mounts 192.0.2.10:/srv/nfs/share over NFSv3"] {
             #expect(up.stdout.contains(line), "\(line) in:\n\(up.stdout)")
         }
         let status = try lab(["status"]).stdout
@@ -75,6 +75,8 @@ struct KernelNFSLab {
             "stop on node1  release the NLM locks taken through 192.0.2.10", "stop on node1  stop the kernel NFS server",
             "start on node2 start the kernel NFS server as nfspkg", "client, kernel NFSv3 mount: outage",
             "client, kernel NFSv4.2 mount: outage", "client1's rpc.statd: SM_NOTIFY from nfspkg at +",
+            // The client on record reclaimed: the kernel ends the 30 s grace period then, not after 30 s.
+            "the kernel server's NFSv4 grace period (30 s): ended early by the kernel",
         ]
         let failover = try lab(["failover"])
         #expect(failover.status == 0, "\(failover.stdout)\(failover.stderr)")
@@ -91,7 +93,8 @@ struct KernelNFSLab {
 
         let crash = try lab(["crash"])
         #expect(crash.status == 0, "\(crash.stdout)\(crash.stderr)")
-        for line in ["crash of node2, which ran nfspkg", "took volume group vglab over from node2", "client, kernel NFSv4.2 mount: outage"] {
+        for line in ["crash of node2, which ran nfspkg", "pacemaker      node2 fenced (off) by node1", "took volume group vglab over from node2",
+                     "client, kernel NFSv4.2 mount: outage", "rejoined the cluster in", "the kernel server's NFSv4 grace period (30 s): ended early by the kernel"] {
             #expect(crash.stdout.contains(line), "\(line) in:\n\(crash.stdout)")
         }
         #expect(crash.stdout.components(separatedBy: "no read or write failed").count == 3, "\(crash.stdout)")
