@@ -6,6 +6,7 @@
 #   make fuzz         the fuzzers alone: FUZZ_SECONDS each, FUZZ_SEED
 #   make install      put hanfs, scripts/ and stdlib/ under $(PREFIX)
 #   make install-ocf  the Pacemaker agent ocf:hanfs:package, a link to $(PREFIX)/bin/hanfs
+#   make kernel-lab   the same failovers on the kernel's NFS server, in a VM running Debian's kernel
 #   make bench        run the benchmarks (figures go in BENCHMARKS.md)
 #   make docs         write the reference made from the code into README.md
 
@@ -15,7 +16,7 @@ BIN ?= .build/release/hanfs
 SHARE = $(DESTDIR)$(PREFIX)/share/hanfs
 OCF_ROOT ?= /usr/lib/ocf
 
-.PHONY: all deps build build-debug docs test test-sanitized fuzz install install-files install-ocf bench main clean
+.PHONY: all deps build build-debug docs test test-sanitized fuzz install install-files install-ocf bench main kernel-lab clean
 
 all: main
 
@@ -42,6 +43,16 @@ main: build
 	$(BIN) run doctor
 	$(BIN) lab down >/dev/null
 	$(BIN) lab up && $(BIN) lab failover && $(BIN) lab crash; status=$$?; $(BIN) lab down; exit $$status
+
+# The kernel NFS lab: the same cluster in a qemu VM running Debian's kernel,
+# the package serving with the kernel's nfsd, the client's kernel mounts
+# reading, writing and holding locks: a move, a crash, and a move with a
+# dead client on the server's record (the grace period runs out); the VM
+# powered off whatever happens.
+kernel-lab: build
+	$(BIN) lab down >/dev/null
+	$(BIN) lab up --kernel --grace 30 && $(BIN) lab failover && $(BIN) lab crash && $(BIN) lab failover --dead-client; \
+	  status=$$?; $(BIN) lab down; exit $$status
 
 test: build-debug
 	swift test

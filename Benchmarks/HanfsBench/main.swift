@@ -4,7 +4,7 @@
 // noisy machine affects both sides alike; the figures that matter are ratios
 // and differences. Paste the output into BENCHMARKS.md.
 //
-//   hanfs-bench [host] [validate] [package] [sync] [monitor] [lab]   only these sections
+//   hanfs-bench [host] [validate] [package] [sync] [monitor] [lab] [kernel-lab]   only these sections
 import Foundation
 import LuaRuntime
 import Primitives
@@ -128,3 +128,19 @@ if wanted("monitor") { try monitorBenchmarks() }
 // MARK: 7. The two-node lab under Pacemaker: moves and crashes, hanfs and Pacemaker's agents
 
 if wanted("lab") { try labBenchmarks(hanfs: hanfs) }
+
+// MARK: 7. The kernel NFS lab, in its VM (the guest part runs there: `kernel-lab-guest GRACE ROUNDS`)
+
+let bench = here.appendingPathComponent("hanfs-bench").path
+// HANFS_BENCH_ROUNDS: fewer failovers, to try the section out.
+let kernelLabRounds = ProcessInfo.processInfo.environment["HANFS_BENCH_ROUNDS"].flatMap { Int($0) } ?? 10
+if wanted("kernel-lab") { try kernelLabBenchmarks(hanfs: hanfs, bench: bench, rounds: kernelLabRounds) }
+if sections.contains("kernel-lab-guest") {
+    let numbers = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
+    do {
+        try kernelLabGuest(hanfs: hanfs, grace: numbers.first ?? 10, rounds: numbers.dropFirst().first ?? 10)
+    } catch {
+        FileHandle.standardError.write(Data("hanfs-bench kernel-lab-guest: \(error)\n".utf8))
+        exit(1)
+    }
+}

@@ -113,6 +113,18 @@ public struct FailoverReport: Sendable {
     /// The kernel server's NFSv4 grace period after the start (the VM lab), as the kernel logged it.
     public var kernelGrace: String?
 
+    /// The timeline's events, each of hanfs's steps with how long it took:
+    /// until the next step of its action, the last one until its action ends.
+    public var shownEvents: [(event: Event, seconds: Double?)] {
+        let shown = events.filter { $0.phase == nil }
+        return shown.enumerated().map { i, e in
+            guard e.who != "pacemaker" else { return (e, nil) }
+            let next = shown[(i + 1)...].first { $0.who == e.who }?.offset
+                ?? events.first { $0.who == e.who && $0.phase == "done" }?.offset
+            return (e, next.map { $0 - e.offset })
+        }
+    }
+
     /// How long an action of hanfs's took (`stop on node1`), from its records.
     public func duration(_ who: String) -> Double? {
         guard let a = events.first(where: { $0.who == who && $0.phase == "start" }),
@@ -125,14 +137,19 @@ public struct FailoverReport: Sendable {
 extension TwoNodeLab {
     /// Does what a cluster manager does when the package must move: stop on
     /// the node that runs it, start on the other. A client reads all along.
-    public func failover(log: (String) -> Void) throws -> FailoverReport { try move(.planned, log: log) }
+    /// `deadClient` (the kernel lab): a second client on the server's record dies first (`strandClient`).
+    public func failover(deadClient: Bool = false, log: (String) -> Void) throws -> FailoverReport {
+        try move(.planned, deadClient: deadClient, log: log)
+    }
 
     /// The node that runs the package loses its power (its link goes down,
     /// every process in it is killed, its disks are left as they were); then
     /// what a cluster manager does once it has fenced it: start on the
     /// survivor, taking the volume group over. The dead node then boots again
     /// (fresh /run: no marker) and must not run the package. A client reads all along.
-    public func crash(log: (String) -> Void) throws -> FailoverReport { try move(.crash, log: log) }
+    public func crash(deadClient: Bool = false, log: (String) -> Void) throws -> FailoverReport {
+        try move(.crash, deadClient: deadClient, log: log)
+    }
 
     /// The node that does not run the package loses its power and boots
     /// again: nothing may change. The package stays where it runs, and the
@@ -166,9 +183,13 @@ extension TwoNodeLab {
         return gaps
     }
 
-    func move(_ kind: FailoverReport.Kind, log: (String) -> Void) throws -> FailoverReport {
+    func move(_ kind: FailoverReport.Kind, deadClient: Bool, log: (String) -> Void) throws -> FailoverReport {
         guard isUp else { throw LabError("the lab is not up: hanfs lab up first") }
         guard let from = runningOn() else { throw LabError("package \(Self.package) runs on no node: see hanfs lab status") }
+        if deadClient {
+            guard server == .kernel else { throw LabError("--dead-client: the kernel lab's (hanfs lab up --kernel)") }
+            try strandClient(log: log)
+        }
         let to = Self.nodes.first { $0 != from }!
         // The client: the lab's own RPC client and libnfs's tools, or (the VM lab) applications on the kernel's mounts.
         let probes = server == .kernel ? nil : try ClientProbes(self, kind)
@@ -195,7 +216,7 @@ extension TwoNodeLab {
         if kind == .crash { report.rejoined = try bootAgain(from, runningOn: to) }
         try probes?.verifyWriter(&report, t0: t0)
         report.mounts = try load?.verify(since: t0, serving: t2) ?? []
-        if server == .kernel { report.kernelGrace = kernelGrace(since: booted) }
+        if server == .kernel { report.kernelGrace = kernelGrace(on: to, since: booted) }
         report.events = events(since: wall, nodes: [from, to])
         log(report.timeline(grace: grace))
         return report
@@ -367,15 +388,9 @@ extension FailoverReport {
             text = "crash of \(from), which ran \(TwoNodeLab.package): power off (link down, every process killed); "
                 + (manager == .pacemaker ? "Pacemaker fences it and starts the package on \(to)\n" : "start on \(to) taking over\n")
         }
-        let shown = events.filter { $0.phase == nil }
-        for (i, e) in shown.enumerated() {
+        for (e, seconds) in shownEvents {
             var line = "  +\(ms(e.offset))  \(e.who.padding(toLength: 14, withPad: " ", startingAt: 0)) \(e.what)"
-            // A step lasts until the next of its action, the last one until its action ends.
-            if e.who != "pacemaker" {
-                let next = shown[(i + 1)...].first { $0.who == e.who }?.offset
-                    ?? events.first { $0.who == e.who && $0.phase == "done" }?.offset
-                if let next { line += "  (\(String(format: "%.0f", (next - e.offset) * 1000)) ms)" }
-            }
+            if let seconds { line += "  (\(String(format: "%.0f", seconds * 1000)) ms)" }
             text += line + "\n"
         }
         let stop = duration("stop on \(from)").map { "stop on \(from): \(ms($0)); " } ?? ""

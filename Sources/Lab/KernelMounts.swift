@@ -20,6 +20,19 @@ extension TwoNodeLab {
         }
         log("client: the kernel's NFS client mounts \(Self.address):/srv/nfs/share over NFSv3 on /mnt/v3 and NFSv4.2 on /mnt/v4 (hard)")
     }
+
+    /// A second client that mounts over NFSv4.2, reads, and loses its power:
+    /// on the server's record (nfsdcld), it never reclaims, so the grace
+    /// period after the next start runs its whole length.
+    func strandClient(log: (String) -> Void) throws {
+        let host = Self.secondClient
+        try site.powerOn(layout(host))
+        try on(host, ["mkdir", "-p", "/mnt/v4"])
+        try on(host, ["mount", "-t", "nfs", "-o", "vers=4.2,hard,timeo=10", "\(Self.address):/srv/nfs/share", "/mnt/v4"], timeout: 60)
+        try on(host, ["cat", "/mnt/v4/hello.txt"], timeout: 60)
+        try site.powerOff(host)
+        log("client2 mounted the export over NFSv4.2, read, and lost its power: the server has it on record")
+    }
 }
 
 extension TwoNodeLab {
@@ -29,12 +42,15 @@ extension TwoNodeLab {
     }
 
     /// What the kernel says of the NFSv4 grace period of the nfsd started
-    /// since `since` (uptime): skipped (no client on record), ended early
-    /// (every client on record reclaimed), or run out.
-    func kernelGrace(since: Double) -> String {
+    /// on `node` since `since` (uptime): skipped (no client on record),
+    /// ended early (every client on record reclaimed), run out (the kernel
+    /// logs nothing then, but the node's v4_end_grace says it has ended), or
+    /// still running.
+    func kernelGrace(on node: String, since: Double) -> String {
         let log = (try? sh(["dmesg"], check: false))?.stdoutText ?? ""
         var started: (at: Double, net: String, text: String)?
-        var outcome = "still running"
+        let ended = (try? on(node, ["cat", "/proc/fs/nfsd/v4_end_grace"], check: false))?.stdoutText.hasPrefix("Y") ?? false
+        var outcome = ended ? "ran out: a client on record did not reclaim" : "still running"
         for line in log.split(separator: "\n") {
             guard line.hasPrefix("["), let close = line.firstIndex(of: "]"),
                 let at = Double(line[line.index(after: line.startIndex)..<close].trimmingCharacters(in: .whitespaces)), at >= since,
@@ -42,7 +58,7 @@ extension TwoNodeLab {
             else { continue }
             if line.contains("grace period (net") && (line.contains("starting") || line.contains("skipping")) {
                 started = (at, net, line.contains("skipping") ? "no client on record: no NFSv4 grace period" : "")
-                outcome = started!.text.isEmpty ? "still running" : started!.text
+                if !started!.text.isEmpty { outcome = started!.text }
             } else if let s = started, net == s.net, line.contains("all clients done reclaiming") {
                 outcome = String(format: "ended early by the kernel %.1f s after nfsd started: every NFSv4 client on record reclaimed", at - s.at)
             } else if let s = started, net == s.net, line.contains("ending") {

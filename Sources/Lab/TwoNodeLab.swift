@@ -44,7 +44,9 @@ public final class TwoNodeLab: Sendable {
     public static let nodes = ["node1", "node2"]
     public static let package = "nfspkg"
     public static let address = "192.0.2.10"
-    static let hosts = ["node1": "192.0.2.1", "node2": "192.0.2.2", "client": "192.0.2.100"]
+    static let hosts = ["node1": "192.0.2.1", "node2": "192.0.2.2", "client": "192.0.2.100", "client2": "192.0.2.101"]
+    /// The kernel lab's second client: one that dies (see `strandClient`).
+    static let secondClient = "client2"
     public static let defaultDirectory = "/var/tmp/hanfs-lab"
     /// Its namespaces' names start with this: `hanfs-lab` for the default
     /// directory, another for each other one, so that two labs do not meet.
@@ -173,9 +175,10 @@ public final class TwoNodeLab: Sendable {
         if manager == .pacemaker { try cluster.prepare(hanfs: hanfs, labDirectory: dir) }
 
         try site.hosts(
-            ["node1", "node2", "client"].map(layout),
-            names: "127.0.0.1 localhost\n192.0.2.1 node1\n192.0.2.2 node2\n192.0.2.10 \(Self.package)\n192.0.2.100 client1\n")
+            (["node1", "node2", "client"] + (server == .kernel ? [Self.secondClient] : [])).map(layout),
+            names: "127.0.0.1 localhost\n192.0.2.1 node1\n192.0.2.2 node2\n192.0.2.10 \(Self.package)\n192.0.2.100 client1\n192.0.2.101 client2\n")
         log("network: node1 192.0.2.1, node2 192.0.2.2, client 192.0.2.100 on a bridge; package address \(Self.address)")
+        if server == .kernel { try site.powerOff(Self.secondClient) }
 
         try startDaemons()
         log("daemons: rpcbind and rpc.statd on each host" + (server == .kernel ? "; rpc_pipefs and the nfsd file system on each node" : ""))
@@ -234,7 +237,7 @@ public final class TwoNodeLab: Sendable {
     /// A host of the lab: its link, address, private directories and mounts.
     func layout(_ host: String) -> LabSite.Host {
         let address = "\(Self.hosts[host]!)/24"
-        guard host != "client" else {
+        guard host != "client" && host != Self.secondClient else {
             // The kernel's client mounts the export on its own /mnt.
             return LabSite.Host(host, link: "lab0", address: address, privateDirectories: ["/run"] + (server == .kernel ? ["/mnt"] : []))
         }
@@ -344,6 +347,6 @@ public final class TwoNodeLab: Sendable {
         // The kernel NFS lab's VM: its lab goes with it (the guest's disks are its memory).
         let vm = VMLab.exists(in: dir)
         if vm { VirtualMachine.powerOff(dir: VMLab.vmDirectory(dir)) }
-        if site.teardown(known: ["node1", "node2", "client"]) { log("removed the lab (\(dir))" + (vm ? ": its VM is off" : "")) }
+        if site.teardown(known: ["node1", "node2", "client", Self.secondClient]) { log("removed the lab (\(dir))" + (vm ? ": its VM is off" : "")) }
     }
 }

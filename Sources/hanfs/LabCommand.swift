@@ -40,6 +40,8 @@ struct LabCommand: ParsableCommand {
     @Flag(help: "up: the kernel NFS lab, in a qemu VM running Debian's kernel: the kernel's nfsd, NFS client and device-mapper.")
     var kernel = false
     @Option(help: .hidden) var server: String = "ganesha"
+    @Flag(help: "failover, crash (the kernel lab): first a second NFSv4.2 client mounts and dies, on the server's record: the grace period runs its whole length.")
+    var deadClient = false
     @Option(help: "NFS-Ganesha's grace period and lease, in seconds (up).") var grace: Int = 5
     @Option(help: "Failovers or crashes in a row (failover, crash).") var count: Int = 1
     @Argument(help: "crash: the node to power off (default: the one that runs the package); run: the node.") var node: String?
@@ -57,6 +59,7 @@ struct LabCommand: ParsableCommand {
             let vm = VMLab(dir: lab.dir, hanfs: ScriptHost.hanfsBinary)
             if VMLab.exists(in: lab.dir) && action != "down" && !(action == "up" && kernel) {
                 var arguments = [action, "--grace", String(grace), "--count", String(count)] + (node.map { [$0] } ?? [])
+                    + (deadClient ? ["--dead-client"] : [])
                 if !command.isEmpty { arguments += ["--"] + command }
                 let r = try vm.forward(arguments)
                 Console.write(r.stdoutText, to: .standardOutput)
@@ -74,12 +77,12 @@ struct LabCommand: ParsableCommand {
                     try lab.up(manager: manager, server: server, log: say)
                 }
             case "failover":
-                for _ in 0..<max(1, count) { _ = try lab.failover(log: say) }
+                for _ in 0..<max(1, count) { _ = try lab.failover(deadClient: deadClient, log: say) }
             case "crash":
                 if let node, node != lab.runningOn() {
                     _ = try lab.crashIdle(log: say)
                 } else {
-                    for _ in 0..<max(1, count) { _ = try lab.crash(log: say) }
+                    for _ in 0..<max(1, count) { _ = try lab.crash(deadClient: deadClient, log: say) }
                 }
             case "status":
                 guard let node = lab.runningOn() else {

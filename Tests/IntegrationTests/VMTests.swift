@@ -98,7 +98,18 @@ struct KernelNFSLab {
             #expect(crash.stdout.contains(line), "\(line) in:\n\(crash.stdout)")
         }
         #expect(crash.stdout.components(separatedBy: "no read or write failed").count == 3, "\(crash.stdout)")
-        print(failover.stdout + crash.stdout)
+        // Not before: a second NFSv4.2 client on the server's record has died, so not every client
+        // reclaims, and the grace period runs its whole length; new opens wait for it.
+        let stranded = try lab(["failover", "--dead-client"])
+        #expect(stranded.status == 0, "\(stranded.stdout)\(stranded.stderr)")
+        for line in ["client2 mounted the export over NFSv4.2, read, and lost its power",
+                     "the kernel server's NFSv4 grace period (30 s): ran out: a client on record did not reclaim"] {
+            #expect(stranded.stdout.contains(line), "\(line) in:\n\(stranded.stdout)")
+        }
+        let v4 = stranded.stdout.split(separator: "\n").first { $0.contains("client, kernel NFSv4.2 mount: outage ") }
+        let waited = v4.flatMap { Int($0.split(separator: " ").drop { $0 != "outage" }.dropFirst().first ?? "") }
+        #expect((waited ?? 0) >= 25_000, "the NFSv4.2 reader's opens should wait out the grace period: \(v4 ?? "no line")")
+        print(failover.stdout + crash.stdout + stranded.stdout)
 
         let down = try lab(["down"])
         #expect(down.status == 0 && down.stdout.contains("its VM is off"), "\(down.stdout)\(down.stderr)")

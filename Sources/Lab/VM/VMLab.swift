@@ -52,9 +52,14 @@ public struct VMLab: Sendable {
 
     /// A `hanfs lab` command run in the VM's lab; its result as it ended there.
     public func forward(_ arguments: [String]) throws -> CommandResult {
+        try run([hanfs, "lab"] + arguments, timeout: 3600)
+    }
+
+    /// A command run in the VM (where the lab's hosts are); its result as it ended there.
+    public func run(_ argv: [String], timeout: Double) throws -> CommandResult {
         let vm = try VirtualMachine(attachingTo: vmDirectory)
         defer { vm.close() }
-        return try vm.run([hanfs, "lab"] + arguments, timeout: 3600)
+        return try vm.run(argv, timeout: timeout)
     }
 
     private func check(_ r: CommandResult, _ what: String) throws {
