@@ -175,7 +175,14 @@ struct KernelClientLoad {
             try waitFor(m, "writes acknowledged again", within: Double(lab.grace) + 60) { $0.filter { $0.at > serving }.count >= 10 }
             try waitFor(m, "good reads again", within: Double(lab.grace) + 60, file: m.reads) { $0.filter { $0.at > serving }.count >= 10 }
         }
-        let locks = try mounts.map { try serverLocks($0) }
+        // The client reclaims its locks once it hears from the server (SM_NOTIFY for NLM, the
+        // server's restart for NFSv4), within the grace period: until then the server holds none.
+        let until = Monotonic.now() + Double(lab.grace) + 30
+        var locks = try mounts.map { try serverLocks($0) }
+        while locks.contains(0) && Monotonic.now() < until {
+            usleep(200_000)
+            locks = try mounts.map { try serverLocks($0) }
+        }
         stop()
         for (m, held) in zip(mounts, locks) {
             let acks = acknowledged(m)

@@ -172,4 +172,42 @@ import Testing
             "\(legacy):4: GANESHA_GRACE_PERIOD: the grace period (30.0 s) is shorter than the lease (60.0 s): clients could not reclaim in time"
         ])
     }
+
+    /// The kernel server the package runs: the kernel's limits, a scope a
+    /// host name can hold, the records on the package's storage; each named
+    /// at the line and attribute as written.
+    @Test func kernelServerAttributesAreNamedAsWritten() throws {
+        let dir = try Scratch()
+        let path = try dir.write(
+            "pkg.conf",
+            """
+            package_name p
+            kernel_manage yes
+            fs_name /dev/sdb1
+            fs_directory /srv/a
+            kernel_lease_time 5
+            kernel_scope "two words"
+            kernel_recovery_dir /var/lib/nfs/nfsdcld
+            XFS "-o fsid=1 *:/srv/a"
+            """)
+        #expect(errors(path) == [
+            "\(path):5: kernel_lease_time: 10 to 3600 s (the kernel's limits)",
+            "\(path):6: kernel_scope: two words: a host name (at most 64 bytes, no spaces or /) expected",
+            "\(path):7: kernel_recovery_dir: /var/lib/nfs/nfsdcld is on none of the package's file systems: it must move with the package",
+        ])
+        let native = try dir.write("k.lua", """
+            package { name = "p", kernel = { manage = true, grace_time = 20, lease_time = 30 } }
+            export { directory = "/srv/a", clients = "*", options = "rw", fsid = 1 }
+            """)
+        #expect(errors(native) == [
+            "\(native):1: package.kernel.grace_time: the grace period (20.0 s) is shorter than the lease (30.0 s): clients could not reclaim in time",
+            "\(native):1: package.kernel.manage: the kernel server's NFSv4 client records need a package file system",
+        ])
+        // Without manage, the node's own service runs the server: nothing of it is checked.
+        let unmanaged = try dir.write("u.lua", """
+            package { name = "p", kernel = { lease_time = 5 } }
+            export { directory = "/srv/a", clients = "*", options = "rw", fsid = 1 }
+            """)
+        #expect(errors(unmanaged).isEmpty)
+    }
 }

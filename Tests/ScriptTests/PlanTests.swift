@@ -42,7 +42,7 @@ import Testing
         #expect(bench.run("stop", recorder).outcome == .done(nil))
         #expect(Array(recorder.calls.dropFirst(started)) == [
             "monitor_stop", "flm_stop", "sm_notify_stop /var/lib/nfs", "lock_migration_release",
-            "ip_remove 192.0.2.10", "unexport /srv/a/b", "unexport /srv/a",
+            "ip_remove 192.0.2.10", "unexport /srv/a/b", "unexport /srv/a", "nfs_unlock_ip 192.0.2.10",
             "umount /srv/a/b", "umount /srv/a",
             "vg_deactivate vg02", "vg_deactivate vg01",
         ])
@@ -121,6 +121,28 @@ import Testing
         #expect(recorder.calls == ["fsck /srv", "mount /srv", "nfs_server_start"])
         #expect(bench.run("stop", recorder).outcome == .done(nil))
         #expect(recorder.calls.suffix(2) == ["nfs_server_stop", "umount /srv"])
+    }
+
+    /// The kernel server the package runs: started after the mounts and
+    /// before the exports (in grace before the address is up and the clients
+    /// told); on stop, the NLM locks taken through the address dropped and
+    /// the server stopped before the unmount; undone when a later step fails.
+    @Test func theKernelServerThePackageRunsStartsBeforeTheExportsAndStopsBeforeTheUnmount() throws {
+        let bench = try ScriptBench(package: """
+            package { name = "p", kernel = { manage = true } }
+            filesystem { device = "/dev/vg01/lv1", directory = "/srv", type = "ext4" }
+            export { directory = "/srv/a", clients = "*", options = "rw", fsid = 1 }
+            address { address = "192.0.2.10/24", interface = "eth1" }
+            """)
+        let recorder = Recorder()
+        #expect(bench.run("start", recorder).outcome == .done(nil))
+        #expect(recorder.calls == ["ip_probe 192.0.2.10", "fsck /srv", "mount /srv", "kernel_server_start", "export /srv/a", "ip_add 192.0.2.10"])
+        let stop = Recorder()
+        #expect(bench.run("stop", stop).outcome == .done(nil))
+        #expect(stop.calls == ["ip_remove 192.0.2.10", "unexport /srv/a", "nfs_unlock_ip 192.0.2.10", "kernel_server_stop", "umount /srv"])
+        let failed = Recorder(failAt: "export /srv/a")
+        #expect(bench.run("start", failed).outcome != .done(nil))
+        #expect(!failed.isUp("kernel") && !failed.isUp("fs"), "\(failed.calls)")
     }
 
     /// A start's plan with the real primitives: commands listed, none run.

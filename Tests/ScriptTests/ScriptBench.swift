@@ -37,12 +37,12 @@ final class Recorder: Sendable {
     static let brings: [String: String] = [
         "vg_activate": "vg", "mount": "fs", "export": "export", "nfs_server_start": "ganesha", "ip_add": "ip",
         "lock_migration_claim": "claim", "flm_start": "flm", "statd_restart": "statd", "sm_notify": "notify",
-        "monitor_start": "monitor",
+        "monitor_start": "monitor", "kernel_server_start": "kernel",
     ]
     static let takes: [String: String] = [
         "vg_deactivate": "vg", "umount": "fs", "unexport": "export", "nfs_server_stop": "ganesha", "ip_remove": "ip",
         "lock_migration_release": "claim", "flm_stop": "flm", "statd_restore": "statd", "sm_notify_stop": "notify",
-        "monitor_stop": "monitor",
+        "monitor_stop": "monitor", "kernel_server_stop": "kernel",
     ]
 
     func record(_ name: String, _ key: String) throws {
@@ -69,7 +69,7 @@ final class Recorder: Sendable {
           "vg_activate", "vg_deactivate", "fsck", "mount", "umount", "export", "unexport", "nfs_server_start",
           "nfs_server_stop", "ip_probe", "ip_add", "ip_remove", "lock_migration_claim", "lock_migration_release", "flm_start",
           "flm_stop", "sm_restore", "nsm_state_new", "statd_restart", "statd_restore", "lockd_restart", "sm_notify",
-          "sm_notify_stop", "monitor_start", "monitor_stop",
+          "sm_notify_stop", "monitor_start", "monitor_stop", "kernel_server_start", "kernel_server_stop", "nfs_unlock_ip",
         }
         local function key(x)
           if type(x) == "string" then return x end
