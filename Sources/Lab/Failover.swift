@@ -242,10 +242,10 @@ extension TwoNodeLab {
         case .none:
             if kind == .planned {
                 let stop = try hanfs(from, "stop", check: false)
-                guard stop.succeeded else { throw LabError("stop on \(from) failed: \(stop.stderrHead)") }
+                guard stop.succeeded else { throw LabError("stop on \(from) failed: \(stop.failureReason)") }
             }
             let start = try on(to, [hanfs, "start"] + (kind == .crash ? ["--takeover"] : []) + ["--config", config], timeout: 600, check: false)
-            guard start.succeeded else { throw LabError("start on \(to) failed: \(start.stderrHead)") }
+            guard start.succeeded else { throw LabError("start on \(to) failed: \(start.failureReason)") }
         }
     }
 

@@ -190,7 +190,7 @@ public final class TwoNodeLab: Sendable {
         switch manager {
         case .none:
             let start = try hanfs("node1", "start", check: false)
-            guard start.succeeded else { throw LabError("start on node1 failed: \(start.stderrHead)") }
+            guard start.succeeded else { throw LabError("start on node1 failed: \(start.failureReason)") }
             log("package \(Self.package) started on node1 in \(CommandResult.seconds(start.duration))")
         case .pacemaker:
             let t0 = Monotonic.now()

@@ -125,9 +125,15 @@ public struct CommandResult: Sendable, Equatable {
             .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " | ")
     }
 
-    /// The first line of stderr: where a hanfs command says why it failed (a traceback follows).
-    public var stderrHead: String {
-        stderrText.split(separator: "\n", omittingEmptySubsequences: true).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+    /// Why a hanfs command failed, from its stderr: the last line its log
+    /// wrote at the level `error` (its console lines come first, a
+    /// traceback may follow), else the last lines.
+    public var failureReason: String {
+        let lines = stderrText.split(separator: "\n", omittingEmptySubsequences: true)
+        if let error = lines.last(where: { $0.contains(" error ") }) {
+            return error.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).joined(separator: " ")
+        }
+        return stderrTail()
     }
 
     /// `exited with status 2`, `killed by signal 9`, `timed out after 5 s`.
