@@ -21,7 +21,9 @@ func kernelLabBenchmarks(hanfs: String, bench: String, rounds: Int) throws {
         return
     }
     let dir = "/tmp/hanfs-bench-kernel-lab"
-    for grace in [90, 10] {
+    // HANFS_BENCH_GRACES: which grace periods (default 90 and 10, comma separated).
+    let graces = (ProcessInfo.processInfo.environment["HANFS_BENCH_GRACES"] ?? "90,10").split(separator: ",").compactMap { Int($0) }
+    for grace in graces {
         let lab = TwoNodeLab(dir: dir, hanfs: hanfs)
         lab.down(log: { _ in })
         defer { lab.down(log: { _ in }) }
