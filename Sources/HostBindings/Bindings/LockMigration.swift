@@ -105,15 +105,17 @@ extension Bindings {
 
     private var flmStart: Binding {
         Binding(
-            "flm_start", "flm_start{holding_dir, sm_dir, interval, log}",
+            "flm_start", "flm_start{holding_dir, sm_dir, interval, log, timeout}",
             """
             The holding-directory sync: `hanfs flm` in the background keeps the holding directory a copy of the SM \
             directory. An entry rpc.statd writes or removes is copied or removed as soon as inotify reports it, \
             atomically and without following links; a full comparison every `interval` (default \
-            PROPAGATE_INTERVAL) is the safety net. Running already: `"already"`.
+            PROPAGATE_INTERVAL) is the safety net. Up once it watches the SM directory, within `timeout` (default \
+            STATMON_WAITTIME: a loaded node can take seconds). Running already: `"already"`.
             """
         ) { call in
-            let o = try PrimitiveOptions(call, 1, known: ["sm_dir", "holding_dir", "interval", "log"])
+            let o = try PrimitiveOptions(call, 1, known: ["sm_dir", "holding_dir", "interval", "log", "timeout"])
+            let timeout = try o.number("timeout", defaults.lockMigration.statmonWaitTime)
             guard let holding = try o.string("holding_dir") else { throw HostError("flm_start: holding_dir missing") }
             let sm = try smDirectory(o)
             if !StatusMonitor.sync(holding: holding).processes.isEmpty { return try call.push("already") }
@@ -127,7 +129,7 @@ extension Bindings {
             // Started once its worker watches the SM directory: from then on
             // no entry is missed (what came before, its first full comparison copies).
             return try call.push(outcome(try wrap {
-                try StatusMonitor.sync(holding: holding, argv: argv).start(node) { ProcessTable.isWatching($0) }
+                try StatusMonitor.sync(holding: holding, argv: argv).start(node, within: timeout) { ProcessTable.isWatching($0) }
             }))
         }
     }
