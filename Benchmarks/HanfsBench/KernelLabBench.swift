@@ -37,7 +37,7 @@ func kernelLabBenchmarks(hanfs: String, bench: String, rounds: Int) throws {
     }
 }
 
-/// In the VM: the failovers, then hanfs's start and stop beside the same commands alone.
+/// In the VM: the package's commands alone (timed by step), then the failovers, each beside its twin with a dead client.
 func kernelLabGuest(hanfs: String, grace: Int, rounds: Int) throws {
     let lab = TwoNodeLab(hanfs: hanfs)
     // First the commands alone (a failure shows at once, not after the failovers).
