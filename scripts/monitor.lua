@@ -21,8 +21,20 @@
 -- has ended.
 
 local checks = require "checks"
+local plan = require "plan"
 local m = pkg.monitor
 local list = checks.all()
+
+-- What the node that takes over after a crash needs from this one (the
+-- clients' connections), kept each cycle; a failure is logged when it
+-- starts or changes, never fails the package.
+local kept_why
+local function keep_records()
+  local ok, why = pcall(plan.record)
+  why = not ok and tostring(why) or nil
+  if why and why ~= kept_why then log.warn("records for a takeover not kept: " .. why) end
+  kept_why = why
+end
 
 -- One cycle: every check once. Returns the log line, and the failures as
 -- {name, why}.
@@ -57,6 +69,7 @@ if (...) == "once" then
   end
   local line, failures = cycle()
   log.info(line)
+  keep_records()
   -- Only the checks that failed are tried again, a second apart.
   for try = 1, m.retries do
     if #failures == 0 then break end
@@ -95,6 +108,7 @@ while true do
                      or "maintenance over: failures end the monitor again")
   end
   local line, failures = cycle()
+  keep_records()
   local failing, failed, degraded = {}, {}, {}
   for _, f in ipairs(failures) do
     failing[f.name] = true

@@ -41,6 +41,20 @@ end
 
 local function mark(up) return up and "up  " or "down" end
 
+-- A step that helps but is no condition: its error is logged, as `failed: why`.
+local function helping(p, title, fn, failed)
+  p:step(title, function()
+    local ok, why = pcall(fn)
+    if not ok then log.warn(failed .. ": " .. tostring(why)) end
+  end)
+end
+
+-- Whether the clients' connections are kept and prompted (`reconnect_clients`):
+-- on the package's storage, for its addresses.
+local function reconnecting()
+  return pkg.reconnect_clients and #pkg.filesystems > 0 and #pkg.addresses > 0
+end
+
 -- The parts, in start order. `here()`: whether this run does the part's own
 -- work (under Serviceguard, storage and addresses are the cluster
 -- manager's: `parts`); `start(p)` and `stop(p)` add their steps to the
@@ -214,15 +228,28 @@ plan.parts = {
     ahead = function()
       for _, a in ipairs(pkg.addresses) do ip_probe(a) end
     end,
+    -- The clients' TCP connections to them are kept on the package's storage (each
+    -- monitor cycle, and at stop before they go); the node that takes them over prompts
+    -- each client to reconnect at once (a tickle ACK) rather than at its next TCP
+    -- retransmission, seconds later (`reconnect_clients`). Neither may fail the start or the stop.
     start = function(p)
       for _, a in ipairs(pkg.addresses) do
         p:step("add address " .. a.address, function() ip_add(a) end, function() ip_remove(a) end)
       end
+      if reconnecting() then
+        helping(p, "prompt the recorded clients to reconnect", connections_prompt, "the clients were not prompted")
+      end
     end,
     stop = function(p)
+      if reconnecting() then
+        helping(p, "record the clients' connections", connections_record, "the clients' connections were not recorded")
+      end
       for _, a in ipairs(reversed(pkg.addresses)) do
         p:step("remove address " .. a.address, function() ip_remove(a) end)
       end
+    end,
+    record = function()
+      if reconnecting() then connections_record() end
     end,
     status = function()
       local lines, here = {}, {}
@@ -415,6 +442,15 @@ function plan.status()
     end
   end
   return lines
+end
+
+-- What the monitor keeps on the package's storage every cycle, for the node
+-- that takes over after a crash (each part's `record`). An error is the
+-- caller's to log: keeping a record never fails the package.
+function plan.record()
+  for _, part in ipairs(plan.parts) do
+    if part.record and part.here() then part.record() end
+  end
 end
 
 -- The monitor's checks: the RPC services first, then each part's, then the site's.

@@ -5,9 +5,12 @@ import TestSupport
 
 /// The kernel NFS lab (a VM running Debian's kernel under TCG): failovers
 /// of the kernel-NFS package with grace and lease at 90/90 and at the
-/// kernel's minimum 10/10, each side by side with the same failover where a
-/// second NFSv4.2 client on the server's record has died (the grace period
-/// then runs its whole length: what a stack that never ends it early always
+/// kernel's minimum 10/10 (lockd's grace the same), each round three
+/// failovers side by side: the package as it is; the same with
+/// `reconnect_clients = false` (the clients find the new node at their
+/// next TCP retransmission); and with the clients prompted again, but a
+/// second NFSv4.2 client on the server's record dead (the grace period then
+/// runs its whole length: what a stack that never ends it early always
 /// gets). The outages are the client's own, on its kernel mounts. TCG is
 /// slow, so hanfs's steps are also compared with the same commands run alone
 /// in the same VM (ratios).
@@ -53,13 +56,21 @@ func kernelLabGuest(hanfs: String, grace: Int, rounds: Int) throws {
         }
     }
     try lab.hanfs(node, "start")
-    var early: [FailoverReport] = [], runOut: [FailoverReport] = []
-    // Alternating, so that the VM's noise falls on both alike.
+    var early: [FailoverReport] = [], unprompted: [FailoverReport] = [], runOut: [FailoverReport] = []
+    // The package file, with and without `reconnect_clients = false` (read at each start and stop).
+    let package = try String(contentsOfFile: lab.config, encoding: .utf8)
+    let withoutPrompt = package.replacingOccurrences(of: "dad_timeout = 0.2,", with: "dad_timeout = 0.2, reconnect_clients = false,")
+    guard withoutPrompt != package else { throw LabError("the lab's package file has no dad_timeout = 0.2 to set reconnect_clients beside") }
+    // Alternating, so that the VM's noise falls on all alike.
     // A failover that fails ends the rounds: what was measured is printed, and why.
     var failure: String?
     do {
         for _ in 0..<rounds {
             early.append(try lab.failover(log: { _ in }))
+            try withoutPrompt.write(toFile: lab.config, atomically: true, encoding: .utf8)
+            defer { try? package.write(toFile: lab.config, atomically: true, encoding: .utf8) }
+            unprompted.append(try lab.failover(log: { _ in }))
+            try package.write(toFile: lab.config, atomically: true, encoding: .utf8)
             runOut.append(try lab.failover(deadClient: true, log: { _ in }))
         }
     } catch {
@@ -68,27 +79,49 @@ func kernelLabGuest(hanfs: String, grace: Int, rounds: Int) throws {
     func outages(_ rs: [FailoverReport], _ version: String, write: Bool = false) -> [Double] {
         rs.compactMap { $0.mounts.first { $0.version == version }.map { write ? $0.writeOutage : $0.outage } }
     }
+    func newLocks(_ rs: [FailoverReport], _ version: String) -> [Double] {
+        rs.compactMap { $0.mounts.first { $0.version == version }?.newLock }
+    }
     func ms(_ xs: [Double]) -> String { xs.isEmpty ? "- | -" : String(format: "%.0f | %.0f", median(xs) * 1000, (xs.max() ?? 0) * 1000) }
     func row(_ what: String, _ a: [Double], _ b: [Double]) -> String {
         "| \(what) | \(ms(a)) | \(ms(b)) | " + (a.isEmpty || b.isEmpty ? "-" : String(format: "%.2f", median(b) / max(median(a), 0.001))) + " |"
     }
     print("")
-    print("## The kernel NFS lab (VM, TCG): \(early.count) + \(runOut.count) planned failovers, grace and lease \(grace)/\(grace) s, one run")
-    if let failure { print("\nFailover \(early.count + runOut.count + 1) of \(2 * rounds) failed, which ended the rounds: \(failure)") }
+    print("## The kernel NFS lab (VM, TCG): \(early.count) + \(unprompted.count) + \(runOut.count) planned failovers, "
+        + "grace and lease \(grace)/\(grace) s (lockd's grace the same), one run")
+    if let failure {
+        print("\nFailover \(early.count + unprompted.count + runOut.count + 1) of \(3 * rounds) failed, which ended the rounds: \(failure)")
+    }
     print("")
     print("Side by side: each client on record reclaims (the kernel ends the grace period early) | a second NFSv4.2 client "
         + "on record has died (the grace period runs its whole length).")
     print("")
-    print("| client's outage (kernel mounts, its own timestamps) | early: median ms | max ms | run out: median ms | max ms | ratio |")
-    print("|---|---|---|---|---|---|")
-    print(row("NFSv3: between two good reads (O_DIRECT)", outages(early, "3"), outages(runOut, "3")))
-    print(row("NFSv3: wait for a write's acknowledgement (fsync)", outages(early, "3", write: true), outages(runOut, "3", write: true)))
-    print(row("NFSv4.2: between two good reads (open, O_DIRECT)", outages(early, "4.2"), outages(runOut, "4.2")))
-    print(row("NFSv4.2: wait for a write's acknowledgement (fsync)", outages(early, "4.2", write: true), outages(runOut, "4.2", write: true)))
+    // The client's outages in `a`, each beside the same in `b`.
+    func outageRows(_ a: [FailoverReport], _ b: [FailoverReport], _ aName: String, _ bName: String) {
+        print("| client's outage (kernel mounts, its own timestamps) | \(aName): median ms | max ms | \(bName): median ms | max ms | ratio |")
+        print("|---|---|---|---|---|---|")
+        for (version, what) in [("3", "NFSv3"), ("4.2", "NFSv4.2")] {
+            let reads = version == "3" ? "between two good reads (O_DIRECT)" : "between two good reads (open, O_DIRECT)"
+            print(row("\(what): \(reads)", outages(a, version), outages(b, version)))
+            print(row("\(what): wait for a write's acknowledgement (fsync)", outages(a, version, write: true), outages(b, version, write: true)))
+        }
+    }
+    outageRows(early, runOut, "early", "run out")
     print(row("stop then start: asked to running on the other node", early.map(\.serving), runOut.map(\.serving)))
-    let graces = (early + runOut).compactMap(\.kernelGrace)
+    print(row("NFSv3: a new lock, from nfsd's start", newLocks(early, "3"), newLocks(runOut, "3")))
+    print(row("NFSv4.2: a new lock, from nfsd's start", newLocks(early, "4.2"), newLocks(runOut, "4.2")))
     print("")
-    print("The kernel's grace period: \(graces.filter { $0.hasPrefix("ended early") }.count) of \(early.count + runOut.count) ended early, "
+    print("Side by side: the clients' connections prompted to reconnect as the address is up (a tickle ACK) | "
+        + "`reconnect_clients = false` (each client finds the new node at its next TCP retransmission).")
+    print("")
+    outageRows(early, unprompted, "prompted", "not prompted")
+    let prompted = early.compactMap(\.prompted)
+    print("")
+    print("Prompted: \(prompted.map(\.connections).reduce(0, +)) connection(s) in \(early.count) failovers, "
+        + "\(prompted.map(\.reconnected).reduce(0, +)) reconnected within the start's 1.2 s.")
+    let graces = (early + unprompted + runOut).compactMap(\.kernelGrace)
+    print("")
+    print("The kernel's grace period: \(graces.filter { $0.hasPrefix("ended early") }.count) of \(graces.count) ended early, "
         + "\(graces.filter { $0.hasPrefix("ran out") }.count) ran out. Every failover: no read or write failed, every acknowledged "
         + "record on the disk, each lock reclaimed (the lab checks them all and fails otherwise).")
 
@@ -97,13 +130,13 @@ func kernelLabGuest(hanfs: String, grace: Int, rounds: Int) throws {
     // above, and the commands it runs, run alone from the same runner
     // (`hanfs run` of a script that only runs them, in the node).
     var steps: [String: [Double]] = [:]
-    for r in early {
+    for r in early + unprompted {
         for (e, seconds) in r.shownEvents where e.who == "start on \(r.to)" || e.who == "stop on \(r.from)" {
             if let seconds { steps[e.what, default: []].append(seconds) }
         }
     }
     print("")
-    print("hanfs's steps (their records, in the \(rounds) failovers above) beside the same commands alone (5 runs of a script "
+    print("hanfs's steps (their records, in the \(early.count + unprompted.count) failovers above without a dead client) beside the same commands alone (5 runs of a script "
         + "that only runs them, `hanfs run` in \(node)), in the same VM:")
     print("")
     print("| step | commands alone: median ms | max ms | hanfs's step: median ms | max ms | ratio |")

@@ -24,6 +24,7 @@ enum PackageTable {
         t["timeouts"] = .table(timeouts)
         t["arp"] = .table(LuaTable(fields: ["count": .integer(Int64(c.arpCount)), "interval": .number(c.arpInterval)]))
         t["dad_timeout"] = .number(c.dadTimeout)
+        t["reconnect_clients"] = .boolean(c.reconnectClients)
         t["nfs_server"] = .string(c.nfsServer.rawValue)
         t["hooks_file"] = .string(c.hooksFile)
         t["ganesha"] = .table(LuaTable(fields: [
@@ -33,6 +34,7 @@ enum PackageTable {
         t["kernel"] = .table(LuaTable(fields: [
             "manage": .boolean(c.kernel.manage), "threads": .integer(Int64(c.kernel.threads)),
             "grace_time": .number(c.kernel.graceTime), "lease_time": .number(c.kernel.leaseTime),
+            "nlm_grace_time": .number(c.kernelNLMGraceTime),
             "scope": .string(c.kernelScope), "recovery_dir": .string(c.kernelRecoveryDirectory),
         ]))
         t["lock_migration"] = .table(

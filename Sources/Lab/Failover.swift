@@ -108,8 +108,12 @@ public struct FailoverReport: Sendable {
         /// The writer's longest wait for an acknowledgement across the failover.
         public var writeOutage: Double
         public var text: String
+        /// Seconds from nfsd's start on the node taking over until a new lock was granted.
+        public var newLock: Double?
     }
     public var mounts: [MountResult] = []
+    /// The client connections the start prompted to reconnect, and how many had when it went on.
+    public var prompted: (connections: Int, reconnected: Int)?
     /// The kernel server's NFSv4 grace period after the start (the VM lab), as the kernel logged it.
     public var kernelGrace: String?
 
@@ -194,7 +198,7 @@ extension TwoNodeLab {
         // The client: the lab's own RPC client and libnfs's tools, or (the VM lab) applications on the kernel's mounts.
         let probes = server == .kernel ? nil : try ClientProbes(self, kind)
         defer { probes?.stop() }
-        let load = server == .kernel ? try KernelClientLoad(self) : nil
+        var load = server == .kernel ? try KernelClientLoad(self) : nil
         defer { load?.stop() }
         let notifiedBefore = notifications()
 
@@ -207,6 +211,7 @@ extension TwoNodeLab {
         if kind == .crash { try awaitFencing(of: from, after: fenced) }
         let t2 = Monotonic.now()
         report.serving = t2 - t0
+        try load?.askForNewLocks()
         // The client's statd hears from the package.
         let waitUntil = Monotonic.now() + 10
         while report.notified == nil && Monotonic.now() < waitUntil {
@@ -216,8 +221,18 @@ extension TwoNodeLab {
         if kind == .crash { report.rejoined = try bootAgain(from, runningOn: to) }
         try probes?.verifyWriter(&report, t0: t0)
         report.mounts = try load?.verify(since: t0, serving: t2) ?? []
-        if server == .kernel { report.kernelGrace = kernelGrace(on: to, since: booted) }
+        if server == .kernel, let load {
+            let (text, started) = kernelGrace(on: to, since: booted)
+            report.kernelGrace = text
+            for i in report.mounts.indices {
+                report.mounts[i].newLock = started.flatMap { s in load.newLocks[report.mounts[i].version].map { $0 - s } }
+            }
+        }
         report.events = events(since: wall, nodes: [from, to])
+        if let p = report.events.last(where: { $0.phase == "prompted" && $0.who == "start on \(to)" }) {
+            let f = p.what.split(separator: " ").compactMap { Int($0) }
+            if f.count == 2 { report.prompted = (f[0], f[1]) }
+        }
         log(report.timeline(grace: grace))
         return report
     }
@@ -358,6 +373,9 @@ extension TwoNodeLab {
                 case "takeover":
                     let title = "took volume group \(record["volume_group"] as? String ?? "?") over from \(record["from"] as? String ?? "?")"
                     events.append(.init(offset: at, who: who, what: title))
+                case "clients_prompted":
+                    let n = Int(record["prompted"] as? String ?? "") ?? 0, back = Int(record["reconnected"] as? String ?? "") ?? 0
+                    events.append(.init(offset: at, who: who, what: "\(n) \(back)", phase: "prompted"))
                 case "action" where ["start", "stop"].contains(action):
                     if let phase = record["phase"] as? String { events.append(.init(offset: at, who: who, what: phase, phase: phase)) }
                 default: break
@@ -402,7 +420,14 @@ extension FailoverReport {
             text += "  \(start)running on \(to) \(ms(serving)) after the power loss (\(decided) decided); "
             text += "\(from) booted again\(rejoined.map { ", rejoined the cluster in \(ms($0))," } ?? "") and does not run it\n"
         }
-        for m in mounts { text += "  client, kernel NFSv\(m.version) mount: \(m.text)\n" }
+        if let (n, back) = prompted {
+            text += "  \(to) prompted \(n) client connection(s) recorded by \(kind == .planned ? "the stop" : "the monitor") to reconnect: \(back) did\n"
+        }
+        for m in mounts {
+            text += "  client, kernel NFSv\(m.version) mount: \(m.text)"
+            text += m.newLock.map { String(format: "; a new lock granted %.1f s after nfsd started", $0) } ?? ""
+            text += "\n"
+        }
         for v in outage.keys.sorted() {
             text += "  client, NFSv\(v): outage \(ms(outage[v]!)) from the last good read before to the first after"
             text += " (\(failedReads[v] ?? 0) read(s) failed outright)\n"
@@ -529,7 +554,8 @@ struct ClientWriter {
     }
 
     func stop() {
-        for pid in ProcessTable.matching({ $0.count > 2 && $0[1] == "lab-client" && $0[2] == "write" && $0.contains(acks) }) {
+        // (It runs in the client's network namespace, not this one's.)
+        for pid in ProcessTable.matching({ $0.count > 2 && $0[1] == "lab-client" && $0[2] == "write" && $0.contains(acks) }, everyNetwork: true) {
             kill(pid, SIGKILL)
         }
     }

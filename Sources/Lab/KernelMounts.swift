@@ -46,7 +46,7 @@ extension TwoNodeLab {
     /// ended early (every client on record reclaimed), run out (the kernel
     /// logs nothing then, but the node's v4_end_grace says it has ended), or
     /// still running.
-    func kernelGrace(on node: String, since: Double) -> String {
+    func kernelGrace(on node: String, since: Double) -> (text: String, nfsdStarted: Double?) {
         let log = (try? sh(["dmesg"], check: false))?.stdoutText ?? ""
         var started: (at: Double, net: String, text: String)?
         let ended = (try? on(node, ["cat", "/proc/fs/nfsd/v4_end_grace"], check: false))?.stdoutText.hasPrefix("Y") ?? false
@@ -65,7 +65,7 @@ extension TwoNodeLab {
                 outcome = String(format: "ended %.1f s after nfsd started", at - s.at)
             }
         }
-        return outcome
+        return (outcome, started?.at)
     }
 }
 
@@ -77,7 +77,10 @@ extension TwoNodeLab {
 /// NFSv4). Afterwards no read or write may have failed (no ESTALE), every
 /// acknowledged record must be on the disk, and the server must hold each
 /// lock again (reclaimed). The outages are the client's own: the longest
-/// wait between two good reads, and for an acknowledged write.
+/// wait between two good reads, and for an acknowledged write. Once the
+/// package runs again, a new lock is asked for on each mount: it waits
+/// for every grace period of the server (lockd's, and NFSv4's), whichever
+/// ends last.
 struct KernelClientLoad {
     let lab: TwoNodeLab
     /// Files of their own for each failover.
@@ -93,6 +96,8 @@ struct KernelClientLoad {
         let readLog: String
         let records: String
         let lock: String
+        /// A file locked anew once the package runs again.
+        let newLock: String
     }
     let mounts: [Mount]
 
@@ -104,10 +109,11 @@ struct KernelClientLoad {
             return Mount(
                 version: m.version, directory: m.directory, acks: "\(lab.dir)/acks-\(tag)-\(stamp)",
                 log: "\(lab.dir)/writer-\(tag).log", reads: "\(lab.dir)/reads-\(tag)-\(stamp)", readLog: "\(lab.dir)/reader-\(tag).log",
-                records: "\(m.directory)/records-\(stamp).\(tag)", lock: "\(m.directory)/lock-\(stamp).\(tag)")
+                records: "\(m.directory)/records-\(stamp).\(tag)", lock: "\(m.directory)/lock-\(stamp).\(tag)",
+                newLock: "\(m.directory)/newlock-\(stamp).\(tag)")
         }
         for m in mounts {
-            for f in [m.acks, m.log, m.reads, m.readLog] { try? FileManager.default.removeItem(atPath: f) }
+            for f in [m.acks, m.log, m.reads, m.readLog, "\(m.log).newlock"] { try? FileManager.default.removeItem(atPath: f) }
             try lab.site.spawn(
                 "client", [lab.hanfs, "lab-client", "read", "--file", "\(m.directory)/hello.txt", "--acks", m.reads],
                 log: m.readLog)
@@ -122,6 +128,9 @@ struct KernelClientLoad {
             }
         }
     }
+
+    /// When a new lock, asked for as the package ran again, was granted on each mount (uptime, as its holder said).
+    var newLocks: [String: Double] = [:]
 
     /// Every acknowledged record of a mount (or good read, from `file`): its number and when (monotonic seconds).
     func acknowledged(_ m: Mount, file: String? = nil) -> [(n: Int, at: Double)] {
@@ -157,19 +166,30 @@ struct KernelClientLoad {
         zip(times, times.dropFirst()).filter { $0.1 >= t0 }.map { $1 - $0 }.max() ?? 0
     }
 
+    /// Ends its processes (in the client's network namespace, not this one's), and waits until they are gone.
     func stop() {
-        for pid in ProcessTable.matching({
-            $0.count > 2 && $0[1] == "lab-client" && ["append", "hold", "read"].contains($0[2]) && $0.contains { $0.contains("-\(stamp)") }
-        }) {
-            kill(pid, SIGKILL)
+        func mine() -> [Int32] {
+            ProcessTable.matching({
+                $0.count > 2 && $0[1] == "lab-client" && ["append", "hold", "read"].contains($0[2]) && $0.contains { $0.contains("-\(stamp)") }
+            }, everyNetwork: true)
         }
+        for pid in mine() { kill(pid, SIGKILL) }
+        let until = Monotonic.now() + 10
+        while !mine().isEmpty && Monotonic.now() < until { usleep(50_000) }
     }
 
     /// After the failover: writes acknowledged again, then each mount's
     /// records read back, its longest wait for an acknowledgement, the
     /// errors its writer met, and the server's hold of its lock.
     /// `t0`: when the failover began; `serving`: when the package ran again.
-    func verify(since t0: Double, serving: Double) throws -> [FailoverReport.MountResult] {
+    /// As the package runs again: a new lock asked for on each mount.
+    func askForNewLocks() throws {
+        for m in mounts {
+            try lab.site.spawn("client", [lab.hanfs, "lab-client", "hold", "--file", m.newLock], log: "\(m.log).newlock")
+        }
+    }
+
+    mutating func verify(since t0: Double, serving: Double) throws -> [FailoverReport.MountResult] {
         var results: [FailoverReport.MountResult] = []
         for m in mounts {
             try waitFor(m, "writes acknowledged again", within: Double(lab.grace) + 60) { $0.filter { $0.at > serving }.count >= 10 }
@@ -182,6 +202,17 @@ struct KernelClientLoad {
         while locks.contains(0) && Monotonic.now() < until {
             usleep(200_000)
             locks = try mounts.map { try serverLocks($0) }
+        }
+        // New locks: granted once every grace period of the server has ended.
+        let newLocksBy = Monotonic.now() + Double(lab.grace) + 60
+        while newLocks.count < mounts.count && Monotonic.now() < newLocksBy {
+            for m in mounts where newLocks[m.version] == nil {
+                let said = (try? String(contentsOfFile: "\(m.log).newlock", encoding: .utf8)) ?? ""
+                if let at = said.components(separatedBy: "held at ").dropFirst().first.flatMap({ Double($0.prefix { !$0.isWhitespace }) }) {
+                    newLocks[m.version] = at
+                }
+            }
+            usleep(100_000)
         }
         stop()
         for (m, held) in zip(mounts, locks) {
@@ -197,6 +228,7 @@ struct KernelClientLoad {
             let gap = Self.longestWait(acks.map(\.at), since: t0)
             let readGap = Self.longestWait(acknowledged(m, file: m.reads).map(\.at), since: t0)
             guard held > 0 else { throw LabError("NFSv\(m.version): the lock held across the failover is not held by the server after it (not reclaimed)") }
+            guard newLocks[m.version] != nil else { throw LabError("NFSv\(m.version): a new lock was not granted within the grace period and a minute") }
             if let first = errors.first { throw LabError("NFSv\(m.version): a read or write failed across the failover: \(first)") }
             results.append(.init(
                 version: m.version, outage: readGap, writeOutage: gap,

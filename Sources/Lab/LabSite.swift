@@ -217,6 +217,13 @@ public final class LabSite: Sendable {
         // takes them too.
         if Self.kernelHasNFSServer { _ = try? sh(inHost(host, ["rpc.nfsd", "0"]), check: false) }
         killAll(in: host)
+        // Its TCP connections go too: the network namespace outlives the power
+        // off, and a socket nfsd left behind (closed, its FIN never acknowledged)
+        // would answer for a connection the client still has when the host boots
+        // and takes the package again, as a rebooted node never does. (The link
+        // is down: the resets `ss -K` sends go nowhere. Where the kernel cannot
+        // destroy sockets, nothing is done.)
+        _ = try? sh(inHost(host, ["ss", "-K", "-t", "-a"]), check: false)
     }
 
     /// Whether this kernel has nfsd.
@@ -225,13 +232,15 @@ public final class LabSite: Sendable {
     /// The host boots again: a fresh mount namespace (what was in /run and
     /// the other private directories is gone, as after a reboot), its link
     /// up with its own address alone (what else it had, a package address
-    /// among them, went with the power).
+    /// among them, went with the power), no neighbour known.
     public func powerOn(_ host: Host) throws {
         killAll(in: host.name)
         for ns in [mountNS(host.name), utsNS(host.name)] { _ = try? sh(["umount", ns], check: false) }
         try mountNamespace(host)
         let ns = netns(host.name)
         try sh(["ip", "-n", ns, "addr", "flush", "dev", host.link])
+        // Nor does it remember its neighbours.
+        _ = try? sh(["ip", "-n", ns, "neigh", "flush", "all"], check: false)
         try sh(["ip", "-n", ns, "addr", "add", host.address, "dev", host.link])
         for link in try links(host.name) { try sh(["ip", "-n", ns, "link", "set", link, "up"]) }
     }

@@ -41,6 +41,8 @@ public final class TwoNodeLab: Sendable {
     public let hanfs: String
     /// The grace period and lease asked for (`--grace`).
     let requestedGrace: Int
+    /// The kernel lab: lockd's grace period asked for (`--nlm-grace`); nil: the grace period.
+    let requestedNLMGrace: Int?
     public static let nodes = ["node1", "node2"]
     public static let package = "nfspkg"
     public static let address = "192.0.2.10"
@@ -55,7 +57,7 @@ public final class TwoNodeLab: Sendable {
     public let site: LabSite
 
     /// `dir`: where its files go ($HANFS_LAB_DIR, default /var/tmp/hanfs-lab).
-    public init(dir: String? = nil, hanfs: String, grace: Int = 5) {
+    public init(dir: String? = nil, hanfs: String, grace: Int = 5, nlmGrace: Int? = nil) {
         let dir = dir ?? ProcessInfo.processInfo.environment["HANFS_LAB_DIR"].flatMap { $0.isEmpty ? nil : $0 }
             ?? Self.defaultDirectory
         self.dir = dir
@@ -65,6 +67,7 @@ public final class TwoNodeLab: Sendable {
         prefix = dir == Self.defaultDirectory ? "hanfs-lab" : "hanfs-lab-" + String(hash, radix: 16)
         self.hanfs = hanfs
         requestedGrace = grace
+        requestedNLMGrace = nlmGrace
         site = LabSite(dir: dir, prefix: prefix)
     }
 
@@ -86,6 +89,11 @@ public final class TwoNodeLab: Sendable {
             Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
         } ?? requestedGrace
         return server == .kernel ? max(10, asked) : asked
+    }
+
+    /// The kernel lab's lockd grace period, as `up` was asked; nil: the grace period.
+    public var nlmGrace: Int? {
+        (try? String(contentsOfFile: "\(dir)/nlm-grace", encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
     /// Which NFS server the package runs, as `up` was told.
@@ -145,6 +153,7 @@ public final class TwoNodeLab: Sendable {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try server.rawValue.write(toFile: "\(dir)/server", atomically: true, encoding: .utf8)
             try String(requestedGrace).write(toFile: "\(dir)/grace", atomically: true, encoding: .utf8)
+            if let n = requestedNLMGrace { try String(n).write(toFile: "\(dir)/nlm-grace", atomically: true, encoding: .utf8) }
             try build(manager, log: log)
         }
     }
@@ -304,7 +313,8 @@ public final class TwoNodeLab: Sendable {
 
     func writePackage(_ disk: String) throws {
         let serverSettings = server == .kernel
-            ? "nfs_server = \"kernel\",\n          kernel = { manage = true, threads = 8, grace_time = \(grace), lease_time = \(grace) },"
+            ? "nfs_server = \"kernel\",\n          kernel = { manage = true, threads = 8, grace_time = \(grace), lease_time = \(grace)"
+                + (nlmGrace.map { ", nlm_grace_time = \($0)" } ?? "") + " },"
             : "nfs_server = \"ganesha\",\n          ganesha = { grace_period = \(grace), lease_lifetime = \(grace) },"
         let serverName = server == .kernel ? "the kernel's nfsd" : "NFS-Ganesha"
         // The lab's own RPC client and libnfs's tools use ports above 1023, which the kernel refuses unless `insecure`.

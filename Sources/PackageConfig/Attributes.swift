@@ -154,6 +154,11 @@ public enum Attributes {
             .dadTimeout, native: "package.dad_timeout", hanfs: "dad_timeout", .secondsOrOff,
             "How long another host has to answer for the address before it is added.", default: { String(seconds: $0.dadTimeout) }),
         Attribute(
+            .reconnectClients, native: "package.reconnect_clients", hanfs: "reconnect_clients", .yesNo,
+            "The clients' TCP connections kept on the package's storage, and each prompted to reconnect once the "
+                + "addresses are up on the node that took over (a tickle ACK); NO: clients find that node at their next "
+                + "TCP retransmission.", default: { $0.reconnectClients ? "YES" : "NO" }),
+        Attribute(
             .logFile, native: "package.log_file", modular: ["script_log_file"], legacy: ["SCRIPT_LOG_FILE", "LOG_FILE"], .path,
             "The package's log; written only if hanfs made it.", default: { _ in "/var/log/hanfs/NAME.log" }),
         Attribute(
@@ -261,8 +266,14 @@ public enum Attributes {
             "nfsd threads.", default: { String($0.kernel.threads) }),
         Attribute(
             .kernelGraceTime, native: "package.kernel.grace_time", hanfs: "kernel_grace_time", .seconds,
-            "The kernel server's grace period (NFSv4 and NLM): at least the lease, 10 to 3600.",
+            "The kernel server's NFSv4 grace period (and lockd's, unless nlm_grace_time): at least the lease, 10 to 3600.",
             default: { String(seconds: $0.kernel.graceTime) }),
+        Attribute(
+            .kernelNLMGraceTime, native: "package.kernel.nlm_grace_time", hanfs: "kernel_nlm_grace_time", .seconds,
+            "lockd's grace period: how long the NFSv3 clients told to reclaim their NLM locks have to do it. New locks, "
+                + "over NFSv3 and NFSv4 alike, wait it out, and nothing ends it early: shorter than grace_time, new locks "
+                + "come sooner, and a client that misses it loses its locks. 10 to 240; lockd rounds it up to a multiple "
+                + "of 10.", default: { _ in "grace_time (at most 240)" }),
         Attribute(
             .kernelLeaseTime, native: "package.kernel.lease_time", hanfs: "kernel_lease_time", .seconds,
             "The kernel server's NFSv4 lease: 10 to 3600.", default: { String(seconds: $0.kernel.leaseTime) }),

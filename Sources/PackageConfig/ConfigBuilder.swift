@@ -15,10 +15,10 @@ public enum Field: Sendable, Hashable {
     case vgOwnership
     case fsckPolicy
     case timeout(String)  // one of StepTimeouts.names
-    case arpCount, arpInterval, dadTimeout
+    case arpCount, arpInterval, dadTimeout, reconnectClients
     case ipInterface
     case nfsServer, ganeshaGracePeriod, ganeshaLeaseLifetime, ganeshaRecoveryDirectory, ganeshaStopTimeout
-    case kernelManage, kernelThreads, kernelGraceTime, kernelLeaseTime, kernelScope, kernelRecoveryDirectory
+    case kernelManage, kernelThreads, kernelGraceTime, kernelNLMGraceTime, kernelLeaseTime, kernelScope, kernelRecoveryDirectory
     case logFile
     /// The package's own hooks, loaded before every script after site.lua.
     case hooksFile
@@ -193,6 +193,7 @@ public struct ConfigBuilder {
         case .arpCount: config.arpCount = v.integer
         case .arpInterval: config.arpInterval = v.number
         case .dadTimeout: config.dadTimeout = v.number
+        case .reconnectClients: config.reconnectClients = v.flag
         case .logFile: config.logFile = v.text
         case .hooksFile: config.hooksFile = v.text
         case .nfsServer: config.nfsServer = NFSServer(rawValue: v.text)!
@@ -205,6 +206,7 @@ public struct ConfigBuilder {
         case .kernelManage: config.kernel.manage = v.flag
         case .kernelThreads: config.kernel.threads = v.integer
         case .kernelGraceTime: config.kernel.graceTime = v.number
+        case .kernelNLMGraceTime: config.kernel.nlmGraceTime = v.number
         case .kernelLeaseTime: config.kernel.leaseTime = v.number
         case .kernelScope: config.kernel.scope = v.text
         case .kernelRecoveryDirectory:

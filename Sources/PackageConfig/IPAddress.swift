@@ -18,7 +18,20 @@ public struct IPAddress: Sendable, Equatable, Hashable, CustomStringConvertible 
         bytes = withUnsafeBytes(of: &v6) { Array($0) }
     }
 
+    /// From its 4 or 16 bytes, in network order.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 4 || bytes.count == 16 else { return nil }
+        self.bytes = bytes
+    }
+
     public var isIPv6: Bool { bytes.count == 16 }
+
+    /// The IPv4 address of an IPv4-mapped IPv6 one (::ffff:192.0.2.10), as a
+    /// dual-stack socket shows an IPv4 peer; nil for any other.
+    public var unmappedIPv4: IPAddress? {
+        guard isIPv6, bytes.prefix(12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] else { return nil }
+        return IPAddress(bytes: Array(bytes.suffix(4)))
+    }
     public var bits: Int { bytes.count * 8 }
 
     public var description: String {

@@ -29,6 +29,8 @@ public struct PackageConfiguration: Sendable, Equatable {
     public var arpInterval = 0.2
     /// Seconds to wait for an answer to the duplicate address probe; 0: no probe.
     public var dadTimeout = 0.5
+    /// The clients' connections recorded, and prompted to reconnect after a takeover.
+    public var reconnectClients = true
     /// The package's own log; empty: /var/log/hanfs/<name>.log.
     public var logFile = ""
     /// A Lua file of the site's hooks for this package (stdlib/plan.lua),
@@ -266,10 +268,12 @@ public enum NFSServer: String, Sendable, Equatable, CaseIterable {
 public struct KernelServerSettings: Sendable, Equatable {
     public var manage = false
     public var threads = 8
-    /// Seconds of grace after the start (NFSv4 and, through the node's
-    /// fs.nfs.nlm_grace_period, NLM); the kernel ends the NFSv4 grace early
+    /// Seconds of NFSv4 grace after the start; the kernel ends it early
     /// once every client on record has reclaimed.
     public var graceTime = 90.0
+    /// lockd's grace period (the node's fs.nfs.nlm_grace_period, read as
+    /// nfsd starts lockd); 0: `graceTime`, at most lockd's 240.
+    public var nlmGraceTime = 0.0
     public var leaseTime = 90.0
     /// The NFSv4 server scope; empty: the package's name.
     public var scope = ""

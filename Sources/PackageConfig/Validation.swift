@@ -143,6 +143,9 @@ extension Validation {
         let lease = c.sources[.kernelLeaseTime]
         if k.leaseTime < 10 || k.leaseTime > 3600 { fail(lease ?? file, .kernelLeaseTime, "10 to 3600 s (the kernel's limits)") }
         if k.graceTime < 10 || k.graceTime > 3600 { fail(grace ?? file, .kernelGraceTime, "10 to 3600 s (the kernel's limits)") }
+        if k.nlmGraceTime != 0 && (k.nlmGraceTime < 10 || k.nlmGraceTime > 240) {
+            fail(c.sources[.kernelNLMGraceTime] ?? file, .kernelNLMGraceTime, "10 to 240 s (lockd's limits)")
+        }
         if k.graceTime < k.leaseTime {
             let (at, field) = grace != nil || lease == nil ? (grace ?? file, Field.kernelGraceTime) : (lease!, Field.kernelLeaseTime)
             fail(at, field, "the grace period (\(k.graceTime) s) is shorter than the lease (\(k.leaseTime) s): clients could not reclaim in time")
@@ -163,11 +166,18 @@ extension PackageConfiguration {
     /// The kernel server's NFSv4 server scope.
     public var kernelScope: String { kernel.scope.isEmpty ? name : kernel.scope }
 
+    /// lockd's grace period: its own, or the NFSv4 one within lockd's limit.
+    public var kernelNLMGraceTime: Double { kernel.nlmGraceTime != 0 ? kernel.nlmGraceTime : min(kernel.graceTime, 240) }
+
     /// Where nfsdcld keeps the package's NFSv4 client records.
     public var kernelRecoveryDirectory: String {
         if !kernel.recoveryDirectory.isEmpty { return kernel.recoveryDirectory }
         return (fileSystems.first?.directory ?? "/var/lib/nfs") + "/.nfsdcld"
     }
+
+    /// The package file system hanfs keeps its own records on (the clients'
+    /// connections): the first.
+    public var recordFileSystem: String? { fileSystems.first?.directory }
 
     /// Where NFS-Ganesha keeps its NFSv4 client records for the package.
     public var ganeshaRecoveryDirectory: String {

@@ -144,10 +144,27 @@ public struct Addresses: Sendable {
             try waitForDAD(a.address.description, interface: interface, prefix: prefix, until: Monotonic.now() + min(timeout, 10))
         }
         if arpCount > 0 {
-            let duration = Double(arpCount) * arpInterval + 5
+            // The first announcement from here, at once: the clients' next
+            // packet (the answer to a prompt to reconnect) comes to this node.
+            // The rest from the background.
+            // Like the background's, a failure to announce is said, not an error.
+            node.effects.change("announce \(address.description) on \(interface) (one \(address.isIPv6 ? "neighbour advertisement" : "gratuitous ARP"))") {
+                do {
+                    if address.isIPv6 {
+                        try NeighbourAdvertisement.announce(interface: interface, address: address, count: 1, interval: 0)
+                    } else {
+                        try Arp.announce(interface: interface, address: address, count: 1, interval: 0)
+                    }
+                } catch {
+                    node.logger.warning("\(address.description) not announced on \(interface): \(error)")
+                }
+            }
+        }
+        if arpCount > 1 {
+            let duration = Double(arpCount - 1) * arpInterval + 5
             _ = try node.runner.run(
                 Command(
-                    announcer + ["--interface", interface, "--count", String(arpCount), "--interval", String(arpInterval), a.address.description],
+                    announcer + ["--interface", interface, "--count", String(arpCount - 1), "--interval", String(arpInterval), a.address.description],
                     timeout: duration, background: true))
         }
         if !node.planning, try !list(timeout: timeout).contains(where: { $0.address == a.address.description && $0.interface == interface }) {

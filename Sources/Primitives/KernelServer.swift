@@ -18,6 +18,8 @@ public struct KernelServer: Sendable {
     public let node: NodeContext
     /// The kernel server's control files (the nfsd file system).
     public var control = "/proc/fs/nfsd"
+    /// lockd's grace period, which it reads as it starts (the node's, not a network namespace's).
+    public var lockdGrace = "/proc/sys/fs/nfs/nlm_grace_period"
     /// Where nfsdcld finds the kernel's upcall pipe.
     public var pipefs = "/var/lib/nfs/rpc_pipefs"
 
@@ -31,13 +33,16 @@ public struct KernelServer: Sendable {
         public var scope: String
         public var threads: Int
         public var graceTime: Double
+        /// lockd's grace period (NLM).
+        public var nlmGraceTime: Double
         public var leaseTime: Double
         /// nfsdcld's storage: the NFSv4 client records, on the package's storage.
         public var recoveryDirectory: String
-        public init(scope: String, threads: Int, graceTime: Double, leaseTime: Double, recoveryDirectory: String) {
+        public init(scope: String, threads: Int, graceTime: Double, nlmGraceTime: Double, leaseTime: Double, recoveryDirectory: String) {
             self.scope = scope
             self.threads = threads
             self.graceTime = graceTime
+            self.nlmGraceTime = nlmGraceTime
             self.leaseTime = leaseTime
             self.recoveryDirectory = recoveryDirectory
         }
@@ -85,8 +90,12 @@ public struct KernelServer: Sendable {
         }
         try startTracker(s.recoveryDirectory, timeout: timeout)
         _ = try Self.mountd.start(node, within: timeout)
-        let argv = [hanfs, "with-hostname", s.scope, "--", "rpc.nfsd", "--grace-time", Self.seconds(s.graceTime),
-                    "--lease-time", Self.seconds(s.leaseTime), String(s.threads)]
+        // Both grace periods set here, not by rpc.nfsd's --grace-time, which
+        // gives lockd the NFSv4 one. nfsd reads its own as it starts; lockd,
+        // which nfsd starts, the node's fs.nfs.nlm_grace_period.
+        try set(Self.seconds(s.graceTime), "\(control)/nfsv4gracetime", "the NFSv4 grace period")
+        try set(Self.seconds(s.nlmGraceTime), lockdGrace, "lockd's grace period")
+        let argv = [hanfs, "with-hostname", s.scope, "--", "rpc.nfsd", "--lease-time", Self.seconds(s.leaseTime), String(s.threads)]
         try node.run(argv, timeout: timeout)
         guard node.planning || isRunning else {
             throw PrimitiveError("rpc.nfsd ran, but nfsd has no threads (\(control)/threads)")
@@ -140,6 +149,17 @@ public struct KernelServer: Sendable {
     public func endGrace() -> Outcome {
         guard graceEnded == false else { return .already }
         return write("Y", to: "v4_end_grace", done: "ended the NFSv4 grace period")
+    }
+
+    /// A setting the start needs: written, or an error.
+    private func set(_ value: String, _ path: String, _ what: String) throws {
+        try node.effects.change("write \(value) to \(path) (\(what))") {
+            do {
+                try Data((value + "\n").utf8).write(to: URL(fileURLWithPath: path))
+            } catch {
+                throw PrimitiveError("cannot set \(what) to \(value) s in \(path): \(error.localizedDescription)")
+            }
+        }
     }
 
     private func write(_ value: String, to file: String, done: String) -> Outcome {

@@ -32,26 +32,26 @@ public final class VolumeGroups: Sendable {
 
     /// The VG, foreign ones included; nil if LVM does not see it.
     public func inspect(_ name: String, timeout: Double = 30) throws -> VGInfo? {
+        // Where LVM activates, each LV's state too, in the same call: a row per LV
+        // (one with empty LV fields for a VG without any).
+        let activates = try activationEnabled(timeout: timeout)
+        let fields = "vg_name,vg_tags,vg_systemid,lv_count" + (activates ? ",lv_active" : "")
         let r = try lvm(
-            ["vgs", "--foreign", "--noheadings", "--separator", "|", "-o", "vg_name,vg_tags,vg_systemid,lv_count", name],
+            ["vgs", "--foreign", "--noheadings", "--separator", "|", "-o", fields, name],
             timeout: timeout, check: false, readOnly: true)
         guard r.succeeded else {
             if r.stderrText.contains("not found") || r.exitCode == 5 { return nil }
             throw PrimitiveError.failed(["vgs", name], r)
         }
-        guard let line = r.stdoutText.split(separator: "\n").first else { return nil }
-        let f = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard f.count >= 4 else { throw PrimitiveError("vgs: cannot read \"\(line)\"") }
+        let rows = r.stdoutText.split(separator: "\n").map {
+            $0.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        }.filter { !($0.first ?? "").isEmpty }
+        guard let f = rows.first else { return nil }
+        guard f.count >= (activates ? 5 : 4) else { throw PrimitiveError("vgs: cannot read \"\(f.joined(separator: "|"))\"") }
         var info = VGInfo(
             name: f[0], tags: f[1].split(separator: ",").map(String.init), systemID: f[2],
             logicalVolumes: Int(f[3]) ?? 0, activeVolumes: nil)
-        if try activationEnabled(timeout: timeout) {
-            let lvs = try lvm(
-                ["lvs", "--foreign", "--noheadings", "-o", "lv_active", name], timeout: timeout, readOnly: true)
-            info.activeVolumes = lvs.stdoutText.split(separator: "\n").filter {
-                $0.trimmingCharacters(in: .whitespaces) == "active"
-            }.count
-        }
+        if activates { info.activeVolumes = rows.filter { $0.count >= 5 && $0[4] == "active" }.count }
         return info
     }
 

@@ -43,13 +43,14 @@ struct LabCommand: ParsableCommand {
     @Flag(help: "failover, crash (the kernel lab): first a second NFSv4.2 client mounts and dies, on the server's record: the grace period runs its whole length.")
     var deadClient = false
     @Option(help: "NFS-Ganesha's grace period and lease, in seconds (up).") var grace: Int = 5
+    @Option(help: "up --kernel: lockd's grace period, in seconds (default: the grace period).") var nlmGrace: Int?
     @Option(help: "Failovers or crashes in a row (failover, crash).") var count: Int = 1
     @Argument(help: "crash: the node to power off (default: the one that runs the package); run: the node.") var node: String?
     @Argument(help: "run: the command (after --, when it has options).") var command: [String] = []
 
     func run() throws {
         guard getuid() == 0 else { throw ValidationError("the lab needs root (namespaces, loop devices, mounts)") }
-        let lab = TwoNodeLab(hanfs: ScriptHost.hanfsBinary, grace: grace)
+        let lab = TwoNodeLab(hanfs: ScriptHost.hanfsBinary, grace: grace, nlmGrace: nlmGrace)
         let say = { (line: String) in Console.write(line.hasSuffix("\n") ? line : line + "\n", to: .standardOutput) }
         if let node, !TwoNodeLab.nodes.contains(node) && !(action == "run" && node == "client") {
             throw ValidationError("\(node): node1 or node2\(action == "run" ? " (or client)" : "")")
@@ -72,7 +73,7 @@ struct LabCommand: ParsableCommand {
                 guard let manager = ClusterManager(rawValue: manager) else { throw ValidationError("--manager: pacemaker or none") }
                 guard let server = LabServer(rawValue: server) else { throw ValidationError("--server: ganesha or kernel") }
                 if kernel {
-                    try vm.up(manager: manager, grace: grace, log: say)
+                    try vm.up(manager: manager, grace: grace, nlmGrace: nlmGrace, log: say)
                 } else {
                     try lab.up(manager: manager, server: server, log: say)
                 }
@@ -245,7 +246,9 @@ struct LabClient: ParsableCommand {
             Console.write("lock: error: \(String(cString: strerror(errno)))\n", to: .standardOutput)
             sleep(1)
         }
-        Console.write("held\n", to: .standardOutput)
+        // When, on the kernel log's clock (seconds since boot).
+        let uptime = (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8))?.split(separator: " ").first ?? "?"
+        Console.write("held at \(uptime)\n", to: .standardOutput)
         while true { pause() }
     }
 

@@ -97,7 +97,7 @@ struct StartStop {
         let config = try Self.package(lab, extra: ", arp_count = 100, arp_interval = 0.2")
         #expect(try lab.hanfs(["start", "--config", config]).status == 0)
         let announcing = { try processes(withCommandLine:
-            "\(hanfsBinary) announce --interface \(lab.interface) --count 100 --interval 0.2 192.0.2.10") }
+            "\(hanfsBinary) announce --interface \(lab.interface) --count 99 --interval 0.2 192.0.2.10") }
         #expect(try announcing().count == 1)
         let stop = try lab.hanfs(["stop", "--config", config])
         #expect(stop.status == 0)
@@ -288,7 +288,7 @@ struct StartStop {
         let lines = plan.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "plan: 5 commands")
         for (i, e) in expected.enumerated() { #expect(lines[i + 1].hasPrefix(e + "    (timeout"), "\(lines[i + 1])") }
-        #expect(lines[5].contains(" announce --interface \(lab.interface) --count 5 --interval 0.2 192.0.2.10"))
+        #expect(lines[5].contains(" announce --interface \(lab.interface) --count 4 --interval 0.2 192.0.2.10"))
         try Self.expectClean(lab)
     }
 }

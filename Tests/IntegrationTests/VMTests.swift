@@ -55,7 +55,8 @@ struct KernelNFSLab {
             _ = try? lab(["down"])
             #expect(!FileManager.default.fileExists(atPath: dir))
         }
-        let up = try lab(["up", "--kernel", "--grace", "30"])
+        // lockd's grace period shorter than NFSv4's: new locks need both to have ended.
+        let up = try lab(["up", "--kernel", "--grace", "30", "--nlm-grace", "10"])
         #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
         for line in ["VM: Debian's kernel", "volume group vglab with the logical volume /dev/vglab/share (ext4) through device-mapper",
                      "package nfspkg started on node1 by Pacemaker (ocf:hanfs:package)", "the kernel's NFS client mounts 192.0.2.10:/srv/nfs/share over NFSv3"] {
@@ -83,6 +84,16 @@ struct KernelNFSLab {
         for line in expected { #expect(failover.stdout.contains(line), "\(line) in:\n\(failover.stdout)") }
         #expect(failover.stdout.components(separatedBy: "no read or write failed").count == 3, "\(failover.stdout)")
         #expect(failover.stdout.components(separatedBy: "its lock reclaimed (held by the server)").count == 3, "\(failover.stdout)")
+        // The stop recorded the client's connections (NFSv3's and NFSv4.2's); node2 prompted both to
+        // reconnect as soon as its address was up (a tickle ACK), and both did.
+        #expect(failover.stdout.contains("node2 prompted 2 client connection(s) recorded by the stop to reconnect: 2 did"), "\(failover.stdout)")
+        // The NFSv4 grace period ended early and lockd's (10 s) ran out: new locks, over NFSv3
+        // and NFSv4.2 alike, were granted well before the 30 s NFSv4 grace period could have.
+        let newLocks = Self.newLockSeconds(failover.stdout)
+        #expect(newLocks.count == 2 && newLocks.allSatisfy { $0 >= 9 && $0 < 25 }, "\(failover.stdout)")
+        // The client's applications of the failover are gone with it.
+        let leftover = try lab(["run", "client", "--", "pgrep", "-f", "lab-client (read|append|hold)"])
+        #expect(leftover.status == 1, "still running after the failover: \(leftover.stdout)")
         let after = try lab(["status"]).stdout
         #expect(after.contains("package nfspkg runs on node2") && after.contains("up   vg vglab: tags node2, 1/1 LVs active"), "\(after)")
         // The node that stopped holds nothing: its nfsd has no threads, the volume group is not its.
@@ -94,7 +105,9 @@ struct KernelNFSLab {
         let crash = try lab(["crash"])
         #expect(crash.status == 0, "\(crash.stdout)\(crash.stderr)")
         for line in ["crash of node2, which ran nfspkg", "pacemaker      node2 fenced (off) by node1", "took volume group vglab over from node2",
-                     "client, kernel NFSv4.2 mount: outage", "rejoined the cluster in", "the kernel server's NFSv4 grace period (30 s): ended early by the kernel"] {
+                     "client, kernel NFSv4.2 mount: outage", "rejoined the cluster in", "the kernel server's NFSv4 grace period (30 s): ended early by the kernel",
+                     // What node2's monitor recorded last.
+                     "node1 prompted", "client connection(s) recorded by the monitor to reconnect"] {
             #expect(crash.stdout.contains(line), "\(line) in:\n\(crash.stdout)")
         }
         #expect(crash.stdout.components(separatedBy: "no read or write failed").count == 3, "\(crash.stdout)")
@@ -109,11 +122,27 @@ struct KernelNFSLab {
         let v4 = stranded.stdout.split(separator: "\n").first { $0.contains("client, kernel NFSv4.2 mount: outage ") }
         let waited = v4.flatMap { Int($0.split(separator: " ").drop { $0 != "outage" }.dropFirst().first ?? "") }
         #expect((waited ?? 0) >= 25_000, "the NFSv4.2 reader's opens should wait out the grace period: \(v4 ?? "no line")")
+        // NFSv3 does not wait for the NFSv4 grace period; both of the live client's connections were
+        // prompted and came back (the dead client's did not). node2, which crashed and booted since it
+        // last served, kept no connection of before (a socket of its old nfsd answering for the
+        // client's NFSv3 connection held it 54 s, until the lab's power off took them all).
+        let v3 = stranded.stdout.split(separator: "\n").first { $0.contains("client, kernel NFSv3 mount: outage ") }
+        let v3Waited = v3.flatMap { Int($0.split(separator: " ").drop { $0 != "outage" }.dropFirst().first ?? "") }
+        #expect((v3Waited ?? .max) < 25_000, "\(v3 ?? "no line")")
+        #expect(stranded.stdout.contains("node2 prompted 3 client connection(s) recorded by the stop to reconnect: 2 did"), "\(stranded.stdout)")
+        // New locks wait for every grace period of the server: the NFSv4 one too, NLM's included.
+        let lateLocks = Self.newLockSeconds(stranded.stdout)
+        #expect(lateLocks.count == 2 && lateLocks.allSatisfy { $0 >= 29 }, "\(stranded.stdout)")
         print(failover.stdout + crash.stdout + stranded.stdout)
 
         let down = try lab(["down"])
         #expect(down.status == 0 && down.stdout.contains("its VM is off"), "\(down.stdout)\(down.stderr)")
         let qemus = ProcessTable.matching { argv in (argv.first.map { $0.hasSuffix("qemu-system-x86_64") } ?? false) && argv.contains { $0.hasPrefix(dir) } }
         #expect(qemus.isEmpty)
+    }
+
+    /// The seconds of each "a new lock granted N s after nfsd started" in a timeline.
+    static func newLockSeconds(_ text: String) -> [Double] {
+        text.components(separatedBy: "a new lock granted ").dropFirst().compactMap { Double($0.split(separator: " ").first ?? "") }
     }
 }

@@ -189,11 +189,13 @@ import Testing
             kernel_scope "two words"
             kernel_recovery_dir /var/lib/nfs/nfsdcld
             XFS "-o fsid=1 *:/srv/a"
+            kernel_nlm_grace_time 300
             """)
         #expect(errors(path) == [
             "\(path):5: kernel_lease_time: 10 to 3600 s (the kernel's limits)",
             "\(path):6: kernel_scope: two words: a host name (at most 64 bytes, no spaces or /) expected",
             "\(path):7: kernel_recovery_dir: /var/lib/nfs/nfsdcld is on none of the package's file systems: it must move with the package",
+            "\(path):9: kernel_nlm_grace_time: 10 to 240 s (lockd's limits)",
         ])
         let native = try dir.write("k.lua", """
             package { name = "p", kernel = { manage = true, grace_time = 20, lease_time = 30 } }

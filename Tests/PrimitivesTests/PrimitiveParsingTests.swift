@@ -44,6 +44,50 @@ import Testing
         }
     }
 
+    @Test func theClientsConnectionsFromProc() {
+        let v4 = """
+              sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+               0: 00000000:0801 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 20001 1 0 100 0 0 10 0
+               1: 0A0200C0:0801 640200C0:032C 01 00000000:00000000 00:00000000 00000000     0        0 0 1 0 20 4 30 10 -1
+               2: 0A0200C0:0801 650200C0:03FF 06 00000000:00000000 03:00000D8E 00000000     0        0 0 3 0
+            """
+        let v6 = """
+               0: B80D0120000000000000000010000000:0801 B80D0120000000000000000064000000:B5C2 01 00000000:00000000 00:00000000 00000000     0        0 0 1
+               1: 0000000000000000FFFF00000A0200C0:0801 0000000000000000FFFF0000640200C0:02F1 01 00000000:00000000 00:00000000 00000000     0        0 0 1
+            """
+        let list = ClientConnections.parse(procNetTCP: v4 + "\n" + v6)
+        // Only ESTABLISHED; IPv4 peers of a dual-stack socket as IPv4.
+        #expect(list.map(\.description) == [
+            "192.0.2.10 2049 192.0.2.100 812", "2001:db8::10 2049 2001:db8::64 46530", "192.0.2.10 2049 192.0.2.100 753",
+        ])
+        // A line of the record reads back as the connection it says.
+        #expect(list.allSatisfy { TCPConnection(line: Substring($0.description)) == $0 })
+        #expect(TCPConnection(line: "192.0.2.10 2049 2001:db8::64 812") == nil)
+        #expect(TCPConnection(line: "192.0.2.10 0 192.0.2.100 812") == nil)
+        #expect(TCPConnection(line: "192.0.2.10 2049 192.0.2.100") == nil)
+    }
+
+    /// The tickle ACK: the ports, sequence and acknowledgement 0, only ACK set,
+    /// one byte of data, and a checksum that sums to zero with its
+    /// pseudo-header (IPv4 and IPv6).
+    @Test(arguments: ["192.0.2.10 2049 192.0.2.100 812", "2001:db8::10 2049 2001:db8::64 46530"])
+    func theTickleACK(_ line: String) throws {
+        let c = try #require(TCPConnection(line: Substring(line)))
+        let tcp = TickleAck.segment(c)
+        #expect(tcp.count == 21)
+        let ports: [UInt8] = [UInt8(c.serverPort >> 8), UInt8(c.serverPort & 0xff), UInt8(c.clientPort >> 8), UInt8(c.clientPort & 0xff)]
+        #expect(Array(tcp[0..<4]) == ports)
+        #expect(tcp[4..<12].allSatisfy { $0 == 0 })
+        #expect(tcp[12] == 0x50 && tcp[13] == 0x10)
+        let tail: [UInt8] = c.server.isIPv6 ? [0, 0, 0, 21, 0, 0, 0, 6] : [0, 6, 0, 21]
+        let pseudo: [UInt8] = c.server.bytes + c.client.bytes + tail
+        let all = pseudo + tcp + [0]  // padded to 16 bits
+        var sum: UInt32 = 0
+        for i in stride(from: 0, to: all.count, by: 2) { sum += UInt32(all[i]) << 8 | UInt32(all[i + 1]) }
+        while sum >> 16 != 0 { sum = (sum & 0xffff) + (sum >> 16) }
+        #expect(sum == 0xffff)
+    }
+
     @Test func theExportTable() throws {
         let scratch = try Scratch()
         let etab = try scratch.write("etab", """
@@ -69,7 +113,8 @@ import Testing
         let vgs = VolumeGroups(NodeContext(runner: runner, logger: Logger(label: "test"), settings: NodeSettings(nodeName: "n1")))
         // Deactivating one that is not there is done already; activating it says why not.
         #expect(try vgs.deactivate("vgx", ownership: .tags, timeout: 5) == .already)
-        #expect(runner.argvs.allSatisfy { $0[0] == "vgs" })
+        // It only looked (LVM's activation setting, then the VG).
+        #expect(runner.argvs.map { $0[0] } == ["lvmconfig", "vgs"])
         #expect(throws: PrimitiveError.self) { try vgs.activate("vgx", ownership: .tags, takeover: false, timeout: 5) }
     }
 

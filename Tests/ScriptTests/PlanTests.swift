@@ -12,7 +12,7 @@ import Testing
         "vg_activate vg01", "vg_activate vg02",
         "fsck /srv/a", "mount /srv/a", "fsck /srv/a/b", "mount /srv/a/b",
         "export /srv/a", "export /srv/a/b",
-        "ip_add 192.0.2.10",
+        "ip_add 192.0.2.10", "connections_prompt",
         "lock_migration_claim", "flm_stop", "sm_restore /srv/a/.sm", "nsm_state_new /var/lib/nfs", "statd_restart",
         "flm_start", "sm_notify",
         "monitor_start",
@@ -42,7 +42,7 @@ import Testing
         #expect(bench.run("stop", recorder).outcome == .done(nil))
         #expect(Array(recorder.calls.dropFirst(started)) == [
             "monitor_stop", "flm_stop", "sm_notify_stop /var/lib/nfs", "lock_migration_release",
-            "ip_remove 192.0.2.10", "unexport /srv/a/b", "unexport /srv/a", "nfs_unlock_ip 192.0.2.10",
+            "connections_record", "ip_remove 192.0.2.10", "unexport /srv/a/b", "unexport /srv/a", "nfs_unlock_ip 192.0.2.10",
             "umount /srv/a/b", "umount /srv/a",
             "vg_deactivate vg02", "vg_deactivate vg01",
         ])
@@ -52,7 +52,7 @@ import Testing
     }
 
     /// Whichever step fails, what the start had done is undone: nothing of the package stays up.
-    @Test(arguments: startCalls) func aFailureAtAnyStepLeavesNothingUp(_ failing: String) throws {
+    @Test(arguments: startCalls.filter { $0 != "connections_prompt" }) func aFailureAtAnyStepLeavesNothingUp(_ failing: String) throws {
         let bench = try ScriptBench()
         let recorder = Recorder(failAt: failing)
         let run = bench.run("start", recorder)
@@ -81,6 +81,30 @@ import Testing
         #expect(why.contains("umount /srv/a"))
         #expect(recorder.isUp("vg vg01") && recorder.isUp("vg vg02") && recorder.isUp("fs /srv/a"))
         #expect(!recorder.calls.contains { $0.hasPrefix("vg_deactivate") })
+    }
+
+    /// The clients' connections are a help, never a condition: a record
+    /// that cannot be written or read fails neither start nor stop.
+    @Test(arguments: ["connections_prompt", "connections_record"])
+    func theClientsConnectionsNeverFailThePackage(_ failing: String) throws {
+        let bench = try ScriptBench()
+        let recorder = Recorder(failAt: failing)
+        #expect(bench.run("start", recorder).outcome == .done(nil))
+        #expect(recorder.isUp("ip 192.0.2.10") && recorder.isUp("monitor"))
+        #expect(bench.run("stop", recorder).outcome == .done(nil))
+        #expect(recorder.up == ["statd"])
+        #expect(recorder.steps.contains(failing == "connections_prompt"
+            ? "prompt the recorded clients to reconnect" : "record the clients' connections"))
+    }
+
+    /// `reconnect_clients = false`: no record, no prompt.
+    @Test func noReconnectingClientsAsked() throws {
+        let bench = try ScriptBench(package: ScriptBench.fullPackage.replacingOccurrences(
+            of: "package { name = \"p\",", with: "package { name = \"p\", reconnect_clients = false,"))
+        let recorder = Recorder()
+        #expect(bench.run("start", recorder).outcome == .done(nil))
+        #expect(bench.run("stop", recorder).outcome == .done(nil))
+        #expect(!recorder.calls.contains { $0.hasPrefix("connections_") }, "\(recorder.calls)")
     }
 
     /// Under Serviceguard the volume groups, file systems and addresses are
@@ -136,10 +160,10 @@ import Testing
             """)
         let recorder = Recorder()
         #expect(bench.run("start", recorder).outcome == .done(nil))
-        #expect(recorder.calls == ["ip_probe 192.0.2.10", "fsck /srv", "mount /srv", "kernel_server_start", "export /srv/a", "ip_add 192.0.2.10"])
+        #expect(recorder.calls == ["ip_probe 192.0.2.10", "fsck /srv", "mount /srv", "kernel_server_start", "export /srv/a", "ip_add 192.0.2.10", "connections_prompt"])
         let stop = Recorder()
         #expect(bench.run("stop", stop).outcome == .done(nil))
-        #expect(stop.calls == ["ip_remove 192.0.2.10", "unexport /srv/a", "nfs_unlock_ip 192.0.2.10", "kernel_server_stop", "umount /srv"])
+        #expect(stop.calls == ["connections_record", "ip_remove 192.0.2.10", "unexport /srv/a", "nfs_unlock_ip 192.0.2.10", "kernel_server_stop", "umount /srv"])
         let failed = Recorder(failAt: "export /srv/a")
         #expect(bench.run("start", failed).outcome != .done(nil))
         #expect(!failed.isUp("kernel") && !failed.isUp("fs"), "\(failed.calls)")

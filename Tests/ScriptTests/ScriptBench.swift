@@ -70,6 +70,7 @@ final class Recorder: Sendable {
           "nfs_server_stop", "ip_probe", "ip_add", "ip_remove", "lock_migration_claim", "lock_migration_release", "flm_start",
           "flm_stop", "sm_restore", "nsm_state_new", "statd_restart", "statd_restore", "lockd_restart", "sm_notify",
           "sm_notify_stop", "monitor_start", "monitor_stop", "kernel_server_start", "kernel_server_stop", "nfs_unlock_ip",
+          "connections_record", "connections_prompt",
         }
         local function key(x)
           if type(x) == "string" then return x end

@@ -5,7 +5,7 @@ import Primitives
 extension Bindings {
     /// The package's addresses.
     var addressDomain: BindingDomain {
-        BindingDomain(title: "Addresses", intro: "", bindings: [ipProbe, ipAdd, ipRemove])
+        BindingDomain(title: "Addresses", intro: "", bindings: [ipProbe, ipAdd, ipRemove, connectionsRecord, connectionsPrompt])
     }
 
     private var ipAdd: Binding {
@@ -55,6 +55,49 @@ extension Bindings {
             let o = try PrimitiveOptions(call, 2, known: ["timeout"])
             let timeout = try o.number("timeout", defaults.timeouts.ip)
             return try call.push(try wrap { outcome(try addresses.remove(a, timeout: timeout)) })
+        }
+    }
+
+    /// The record of the clients' connections, on the package's first file system.
+    private func clientConnections() throws -> ClientConnections {
+        let c = try requirePackage()
+        guard let fs = c.recordFileSystem else { throw HostError("the package has no file system to keep a record on") }
+        return ClientConnections(node, fileSystem: fs)
+    }
+
+    private var connectionsRecord: Binding {
+        Binding(
+            "connections_record", "connections_record()",
+            """
+            Records the clients' established TCP connections to the package's addresses (from /proc/net/tcp and \
+            tcp6) in `.hanfs/tcp-connections` on the package's first file system, unless the record says the same \
+            already; returns how many. The monitor does it every cycle, stop before the addresses go.
+            """
+        ) { call in
+            let record = try clientConnections()
+            let addresses = try requirePackage().addresses.map(\.address)
+            return try call.push(.integer(Int64(try wrap { try record.record(addresses) })))
+        }
+    }
+
+    private var connectionsPrompt: Binding {
+        Binding(
+            "connections_prompt", "connections_prompt{wait}",
+            """
+            Sends each recorded client connection to a package address present here a tickle ACK (an ACK it \
+            cannot accept, from a raw socket bound to the address): the client answers, this node answers that \
+            with a reset, and the client reconnects now instead of at its next TCP retransmission, seconds \
+            later. Sent again every 0.55 s to those not yet connected anew, for at most `wait` seconds (1.2). \
+            Returns how many were prompted and how many had reconnected.
+            """
+        ) { call in
+            let o = try PrimitiveOptions(call, 1, known: ["wait"])
+            let wait = try o.number("wait", 1.2)
+            let record = try clientConnections()
+            let addresses = try requirePackage().addresses.map(\.address)
+            let (prompted, back) = try wrap { try record.prompt(addresses, wait: wait) }
+            _ = try call.push(.integer(Int64(prompted)))
+            return try call.push(.integer(Int64(back))) + 1
         }
     }
 }

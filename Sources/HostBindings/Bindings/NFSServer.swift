@@ -86,15 +86,17 @@ extension Bindings {
             """
             The kernel NFS server for the package (`kernel.manage`): a running nfsd stopped first (a new grace \
             period for NFSv4 and NLM); nfsdcld with the NFSv4 client records in `kernel.recovery_dir`, and no \
-            other nfsdcld; rpc.mountd unless it runs; rpc.nfsd with `kernel.threads`, `grace_time` and \
-            `lease_time`, under the host name `kernel.scope` (the NFSv4 server scope). Default timeout `timeouts.export`.
+            other nfsdcld; rpc.mountd unless it runs; the NFSv4 grace period `grace_time` and lockd's \
+            `nlm_grace_time` written to the kernel; rpc.nfsd with `kernel.threads` and `lease_time`, under the host \
+            name `kernel.scope` (the NFSv4 server scope). Default timeout `timeouts.export`.
             """
         ) { call in
             let o = try PrimitiveOptions(call, 1, known: ["timeout"])
             let timeout = try o.number("timeout", defaults.timeouts.export)
             let k = defaults.kernel
             let settings = KernelServer.Settings(
-                scope: defaults.kernelScope, threads: k.threads, graceTime: k.graceTime, leaseTime: k.leaseTime,
+                scope: defaults.kernelScope, threads: k.threads, graceTime: k.graceTime, nlmGraceTime: defaults.kernelNLMGraceTime,
+                leaseTime: k.leaseTime,
                 recoveryDirectory: defaults.kernelRecoveryDirectory)
             return try call.push(try wrap { outcome(try kernelServer.start(settings, hanfs: hanfs, timeout: timeout)) })
         }

@@ -28,7 +28,7 @@ public struct VMLab: Sendable {
     static let modules = ["nfsd", "nfsv3", "nfsv4", "lockd", "dm_mod", "loop", "veth", "bridge", "ext4"]
 
     /// Boots the VM and builds the lab in it; what went wrong powers it off and removes it.
-    public func up(manager: ClusterManager, grace: Int, log: (String) -> Void) throws {
+    public func up(manager: ClusterManager, grace: Int, nlmGrace: Int? = nil, log: (String) -> Void) throws {
         if Self.exists(in: dir) || FileManager.default.fileExists(atPath: "\(dir)/up") {
             throw LabError("the lab is up already (\(dir)): hanfs lab down first")
         }
@@ -44,7 +44,8 @@ public struct VMLab: Sendable {
             try check(vm.run(["modprobe", "-a"] + Self.modules), "loading \(Self.modules.joined(separator: " "))")
             let keep = ProcessInfo.processInfo.environment["HANFS_LAB_KEEP"] == "1" ? ["env", "HANFS_LAB_KEEP=1"] : []
             let r = try vm.run(
-                keep + [hanfs, "lab", "up", "--server", "kernel", "--manager", manager.rawValue, "--grace", String(grace)], timeout: 900)
+                keep + [hanfs, "lab", "up", "--server", "kernel", "--manager", manager.rawValue, "--grace", String(grace)]
+                    + (nlmGrace.map { ["--nlm-grace", String($0)] } ?? []), timeout: 900)
             for line in r.stdoutText.split(separator: "\n") { log(String(line)) }
             try check(r, "hanfs lab up in the VM")
         }
