@@ -51,7 +51,7 @@ main: build
 # powered off whatever happens.
 kernel-lab: build
 	$(BIN) lab down >/dev/null
-	$(BIN) lab up --kernel --grace 30 && $(BIN) lab failover && $(BIN) lab crash && $(BIN) lab failover --dead-client; \
+	$(BIN) lab up --kernel --grace 30 --nlm-grace 10 && $(BIN) lab failover && $(BIN) lab crash && $(BIN) lab failover --dead-client; \
 	  status=$$?; $(BIN) lab down; exit $$status
 
 test: build-debug

@@ -94,7 +94,7 @@ let package = Package(
         ),
         .target(
             name: "Lab",
-            dependencies: ["Primitives"],
+            dependencies: ["PackageConfig", "Primitives"],
             path: "Sources/Lab"
         ),
         .executableTarget(

@@ -91,6 +91,7 @@ plan.parts = {
           if vg.system_id ~= "" then owner = owner .. ", system ID " .. vg.system_id end
           local active = vg.active_volumes and (", %d/%d LVs active"):format(vg.active_volumes, vg.logical_volumes) or ""
           local ours = pkg.vg_ownership == "tags" and #vg.tags == 1 and vg.tags[1] == node_name()
+            or pkg.vg_ownership == "system_id" and vg.system_id ~= "" and vg.system_id == vg.local_system_id
           lines[#lines + 1] = ("%s vg %s: %s%s"):format(mark(ours), name, owner, active)
         end
       end

@@ -123,11 +123,13 @@ public final class LabSite: Sendable {
     }
 
     /// An lvm.conf that sees only `physicalVolumes`, with LVM's system ID
-    /// when given; then a VG on each PV. Activation is off, unless asked
-    /// for where the kernel has device-mapper (the VM lab): then LVM makes
-    /// the device nodes itself, as there is no udev.
+    /// when given (`systemID`, or where LVM takes it from: `systemIDSource`);
+    /// then a VG on each PV. Activation is off, unless asked for where the
+    /// kernel has device-mapper (the VM lab): then LVM makes the device
+    /// nodes itself, as there is no udev.
     public func volumeGroups(
-        _ physicalVolumes: [String: String], systemID: String? = nil, activation: Bool = false, environment extra: [String: String] = [:]
+        _ physicalVolumes: [String: String], systemID: String? = nil, systemIDSource: String? = nil, activation: Bool = false,
+        environment extra: [String: String] = [:]
     ) throws {
         try FileManager.default.createDirectory(atPath: lvmDirectory, withIntermediateDirectories: true)
         let filter = physicalVolumes.values.sorted().map { "\"a|^\($0)$|\"" }.joined(separator: ", ")
@@ -135,7 +137,11 @@ public final class LabSite: Sendable {
         conf += activation
             ? " obtain_device_list_from_udev = 0 }\nactivation { udev_sync = 0 udev_rules = 0 }\nglobal { activation = 1"
             : " }\nglobal { activation = 0"
-        conf += systemID.map { "\nsystem_id_source = \"lvmlocal\" }\nlocal { system_id = \"\($0)\" }\n" } ?? " }\n"
+        if let systemID {
+            conf += "\nsystem_id_source = \"lvmlocal\" }\nlocal { system_id = \"\(systemID)\" }\n"
+        } else {
+            conf += systemIDSource.map { "\nsystem_id_source = \"\($0)\" }\n" } ?? " }\n"
+        }
         try conf.write(toFile: "\(lvmDirectory)/lvm.conf", atomically: true, encoding: .utf8)
         for (vg, pv) in physicalVolumes.sorted(by: { $0.key < $1.key }) {
             try lvm(["pvcreate", "-q", pv], environment: extra)

@@ -1,4 +1,5 @@
 import Foundation
+import PackageConfig
 import Primitives
 
 /// Who decides where the lab's package runs.
@@ -43,6 +44,8 @@ public final class TwoNodeLab: Sendable {
     let requestedGrace: Int
     /// The kernel lab: lockd's grace period asked for (`--nlm-grace`); nil: the grace period.
     let requestedNLMGrace: Int?
+    /// The kernel lab: how the package owns its volume group (`--vg-ownership`).
+    let requestedOwnership: VGOwnership
     public static let nodes = ["node1", "node2"]
     public static let package = "nfspkg"
     public static let address = "192.0.2.10"
@@ -57,7 +60,7 @@ public final class TwoNodeLab: Sendable {
     public let site: LabSite
 
     /// `dir`: where its files go ($HANFS_LAB_DIR, default /var/tmp/hanfs-lab).
-    public init(dir: String? = nil, hanfs: String, grace: Int = 5, nlmGrace: Int? = nil) {
+    public init(dir: String? = nil, hanfs: String, grace: Int = 5, nlmGrace: Int? = nil, vgOwnership: VGOwnership = .tags) {
         let dir = dir ?? ProcessInfo.processInfo.environment["HANFS_LAB_DIR"].flatMap { $0.isEmpty ? nil : $0 }
             ?? Self.defaultDirectory
         self.dir = dir
@@ -68,6 +71,7 @@ public final class TwoNodeLab: Sendable {
         self.hanfs = hanfs
         requestedGrace = grace
         requestedNLMGrace = nlmGrace
+        requestedOwnership = vgOwnership
         site = LabSite(dir: dir, prefix: prefix)
     }
 
@@ -94,6 +98,14 @@ public final class TwoNodeLab: Sendable {
     /// The kernel lab's lockd grace period, as `up` was asked; nil: the grace period.
     public var nlmGrace: Int? {
         (try? String(contentsOfFile: "\(dir)/nlm-grace", encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// How the package owns its volume group, as `up` was told: by host tag,
+    /// or (the kernel lab) by LVM system ID, each node's its host name.
+    public var vgOwnership: VGOwnership {
+        (try? String(contentsOfFile: "\(dir)/vg-ownership", encoding: .utf8)).flatMap {
+            VGOwnership(rawValue: $0.trimmingCharacters(in: .whitespacesAndNewlines))
+        } ?? .tags
     }
 
     /// Which NFS server the package runs, as `up` was told.
@@ -154,6 +166,10 @@ public final class TwoNodeLab: Sendable {
             try server.rawValue.write(toFile: "\(dir)/server", atomically: true, encoding: .utf8)
             try String(requestedGrace).write(toFile: "\(dir)/grace", atomically: true, encoding: .utf8)
             if let n = requestedNLMGrace { try String(n).write(toFile: "\(dir)/nlm-grace", atomically: true, encoding: .utf8) }
+            guard requestedOwnership == .tags || server == .kernel else {
+                throw LabError("--vg-ownership system_id: only in the kernel lab, where LVM activates")
+            }
+            try requestedOwnership.rawValue.write(toFile: "\(dir)/vg-ownership", atomically: true, encoding: .utf8)
             try build(manager, log: log)
         }
     }
@@ -193,6 +209,8 @@ public final class TwoNodeLab: Sendable {
         log("daemons: rpcbind and rpc.statd on each host" + (server == .kernel ? "; rpc_pipefs and the nfsd file system on each node" : ""))
         try prepareStorage(disk)
         if server == .kernel { try site.lvm(["vgchange", "-q", "-a", "n", "vglab"]) }
+        // Made with this machine's system ID (its host name): left with none, for node1's start to take.
+        if vgOwnership == .systemID { try site.lvm(["vgchange", "-q", "-y", "--systemid", "", "vglab"]) }
         try writePackage(disk)
         _ = FileManager.default.createFile(atPath: "\(dir)/up", contents: nil)
         log("package file: \(config)")
@@ -235,11 +253,14 @@ public final class TwoNodeLab: Sendable {
             return disk
         }
         let pv = try site.loopDevice("pv", megabytes: 160)
-        try site.volumeGroups(["vglab": pv], activation: true)
+        let bySystemID = vgOwnership == .systemID
+        // By system ID: each node's is its host name (its UTS namespace's), and the VG starts with none.
+        try site.volumeGroups(["vglab": pv], systemIDSource: bySystemID ? "uname" : nil, activation: true)
         let lv = "/dev/vglab/share"
         try site.lvm(["lvcreate", "-q", "-n", "share", "-L", "96M", "vglab"])
         try site.makeFileSystem(lv, type: "ext4")
-        log("shared disk: \(pv), volume group vglab with the logical volume \(lv) (ext4) through device-mapper")
+        log("shared disk: \(pv), volume group vglab with the logical volume \(lv) (ext4) through device-mapper"
+            + (bySystemID ? ", owned by LVM system ID (each node's its host name)" : ""))
         return lv
     }
 
@@ -319,10 +340,11 @@ public final class TwoNodeLab: Sendable {
         let serverName = server == .kernel ? "the kernel's nfsd" : "NFS-Ganesha"
         // The lab's own RPC client and libnfs's tools use ports above 1023, which the kernel refuses unless `insecure`.
         let exportOptions = "rw,no_root_squash,no_subtree_check" + (server == .kernel ? ",insecure" : "")
+        let ownership = vgOwnership == .systemID ? "vg_ownership = \"system_id\", " : ""
         try """
             -- The lab's package: \(serverName) serving one export, one package address,
             -- NFSv3 lock migration on. `hanfs lab` wrote it; it goes with `hanfs lab down`.
-            package { name = "\(Self.package)", dad_timeout = 0.2, \(serverSettings)
+            package { name = "\(Self.package)", dad_timeout = 0.2, \(ownership)\(serverSettings)
                       lock_migration = { enabled = true, holding_dir = "/srv/nfs/share/.flm",
                                          sm_dir = "/var/lib/nfs/sm", notify_retry_minutes = 1 } }
             vg "vglab"

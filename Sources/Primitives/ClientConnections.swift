@@ -189,12 +189,16 @@ public struct ClientConnections: Sendable {
             let recorded = Dictionary(grouping: list, by: group)
             let listening = Self.listeningPorts()
             var waiting = Set(recorded.keys.filter { listening.contains($0.port) })
+            // How many of each group are back (a connection recorded from a port its
+            // client no longer uses is one the client does not have: never back).
+            var backIn: [Group: Int] = [:]
             for c in list { try TickleAck.send(c) }
             let began = Monotonic.now()
             var sent = began
             while !waiting.isEmpty {
                 let now = Dictionary(grouping: Self.established(to: mine), by: group)
-                waiting = waiting.filter { (now[$0]?.count ?? 0) < recorded[$0]!.count }
+                for g in waiting { backIn[g] = min(now[g]?.count ?? 0, recorded[g]!.count) }
+                waiting = waiting.filter { backIn[$0]! < recorded[$0]!.count }
                 let t = Monotonic.now()
                 guard !waiting.isEmpty, t < began + wait else { break }
                 if t >= sent + interval {
@@ -203,7 +207,7 @@ public struct ClientConnections: Sendable {
                 }
                 usleep(20_000)
             }
-            let back = recorded.filter { listening.contains($0.key.port) && !waiting.contains($0.key) }.values.map(\.count).reduce(0, +)
+            let back = backIn.values.reduce(0, +)
             let untracked = recorded.filter { !listening.contains($0.key.port) }.values.map(\.count).reduce(0, +)
             let note = untracked > 0 ? " (\(untracked) to a port nothing listens on here: not waited for)" : ""
             node.logger.info(

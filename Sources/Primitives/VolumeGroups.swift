@@ -156,21 +156,29 @@ public final class VolumeGroups: Sendable {
         }
     }
 
-    /// Deactivates the VG and gives up this node's claim (its tag). Absent or
-    /// already inactive is success. A VG tagged by another node is left alone.
+    /// Deactivates the VG and gives up this node's claim (its tag, or its
+    /// system ID: the VG is left with none, for the next node's plain start
+    /// to take). Absent or already inactive and unclaimed is success. A VG
+    /// another node claims is left alone.
     public func deactivate(_ name: String, ownership: VGOwnership, timeout: Double) throws -> Outcome {
         guard let vg = try inspect(name, timeout: timeout) else { return .already }
-        let me = node.nodeName
+        let me = ownership == .tags ? node.nodeName : try localSystemID(timeout: timeout)
         if ownership == .tags && !vg.tags.isEmpty && !vg.tags.contains(me) {
             node.logger.warning("volume group \(name) is tagged by \(vg.tags.joined(separator: ", ")), not by this node: left alone")
             return .already
         }
-        let tagged = ownership == .tags && vg.tags.contains(me)
+        if ownership == .systemID && !vg.systemID.isEmpty && vg.systemID != me {
+            node.logger.warning("volume group \(name) has system ID \(vg.systemID), not this node's: left alone")
+            return .already
+        }
+        let claimed = ownership == .tags ? vg.tags.contains(me) : !vg.systemID.isEmpty
         // No LV is active where LVM does not activate (activeVolumes is nil there).
         let active = vg.activeVolumes.map { $0 > 0 } ?? false
-        guard active || tagged else { return .already }
+        guard active || claimed else { return .already }
         if active { try lvm(["vgchange", "-a", "n", name], timeout: timeout) }
-        if tagged { try lvm(["vgchange", "--deltag", me, name], timeout: timeout) }
+        if claimed {
+            try lvm(ownership == .tags ? ["vgchange", "--deltag", me, name] : ["vgchange", "-y", "--systemid", "", name], timeout: timeout)
+        }
         guard !node.planning else { return .done }
         guard let after = try inspect(name, timeout: timeout) else { return .done }
         if let n = after.activeVolumes, n > 0 {
@@ -178,6 +186,9 @@ public final class VolumeGroups: Sendable {
         }
         if ownership == .tags && after.tags.contains(me) {
             throw PrimitiveError("volume group \(name) still carries this node's tag \(me)")
+        }
+        if ownership == .systemID && !after.systemID.isEmpty {
+            throw PrimitiveError("volume group \(name) still has the system ID \(after.systemID)")
         }
         return .done
     }

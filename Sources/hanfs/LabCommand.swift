@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HostBindings
 import Lab
+import PackageConfig
 import Primitives
 
 /// `hanfs lab`: two cluster nodes and a client on this machine, as root,
@@ -44,13 +45,16 @@ struct LabCommand: ParsableCommand {
     var deadClient = false
     @Option(help: "NFS-Ganesha's grace period and lease, in seconds (up).") var grace: Int = 5
     @Option(help: "up --kernel: lockd's grace period, in seconds (default: the grace period).") var nlmGrace: Int?
+    @Option(help: "up --kernel: how the package owns its volume group: tags (host tags) or system_id (LVM system IDs).")
+    var vgOwnership: String = "tags"
     @Option(help: "Failovers or crashes in a row (failover, crash).") var count: Int = 1
     @Argument(help: "crash: the node to power off (default: the one that runs the package); run: the node.") var node: String?
     @Argument(help: "run: the command (after --, when it has options).") var command: [String] = []
 
     func run() throws {
         guard getuid() == 0 else { throw ValidationError("the lab needs root (namespaces, loop devices, mounts)") }
-        let lab = TwoNodeLab(hanfs: ScriptHost.hanfsBinary, grace: grace, nlmGrace: nlmGrace)
+        guard let ownership = VGOwnership(rawValue: vgOwnership) else { throw ValidationError("--vg-ownership: tags or system_id") }
+        let lab = TwoNodeLab(hanfs: ScriptHost.hanfsBinary, grace: grace, nlmGrace: nlmGrace, vgOwnership: ownership)
         let say = { (line: String) in Console.write(line.hasSuffix("\n") ? line : line + "\n", to: .standardOutput) }
         if let node, !TwoNodeLab.nodes.contains(node) && !(action == "run" && node == "client") {
             throw ValidationError("\(node): node1 or node2\(action == "run" ? " (or client)" : "")")
@@ -73,7 +77,7 @@ struct LabCommand: ParsableCommand {
                 guard let manager = ClusterManager(rawValue: manager) else { throw ValidationError("--manager: pacemaker or none") }
                 guard let server = LabServer(rawValue: server) else { throw ValidationError("--server: ganesha or kernel") }
                 if kernel {
-                    try vm.up(manager: manager, grace: grace, nlmGrace: nlmGrace, log: say)
+                    try vm.up(manager: manager, grace: grace, nlmGrace: nlmGrace, vgOwnership: ownership, log: say)
                 } else {
                     try lab.up(manager: manager, server: server, log: say)
                 }

@@ -141,6 +141,45 @@ struct KernelNFSLab {
         #expect(qemus.isEmpty)
     }
 
+    /// The volume group owned by LVM system ID (each node's is its host
+    /// name): taken, moved, and after a crash taken over from the dead
+    /// node, each time activated through device-mapper; hanfs itself
+    /// decides (no cluster manager).
+    @Test func theVolumeGroupByLVMSystemIDFailsOverAndIsTakenOverAfterACrash() throws {
+        let dir = "/tmp/hanfs-e2e-sysid-\(getpid())"
+        let lab = { (arguments: [String]) throws -> Output in
+            try output([hanfsBinary, "lab"] + arguments, environment: ["HANFS_LAB_DIR": dir], timeout: 900)
+        }
+        defer {
+            _ = try? lab(["down"])
+            #expect(!FileManager.default.fileExists(atPath: dir))
+        }
+        let up = try lab(["up", "--kernel", "--manager", "none", "--vg-ownership", "system_id"])
+        #expect(up.status == 0 && up.stdout.contains("owned by LVM system ID"), "\(up.stdout)\(up.stderr)")
+        let status = try lab(["status"]).stdout
+        #expect(status.contains("up   vg vglab: no tags, system ID node1, 1/1 LVs active"), "\(status)")
+        // The logical volume is a device-mapper device, open (mounted).
+        let dm = try lab(["run", "node1", "--", "dmsetup", "info", "-c", "--noheadings", "-o", "name,open", "vglab-share"])
+        #expect(dm.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "vglab-share:1", "\(dm.stdout)\(dm.stderr)")
+
+        let failover = try lab(["failover"])
+        #expect(failover.status == 0, "\(failover.stdout)\(failover.stderr)")
+        let moved = try lab(["status"]).stdout
+        #expect(moved.contains("package nfspkg runs on node2") && moved.contains("up   vg vglab: no tags, system ID node2, 1/1 LVs active"), "\(moved)")
+        // node1 gave it up: not its own any more, as its status says.
+        let left = try lab(["run", "node1", "--", hanfsBinary, "status", "--config", "/var/tmp/hanfs-lab/nfspkg.lua"]).stdout
+        #expect(left.contains("down vg vglab: no tags, system ID node2"), "\(left)")
+
+        // node2 dies with the VG its own and active: node1 takes it over (extra_system_ids), as its log and the timeline say.
+        let crash = try lab(["crash"])
+        #expect(crash.status == 0, "\(crash.stdout)\(crash.stderr)")
+        #expect(crash.stdout.contains("took volume group vglab over from node2"), "\(crash.stdout)")
+        #expect(crash.stdout.components(separatedBy: "no read or write failed").count == 3, "\(crash.stdout)")
+        let after = try lab(["status"]).stdout
+        #expect(after.contains("package nfspkg runs on node1") && after.contains("up   vg vglab: no tags, system ID node1, 1/1 LVs active"), "\(after)")
+        print(failover.stdout + crash.stdout)
+    }
+
     /// The seconds of each "a new lock granted N s after nfsd started" in a timeline.
     static func newLockSeconds(_ text: String) -> [Double] {
         text.components(separatedBy: "a new lock granted ").dropFirst().compactMap { Double($0.split(separator: " ").first ?? "") }

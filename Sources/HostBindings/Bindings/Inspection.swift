@@ -11,7 +11,10 @@ extension Bindings {
     }
 
     private var vgStatus: Binding {
-        Binding("vg_status", "vg_status(name)", "A VG's tags, system ID, logical volumes and active ones; nil when it is not there.") { call in
+        Binding(
+            "vg_status", "vg_status(name)",
+            "A VG's tags, system ID (and, when it has one, this node's: `local_system_id`), logical volumes and active ones; nil when it is not there."
+        ) { call in
             let name = try call.string(1)
             return try call.push(try wrap {
                 guard let vg = try vgs.inspect(name) else { return .nil }
@@ -20,6 +23,7 @@ extension Bindings {
                     "logical_volumes": .integer(Int64(vg.logicalVolumes)),
                 ])
                 if let a = vg.activeVolumes { t["active_volumes"] = .integer(Int64(a)) }
+                if !vg.systemID.isEmpty { t["local_system_id"] = .string(try vgs.localSystemID()) }
                 return .table(t)
             })
         }

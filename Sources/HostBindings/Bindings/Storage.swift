@@ -46,7 +46,10 @@ extension Bindings {
     private var vgDeactivate: Binding {
         Binding(
             "vg_deactivate", "vg_deactivate(name, {ownership, timeout})",
-            "Deactivates and removes this node's tag. Absent or inactive: done already. Tagged by another node: left alone."
+            """
+            Deactivates and gives up this node's claim: its tag, or its system ID (the VG is left with none, for the \
+            next node's plain start). Absent, or inactive and unclaimed: done already. Claimed by another node: left alone.
+            """
         ) { call in
             let name = try call.string(1)
             let o = try PrimitiveOptions(call, 2, known: ["ownership", "timeout"])

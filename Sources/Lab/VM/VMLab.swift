@@ -1,4 +1,5 @@
 import Foundation
+import PackageConfig
 import Primitives
 
 /// The kernel NFS lab (`hanfs lab up --kernel`): the two-node lab of
@@ -28,7 +29,7 @@ public struct VMLab: Sendable {
     static let modules = ["nfsd", "nfsv3", "nfsv4", "lockd", "dm_mod", "loop", "veth", "bridge", "ext4"]
 
     /// Boots the VM and builds the lab in it; what went wrong powers it off and removes it.
-    public func up(manager: ClusterManager, grace: Int, nlmGrace: Int? = nil, log: (String) -> Void) throws {
+    public func up(manager: ClusterManager, grace: Int, nlmGrace: Int? = nil, vgOwnership: VGOwnership = .tags, log: (String) -> Void) throws {
         if Self.exists(in: dir) || FileManager.default.fileExists(atPath: "\(dir)/up") {
             throw LabError("the lab is up already (\(dir)): hanfs lab down first")
         }
@@ -45,7 +46,7 @@ public struct VMLab: Sendable {
             let keep = ProcessInfo.processInfo.environment["HANFS_LAB_KEEP"] == "1" ? ["env", "HANFS_LAB_KEEP=1"] : []
             let r = try vm.run(
                 keep + [hanfs, "lab", "up", "--server", "kernel", "--manager", manager.rawValue, "--grace", String(grace)]
-                    + (nlmGrace.map { ["--nlm-grace", String($0)] } ?? []), timeout: 900)
+                    + (nlmGrace.map { ["--nlm-grace", String($0)] } ?? []) + ["--vg-ownership", vgOwnership.rawValue], timeout: 900)
             for line in r.stdoutText.split(separator: "\n") { log(String(line)) }
             try check(r, "hanfs lab up in the VM")
         }
