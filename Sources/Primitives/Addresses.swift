@@ -150,11 +150,7 @@ public struct Addresses: Sendable {
             // Like the background's, a failure to announce is said, not an error.
             node.effects.change("announce \(address.description) on \(interface) (one \(address.isIPv6 ? "neighbour advertisement" : "gratuitous ARP"))") {
                 do {
-                    if address.isIPv6 {
-                        try NeighbourAdvertisement.announce(interface: interface, address: address, count: 1, interval: 0)
-                    } else {
-                        try Arp.announce(interface: interface, address: address, count: 1, interval: 0)
-                    }
+                    try Self.announce(address, on: interface, count: 1, interval: 0)
                 } catch {
                     node.logger.warning("\(address.description) not announced on \(interface): \(error)")
                 }
@@ -171,6 +167,17 @@ public struct Addresses: Sendable {
             throw PrimitiveError("ip reported success but \(a.address.description) is not on \(interface)")
         }
         return .done
+    }
+
+    /// Tells the neighbours on `interface` that `address` is here: gratuitous
+    /// ARP, or for IPv6 unsolicited neighbour advertisements; `count` of
+    /// them, `interval` apart.
+    public static func announce(_ address: IPAddress, on interface: String, count: Int, interval: Double) throws {
+        if address.isIPv6 {
+            try NeighbourAdvertisement.announce(interface: interface, address: address, count: count, interval: interval)
+        } else {
+            try Arp.announce(interface: interface, address: address, count: count, interval: interval)
+        }
     }
 
     func stopAnnouncements(of address: String) {

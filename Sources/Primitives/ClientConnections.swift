@@ -68,13 +68,23 @@ public struct ClientConnections: Sendable {
     /// The established TCP connections of this node (its network
     /// namespace) to `addresses`, from /proc/net/tcp and tcp6.
     public static func established(to addresses: Set<IPAddress>) -> [TCPConnection] {
-        let text = ["/proc/net/tcp", "/proc/net/tcp6"].compactMap { ProcFile.read($0) }.joined(separator: "\n")
-        return parse(procNetTCP: text).filter { addresses.contains($0.server) }
+        parse(procNetTCP: procNetTCP).filter { addresses.contains($0.server) }
     }
 
-    /// The ESTABLISHED lines of /proc/net/tcp or tcp6: `sl local rem st ...`,
-    /// an address as the kernel's 32-bit words in hex, in host order.
-    public static func parse(procNetTCP text: String) -> [TCPConnection] {
+    /// The TCP ports something listens on here (a listening socket is read
+    /// as a connection from 0.0.0.0 port 0).
+    static func listeningPorts() -> Set<UInt16> { Set(parse(procNetTCP: procNetTCP, state: stateListen).map(\.serverPort)) }
+
+    /// This node's TCP sockets, IPv4 and IPv6.
+    static var procNetTCP: String { ["/proc/net/tcp", "/proc/net/tcp6"].compactMap { ProcFile.read($0) }.joined(separator: "\n") }
+
+    /// The states of /proc/net/tcp's `st` column hanfs reads.
+    public static let stateEstablished = "01", stateListen = "0A"
+
+    /// The lines of /proc/net/tcp or tcp6 in `state` (ESTABLISHED unless
+    /// told): `sl local rem st ...`, an address as the kernel's 32-bit words
+    /// in hex, in host order.
+    public static func parse(procNetTCP text: String, state: String = stateEstablished) -> [TCPConnection] {
         func endpoint(_ field: Substring) -> (IPAddress, UInt16)? {
             let p = field.split(separator: ":")
             guard p.count == 2, p[0].count == 8 || p[0].count == 32, let port = UInt16(p[1], radix: 16) else { return nil }
@@ -90,7 +100,7 @@ public struct ClientConnections: Sendable {
         }
         return text.split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count >= 4, f[3] == "01", let (s, sp) = endpoint(f[1]), let (c, cp) = endpoint(f[2]) else { return nil }
+            guard f.count >= 4, f[3] == state, let (s, sp) = endpoint(f[1]), let (c, cp) = endpoint(f[2]) else { return nil }
             return TCPConnection(server: s, serverPort: sp, client: c, clientPort: cp)
         }
     }
@@ -160,9 +170,8 @@ public struct ClientConnections: Sendable {
     // MARK: prompting the clients
 
     /// Sends each recorded connection to `addresses` present here a tickle
-    /// ACK, again every `interval` (past the client's limit of one answer
-    /// to an unacceptable segment per 500 ms) to those its client has not
-    /// yet opened anew here, for at most `wait` seconds. Returns how many
+    /// ACK, again every `interval` (for one that was lost) to those its
+    /// client has not yet opened anew here, for at most `wait` seconds. Returns how many
     /// were prompted and how many were back when it returned.
     public func prompt(_ addresses: [IPAddress], wait: Double = 1.2, interval: Double = 0.55) throws -> (prompted: Int, back: Int) {
         // A plan may be made before the storage is here to read.
@@ -215,19 +224,6 @@ public struct ClientConnections: Sendable {
                 metadata: ["event": "clients_prompted", "prompted": "\(list.count - untracked)", "reconnected": "\(back)"])
             return (list.count, back)
         }
-    }
-
-    /// The TCP ports something listens on here.
-    static func listeningPorts() -> Set<UInt16> {
-        var ports = Set<UInt16>()
-        for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            for line in (ProcFile.read(file) ?? "").split(separator: "\n") {
-                let f = line.split(separator: " ", omittingEmptySubsequences: true)
-                guard f.count >= 4, f[3] == "0A", let port = f[1].split(separator: ":").last.flatMap({ UInt16($0, radix: 16) }) else { continue }
-                ports.insert(port)
-            }
-        }
-        return ports
     }
 }
 

@@ -206,11 +206,7 @@ struct Announce: ParsableCommand {
     func run() throws {
         guard let a = IPAddress(address) else { throw ValidationError("\(address): an IP address expected") }
         do {
-            if a.isIPv6 {
-                try NeighbourAdvertisement.announce(interface: interface, address: a, count: count, interval: interval)
-            } else {
-                try Arp.announce(interface: interface, address: a, count: count, interval: interval)
-            }
+            try Addresses.announce(a, on: interface, count: count, interval: interval)
         } catch {
             Console.write("hanfs announce: \(error)\n", to: .standardError)
             throw ExitCode(ExitStatus.failure)

@@ -48,9 +48,7 @@ struct KernelVM {
 struct KernelNFSLab {
     @Test func theKernelServerFailsOverWithRealLVMAndTheClientsApplicationsCarryOn() throws {
         let dir = "/tmp/hanfs-e2e-kernel-\(getpid())"
-        let lab = { (arguments: [String]) throws -> Output in
-            try output([hanfsBinary, "lab"] + arguments, environment: ["HANFS_LAB_DIR": dir], timeout: 900)
-        }
+        let lab = Self.lab(in: dir)
         defer {
             _ = try? lab(["down"])
             #expect(!FileManager.default.fileExists(atPath: dir))
@@ -147,9 +145,7 @@ struct KernelNFSLab {
     /// decides (no cluster manager).
     @Test func theVolumeGroupByLVMSystemIDFailsOverAndIsTakenOverAfterACrash() throws {
         let dir = "/tmp/hanfs-e2e-sysid-\(getpid())"
-        let lab = { (arguments: [String]) throws -> Output in
-            try output([hanfsBinary, "lab"] + arguments, environment: ["HANFS_LAB_DIR": dir], timeout: 900)
-        }
+        let lab = Self.lab(in: dir)
         defer {
             _ = try? lab(["down"])
             #expect(!FileManager.default.fileExists(atPath: dir))
@@ -178,6 +174,11 @@ struct KernelNFSLab {
         let after = try lab(["status"]).stdout
         #expect(after.contains("package nfspkg runs on node1") && after.contains("up   vg vglab: no tags, system ID node1, 1/1 LVs active"), "\(after)")
         print(failover.stdout + crash.stdout)
+    }
+
+    /// `hanfs lab ARGUMENTS...` for the lab in `dir`.
+    static func lab(in dir: String) -> ([String]) throws -> Output {
+        { arguments in try output([hanfsBinary, "lab"] + arguments, environment: ["HANFS_LAB_DIR": dir], timeout: 900) }
     }
 
     /// The seconds of each "a new lock granted N s after nfsd started" in a timeline.

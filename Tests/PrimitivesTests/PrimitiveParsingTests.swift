@@ -60,6 +60,8 @@ import Testing
         #expect(list.map(\.description) == [
             "192.0.2.10 2049 192.0.2.100 812", "2001:db8::10 2049 2001:db8::64 46530", "192.0.2.10 2049 192.0.2.100 753",
         ])
+        // The same lines read for their listening sockets: the ports something listens on.
+        #expect(ClientConnections.parse(procNetTCP: v4, state: "0A").map(\.serverPort) == [2049])
         // A line of the record reads back as the connection it says.
         #expect(list.allSatisfy { TCPConnection(line: Substring($0.description)) == $0 })
         #expect(TCPConnection(line: "192.0.2.10 2049 2001:db8::64 812") == nil)
