@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PackageConfigTests",
-            dependencies: ["PackageConfig", "HostBindings", "TestSupport"],
+            dependencies: ["PackageConfig", "Primitives", "HostBindings", "TestSupport"],
             path: "Tests/PackageConfigTests"
         ),
         .testTarget(

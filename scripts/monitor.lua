@@ -5,7 +5,8 @@
 --   hanfs monitor --config /etc/hanfs/nfspkg.conf
 --
 -- Every monitor.interval seconds each check of stdlib/checks.lua runs; a
--- check must fail monitor.retries + 1 times in a row to count. Each cycle's
+-- check must fail monitor.retries + 1 times in a row to count (its own
+-- `retries` where it has one: rpcbind's and lockd's). Each cycle's
 -- results go to the package log in one line; a change of state (healthy,
 -- degraded, failed) is logged once, as is the maintenance file appearing
 -- and going. While the maintenance file exists, a failure is logged but
@@ -70,17 +71,24 @@ if (...) == "once" then
   local line, failures = cycle()
   log.info(line)
   keep_records()
-  -- Only the checks that failed are tried again, a second apart.
-  for try = 1, m.retries do
-    if #failures == 0 then break end
-    local again = {}
-    sleep(1)
+  -- Only the checks that failed are tried again, a second apart, each as
+  -- many times as it may miss (rpcbind and lockd may have their own).
+  local try = 0
+  while #failures > 0 do
+    local again, left = {}, {}
     for _, f in ipairs(failures) do
-      local ok, why = f.check.run()
-      if not ok then again[#again + 1] = { name = f.name, why = why, check = f.check } end
+      if try < (f.check.retries or m.retries) then again[#again + 1] = f else left[#left + 1] = f end
     end
-    log.info(("checks tried again (%d of %d): %d of %d still failing"):format(try, m.retries, #again, #failures))
-    failures = again
+    if #again == 0 then break end
+    try = try + 1
+    sleep(1)
+    local still = 0
+    for _, f in ipairs(again) do
+      local ok, why = f.check.run()
+      if not ok then left[#left + 1] = { name = f.name, why = why, check = f.check }; still = still + 1 end
+    end
+    log.info(("checks tried again (%d): %d of %d still failing"):format(try, still, #again))
+    failures = left
   end
   if #failures > 0 then
     local why = {}
@@ -97,11 +105,12 @@ local state, maintenance = nil, false
 
 set_step("monitor")
 runtime_write("monitor-failed", nil)
-log.info(("monitoring %d checks every %s s, %d retries; maintenance file %s")
-  :format(#list, m.interval, m.retries, m.maintenance_file))
+log.info(("monitoring %d checks every %s s, %d retries; %s")
+  :format(#list, m.interval, m.retries, m.maintenance_file and ("maintenance file " .. m.maintenance_file)
+    or "no maintenance mode (MAINTENANCE_FLAG=NO)"))
 
 while true do
-  local paused = file_exists(m.maintenance_file)
+  local paused = m.maintenance_file ~= nil and file_exists(m.maintenance_file)
   if paused ~= maintenance then
     maintenance = paused
     log.warn(paused and ("maintenance: " .. m.maintenance_file .. " is there, failures do not end the monitor")
@@ -113,8 +122,9 @@ while true do
   for _, f in ipairs(failures) do
     failing[f.name] = true
     misses[f.name] = (misses[f.name] or 0) + 1
-    if misses[f.name] > m.retries then failed[#failed + 1] = f.name .. ": " .. f.why
-    else degraded[#degraded + 1] = ("%s: %s (%d of %d)"):format(f.name, f.why, misses[f.name], m.retries + 1) end
+    local retries = f.check.retries or m.retries
+    if misses[f.name] > retries then failed[#failed + 1] = f.name .. ": " .. f.why
+    else degraded[#degraded + 1] = ("%s: %s (%d of %d)"):format(f.name, f.why, misses[f.name], retries + 1) end
   end
   for _, c in ipairs(list) do
     if not failing[c.name] then misses[c.name] = 0 end

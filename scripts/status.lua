@@ -8,6 +8,6 @@ print(("package %s on %s: %s"):format(pkg.name, node_name(),
   package_started() and "started here" or "not started here"))
 
 for _, line in ipairs(require("plan").status()) do print("  " .. line) end
-if file_exists(pkg.monitor.maintenance_file) then
+if pkg.monitor.maintenance_file and file_exists(pkg.monitor.maintenance_file) then
   print("  maintenance: " .. pkg.monitor.maintenance_file .. " is there, a failed check does not end the monitor")
 end

@@ -65,6 +65,7 @@ function lockmigration.start(plan, as)
   plan:step("start the sync into " .. lm.holding_dir,
     function()
       flm_start{ sm_dir = lm.sm_dir, holding_dir = lm.holding_dir, interval = lm.propagate_interval }
+      runtime_write("sync-restarts", nil)
     end,
     function() flm_stop{ holding_dir = lm.holding_dir } end)
   plan:step("notify the clients as " .. table.concat(names, ", "),
@@ -95,6 +96,26 @@ function lockmigration.check()
       sm_notify{ as = names, state_dir = state, retry_minutes = lm.notify_retry_minutes }
       runtime_write("notified", pid)
     end
+    return true
+  end
+end
+
+-- The monitor's check of the sync into the holding directory: one that
+-- ended is started again up to sync_restarts times (the toolkit's
+-- NFS_FLM_RESTART) before the check fails; counted on this node from the
+-- package's start, whichever monitor process checks.
+function lockmigration.sync_check()
+  local lm = settings()
+  return function()
+    if flm_running(lm.holding_dir) then return true end
+    local why = "the sync into " .. lm.holding_dir .. " is not running"
+    local restarted = tonumber(runtime_read("sync-restarts") or "0") or 0
+    if restarted >= lm.sync_restarts then return false, why end
+    restarted = restarted + 1
+    runtime_write("sync-restarts", tostring(restarted))
+    log.warn(("%s: starting it again (%d of %d)"):format(why, restarted, lm.sync_restarts))
+    local ok, failed = pcall(flm_start, { sm_dir = lm.sm_dir, holding_dir = lm.holding_dir, interval = lm.propagate_interval })
+    if not ok then return false, why .. ", and did not start again: " .. tostring(failed) end
     return true
   end
 end

@@ -49,6 +49,20 @@ local function helping(p, title, fn, failed)
   end)
 end
 
+-- A step's work tried again up to `times` more times, 2 s apart, each
+-- failure logged (ACTIVATION_RETRY_COUNT, deactivation_retry_count).
+local function retrying(times, fn)
+  return function()
+    for try = 1, times do
+      local ok, why = pcall(fn)
+      if ok then return end
+      log.warn(("%s: trying again in 2 s (%d of %d)"):format(tostring(why), try, times))
+      sleep(2)
+    end
+    fn()
+  end
+end
+
 -- Whether the clients' connections are kept and prompted (`reconnect_clients`):
 -- on the package's storage, for its addresses.
 local function reconnecting()
@@ -71,13 +85,14 @@ plan.parts = {
       -- parts.takeover: the other node is down (the cluster manager fenced it, or
       -- `hanfs start --takeover`): a VG it still holds is taken over.
       for _, vg in ipairs(pkg.volume_groups) do
-        p:step("activate volume group " .. vg, function() vg_activate(vg, { takeover = parts.takeover }) end,
+        p:step("activate volume group " .. vg,
+          retrying(pkg.vg_retries.activate, function() vg_activate(vg, { takeover = parts.takeover }) end),
           function() vg_deactivate(vg) end)
       end
     end,
     stop = function(p)
       for _, vg in ipairs(reversed(pkg.volume_groups)) do
-        p:step("deactivate volume group " .. vg, function() vg_deactivate(vg) end)
+        p:step("deactivate volume group " .. vg, retrying(pkg.vg_retries.deactivate, function() vg_deactivate(vg) end))
       end
     end,
     status = function()
@@ -289,13 +304,9 @@ plan.parts = {
       }
     end,
     checks = function()
-      return {
-        { name = "sync", run = function()
-          if flm_running(pkg.lock_migration.holding_dir) then return true end
-          return false, "the sync into " .. pkg.lock_migration.holding_dir .. " is not running"
-        end },
-        { name = "statd", run = lockmigration.check() },
-      }
+      local list = { { name = "statd", run = lockmigration.check() } }
+      if pkg.lock_migration.monitor_sync then table.insert(list, 1, { name = "sync", run = lockmigration.sync_check() }) end
+      return list
     end,
   },
   {
@@ -456,16 +467,32 @@ end
 
 -- The monitor's checks: the RPC services first, then each part's, then the site's.
 function plan.checks()
+  -- Each service over its usual transport, over IPv4 and IPv6 as the
+  -- package's addresses are, or over the transports given (SUPPORTED_NETIDS).
   local programs = {
     rpcbind = { 100000, 2, "tcp" }, nfs = { 100003, 3, "tcp" }, mountd = { 100005, 3, "udp" },
     nlockmgr = { 100021, 4, "udp" }, status = { 100024, 1, "udp" }, rquotad = { 100011, 1, "udp" },
   }
+  local retries = { rpcbind = pkg.monitor.rpcbind_retries, nlockmgr = pkg.monitor.lockd_retries }
+  local v4, v6 = #pkg.addresses == 0, false
+  for _, a in ipairs(pkg.addresses) do
+    if a.address:find(":", 1, true) then v6 = true else v4 = true end
+  end
   local list = {}
   for _, service in ipairs(pkg.monitor.services) do
     local p = programs[service]
-    list[#list + 1] = { name = service, run = function()
-      return rpc_ping{ program = p[1], version = p[2], transport = p[3], timeout = 2 }
-    end }
+    local netids = pkg.monitor.netids
+    if #netids == 0 then
+      netids = {}
+      if v4 then netids[#netids + 1] = p[3] end
+      if v6 then netids[#netids + 1] = p[3] .. "6" end
+    end
+    for _, netid in ipairs(netids) do
+      list[#list + 1] = {
+        name = netid == p[3] and service or (service .. " over " .. netid), retries = retries[service],
+        run = function() return rpc_ping{ program = p[1], version = p[2], transport = netid, timeout = 2 } end,
+      }
+    end
   end
   for _, part in ipairs(plan.parts) do
     if part.name ~= "lock_migration" or part.here() then

@@ -22,6 +22,9 @@ enum PackageTable {
         var timeouts = LuaTable()
         for name in StepTimeouts.names { timeouts[name] = .number(c.timeouts[name]!) }
         t["timeouts"] = .table(timeouts)
+        t["vg_retries"] = .table(LuaTable(fields: [
+            "activate": .integer(Int64(c.vgActivationRetries)), "deactivate": .integer(Int64(c.vgDeactivationRetries)),
+        ]))
         t["arp"] = .table(LuaTable(fields: ["count": .integer(Int64(c.arpCount)), "interval": .number(c.arpInterval)]))
         t["dad_timeout"] = .number(c.dadTimeout)
         t["reconnect_clients"] = .boolean(c.reconnectClients)
@@ -46,6 +49,8 @@ enum PackageTable {
                     ? StatusMonitor.detectDirectory() ?? "" : c.lockMigration.smDirectory),
                 "notify_retry_minutes": .integer(Int64(c.lockMigration.notifyRetryMinutes)),
                 "restart": .string(c.lockMigration.restart.rawValue),
+                "monitor_sync": .boolean(c.lockMigration.monitorSync),
+                "sync_restarts": .integer(Int64(c.lockMigration.syncRestarts)),
             ]))
         var services = c.monitor.services
         if services.isEmpty {
@@ -56,8 +61,10 @@ enum PackageTable {
             "interval": .number(c.monitor.interval), "quota": .boolean(c.monitor.quota),
             "retries": .integer(Int64(c.monitor.retries)), "services": strings(services),
             "run": .boolean(c.monitor.run), "probe": .boolean(c.monitor.probe), "service_name": .string(c.monitor.serviceName),
-            "maintenance_file": .string(c.monitor.maintenanceFile.isEmpty
-                ? "\(settings.runDirectory)/\(c.name).maintenance" : c.monitor.maintenanceFile),
+            "maintenance_file": c.maintenanceFile(runDirectory: settings.runDirectory).map(LuaValue.string) ?? .nil,
+            "lockd_retries": .integer(Int64(c.monitor.lockdRetries ?? c.monitor.retries)),
+            "rpcbind_retries": .integer(Int64(c.monitor.rpcbindRetries ?? c.monitor.retries)),
+            "netids": strings(c.monitor.netids),
         ]))
         return .table(t)
     }

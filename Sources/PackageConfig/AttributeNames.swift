@@ -4,7 +4,6 @@ enum AttributeNames {
     /// The NFS toolkit's attributes: in a modular file behind any module
     /// prefix (`tkit/nfs/nfs/XFS`, `nfs/hanfs_export/XFS`).
     static let toolkit: [String: Field] = names(Attributes.all.filter { $0.origin == .toolkit }.flatMap { a in a.modular.map { ($0, a.field) } })
-        .merging(Attributes.ignoredToolkit.map { ($0, .ignored) }, uniquingKeysWith: { a, _ in a })
 
     /// Serviceguard's modular package attributes and hanfs's own, by name.
     static let modular: [String: Field] = names(Attributes.all.filter { $0.origin != .toolkit }.flatMap { a in a.modular.map { ($0, a.field) } })
@@ -12,7 +11,6 @@ enum AttributeNames {
 
     /// The legacy control-script and hanfs.conf variables.
     static let legacy: [String: Field] = names(Attributes.all.flatMap { a in a.legacy.map { ($0, a.field) } })
-        .merging(Attributes.ignoredToolkit.map { ($0, .ignored) } + Attributes.ignoredLegacy.map { ($0, .ignored) }, uniquingKeysWith: { a, _ in a })
 
     private static func names(_ pairs: [(String, Field)]) -> [String: Field] {
         Dictionary(pairs, uniquingKeysWith: { a, _ in a })

@@ -101,6 +101,16 @@ extension AttributeKind {
                 throw ConfigError(s, a, "unknown service \"\(bad)\"; known: \(Attributes.monitorServices.sorted().joined(separator: ", "))")
             }
             return .words(list)
+        case .netids:
+            let list = t.split(whereSeparator: { $0 == "," || $0 == " " }).map { $0.lowercased() }
+            if let bad = list.first(where: { !Attributes.netids.contains($0) }) {
+                throw ConfigError(s, a, "unknown transport \"\(bad)\"; known: \(Attributes.netids.joined(separator: ", "))")
+            }
+            if list.isEmpty { throw ConfigError(s, a, "no transport: \(Attributes.netids.joined(separator: ", ")) expected") }
+            return .words(list)
+        case .only(_, let accepts, let otherwise):
+            guard accepts(t) else { throw ConfigError(s, a, "\"\(t.trimmingSpaces)\": \(otherwise)") }
+            return .text(t)
         case .export: return .exports(try ExportSpec.exports(fromArguments: t, a, s))
         case .address:
             guard let (address, prefix) = IPAddress.parse(cidr: t.trimmingSpaces) else {

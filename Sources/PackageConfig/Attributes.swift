@@ -73,7 +73,12 @@ public enum AttributeKind: Sendable {
     case yesNo
     case oneOf([String])
     case services
+    /// Transports the RPC services are checked over: tcp, udp, tcp6, udp6.
+    case netids
     case export
+    /// An attribute of Serviceguard or the toolkit taken only at a value
+    /// that means what hanfs does; any other is refused with `otherwise`.
+    case only(describes: String, accepts: @Sendable (String) -> Bool, otherwise: String)
     case address
     case subnet
 
@@ -92,6 +97,8 @@ public enum AttributeKind: Sendable {
         case .yesNo: "YES or NO (native: true or false)"
         case .oneOf(let values): values.joined(separator: " or ")
         case .services: "of " + Attributes.monitorServices.joined(separator: ", ")
+        case .netids: "of " + Attributes.netids.joined(separator: ", ")
+        case .only(let describes, _, _): describes
         case .export: "exportfs arguments: `-o OPTIONS CLIENTS:/DIR` (native: a table)"
         case .address: "an IPv4 or IPv6 address, with /prefix if wanted"
         case .subnet: "a network address, with /prefix if wanted"
@@ -102,6 +109,8 @@ public enum AttributeKind: Sendable {
 public enum Attributes {
     /// The RPC services the monitor knows.
     public static let monitorServices = ["rpcbind", "nfs", "mountd", "nlockmgr", "status", "rquotad"]
+    /// The transports (netids) the RPC checks speak.
+    public static let netids = ["tcp", "udp", "tcp6", "udp6"]
 
     public static let all: [Attribute] = sections.flatMap(\.attributes)
 
@@ -109,6 +118,7 @@ public enum Attributes {
     public static let sections: [(title: String, attributes: [Attribute])] = [
         ("The package", package), ("File systems", fileSystems), ("Addresses", addresses), ("Exports", exports),
         ("Lock migration", lockMigration), ("The monitor", monitor), ("The NFS server", nfsServer),
+        ("Taken at what hanfs does, refused otherwise", takenAsHanfsDoes),
     ]
 
     static let package: [Attribute] = [
@@ -119,6 +129,15 @@ public enum Attributes {
         Attribute(
             .vgOwnership, native: "package.vg_ownership", hanfs: "vg_ownership", .oneOf(["tags", "system_id"]),
             "How a node takes a volume group: LVM host tags, or LVM's system ID.", default: { $0.vgOwnership.rawValue }),
+        Attribute(
+            .vgActivationRetries, native: "package.vg_activation_retries", modular: [], legacy: ["ACTIVATION_RETRY_COUNT"],
+            .integer(minimum: 0), "A volume group's activation tried again this many times, 2 s apart, before start fails.",
+            default: { String($0.vgActivationRetries) }),
+        Attribute(
+            .vgDeactivationRetries, native: "package.vg_deactivation_retries", modular: ["deactivation_retry_count"],
+            legacy: ["DEACTIVATION_RETRY_COUNT"], .integer(minimum: 0),
+            "A volume group's deactivation tried again this many times, 2 s apart, before stop fails.",
+            default: { String($0.vgDeactivationRetries) }),
         Attribute(
             .fsckPolicy, native: "package.run_fsck", hanfs: "run_fsck", .oneOf(["auto", "force", "no"]),
             "auto: fsck only file systems without a journal; force: every one; no: none.", default: { $0.fsckPolicy.rawValue }),
@@ -212,6 +231,18 @@ public enum Attributes {
         Attribute(
             .lockRestart, native: "package.lock_migration.restart", hanfs: "lock_restart", .oneOf(["statd", "lockd"]),
             "What a takeover restarts: rpc.statd as the package, or lockd (SLES).", default: { $0.lockMigration.restart.rawValue }),
+        Attribute(
+            .syncMonitor, native: "package.lock_migration.monitor_sync", toolkit: "NFS_FLM_MONITOR", .yesNo,
+            "The monitor checks the sync into the holding directory (the toolkit's nfs.flm).",
+            default: { $0.lockMigration.monitorSync ? "YES" : "NO" }),
+        Attribute(
+            .syncRestarts, native: "package.lock_migration.sync_restarts", toolkit: "NFS_FLM_RESTART", .integer(minimum: 0),
+            "Times the monitor starts a sync that ended again before the check fails.",
+            default: { String($0.lockMigration.syncRestarts) }),
+        Attribute(
+            .nfsv4HoldingDirectory, native: nil, toolkit: "NFSV4_FLM_HOLDING_DIR", .path,
+            "The NFSv4 client records that move with the package: the NFS server's recovery directory (kernel_recovery_dir "
+                + "or ganesha_recovery_dir, whichever server serves)."),
     ]
 
     static let monitor: [Attribute] = [
@@ -222,6 +253,16 @@ public enum Attributes {
             .monitorRetries, native: "package.monitor.retries", toolkit: "MONITOR_DAEMONS_RETRY", .integer(minimum: 0),
             "A check counts after this many misses in a row, plus one.", default: { String($0.monitor.retries) }),
         Attribute(
+            .lockdRetries, native: "package.monitor.lockd_retries", toolkit: "MONITOR_LOCKD_RETRY", .integer(minimum: 0),
+            "The same for the nlockmgr (lockd) check.", default: { _ in "retries" }),
+        Attribute(
+            .rpcbindRetries, native: "package.monitor.rpcbind_retries", toolkit: "PORTMAP_RETRY", .integer(minimum: 0),
+            "The same for the rpcbind check.", default: { _ in "retries" }),
+        Attribute(
+            .netids, native: "package.monitor.netids", toolkit: "SUPPORTED_NETIDS", .netids,
+            "The transports each RPC service is checked over, space or comma separated.",
+            default: { _ in "each service's usual one, over IPv4 and IPv6 as the package's addresses are" }),
+        Attribute(
             .quotaMonitor, native: "package.monitor.quota", toolkit: "QUOTA_MON", .yesNo, "Also check rpc.rquotad.",
             default: { $0.monitor.quota ? "YES" : "NO" }),
         Attribute(
@@ -229,7 +270,15 @@ public enum Attributes {
             "The RPC services checked, comma separated.", default: { _ in "from what the package uses" }),
         Attribute(
             .maintenanceFile, native: "package.monitor.maintenance_file", hanfs: "maintenance_file", .path,
-            "While it exists, a failed check does not end the monitor.", default: { _ in "/run/hanfs/NAME.maintenance" }),
+            "While it exists, a failed check does not end the monitor.",
+            default: { _ in "TKIT_DIR/nfs.debug with TKIT_DIR, else /run/hanfs/NAME.maintenance" }),
+        Attribute(
+            .maintenanceFlag, native: "package.monitor.maintenance", toolkit: "MAINTENANCE_FLAG", .yesNo,
+            "Whether the maintenance file pauses the monitor; NO: there is no maintenance mode.",
+            default: { $0.monitor.maintenance ? "YES" : "NO" }),
+        Attribute(
+            .toolkitDirectory, native: nil, toolkit: "TKIT_DIR", .path,
+            "The toolkit's package directory: its nfs.debug is the maintenance file."),
         Attribute(
             .monitorRun, native: "package.monitor.run", hanfs: "run_monitor", .yesNo,
             "start runs the monitor and stop stops it (NO: the cluster manager runs it).", default: { $0.monitor.run ? "YES" : "NO" }),
@@ -239,6 +288,9 @@ public enum Attributes {
         Attribute(
             .monitorService, native: nil, toolkit: "NFS_SERVICE_NAME", .text,
             "The Serviceguard service the monitor runs as (start runs it with cmrunserv)."),
+        Attribute(
+            .monitorServiceRestart, native: nil, modular: [], legacy: ["NFS_SERVICE_RESTART"], origin: .toolkit, .text,
+            "cmrunserv's restart option for that service: `-r N` or `-R` (unlimited); empty: none."),
     ]
 
     static let nfsServer: [Attribute] = [
@@ -285,16 +337,61 @@ public enum Attributes {
             "nfsdcld's NFSv4 client records, on a package file system.", default: { _ in ".nfsdcld at the top of the first file system" }),
     ]
 
-    /// Attributes hanfs knows and leaves alone: the NFS toolkit's that do
-    /// not apply, and the legacy control script's the cluster manager acts on.
-    static let ignoredToolkit = [
-        "TKIT_DIR", "MAINTENANCE_FLAG", "MONITOR_LOCKD_RETRY", "PORTMAP_RETRY", "NFS_FLM_MONITOR", "NFS_FLM_RESTART",
-        "SUPPORTED_NETIDS", "NFS_FLM_SCRIPT", "NFSV4_FLM_HOLDING_DIR",
+    /// Attributes of Serviceguard and the toolkit that hanfs takes only at
+    /// the value that means what it does; any other value is refused,
+    /// saying what to use instead. None is dropped in silence.
+    static let takenAsHanfsDoes: [Attribute] = [
+        only(
+            "NFS_FLM_SCRIPT", modular: ["NFS_FLM_SCRIPT"], "the toolkit's nfs.flm", { base($0) == "nfs.flm" },
+            "hanfs's own sync (flm_start) does what nfs.flm did; a site's own script runs from a hook (plan.before, "
+                + "stdlib/plan.lua): remove NFS_FLM_SCRIPT"),
+        only(
+            "NFS_SERVICE_CMD", modular: [], "the toolkit's nfs.mon, without arguments", { base($0) == "nfs.mon" },
+            "the service hanfs runs is its own monitor: set its interval and retries with MONITOR_INTERVAL and "
+                + "MONITOR_DAEMONS_RETRY, and name it with NFS_SERVICE_NAME"),
+        only(
+            "VGCHANGE", modular: ["vgchange_cmd"], "vgchange -a y or vgchange -a e",
+            { ["vgchange -a y", "vgchange -a e"].contains(words($0)) },
+            "hanfs activates with vgchange -a y a volume group this node holds alone by vg_ownership (tags or "
+                + "system_id): remove it"),
+        only(
+            "CONCURRENT_VGCHANGE_OPERATIONS", modular: ["concurrent_vgchange_operations"], "1", { words($0) == "1" },
+            "hanfs activates the volume groups one at a time: set 1 or remove it"),
+        only(
+            nil, modular: ["enable_threaded_vgchange"], "0", { words($0) == "0" },
+            "LVM on Linux has no threaded vgchange (HP-UX's -T): set 0 or remove it"),
+        only(
+            "KILL_PROCESSES_ACCESSING_RAW_DEVICES", modular: ["kill_processes_accessing_raw_devices"], "no",
+            { words($0).lowercased() == "no" },
+            "hanfs stops the users of the package's file systems, never of raw devices: set no, and stop such users "
+                + "from a site hook"),
+        only(
+            "VXVM_DG", modular: ["vxvm_dg"], "empty", { words($0).isEmpty },
+            "hanfs activates LVM volume groups (vg), not VxVM disk groups"),
+        only(
+            "CVM_DG", modular: ["cvm_dg"], "empty", { words($0).isEmpty },
+            "hanfs activates LVM volume groups (vg), not CVM disk groups"),
     ]
-    static let ignoredLegacy = [
-        "CONCURRENT_VGCHANGE_OPERATIONS", "VGCHANGE", "ACTIVATION_RETRY_COUNT", "DEACTIVATION_RETRY_COUNT",
-        "KILL_PROCESSES_ACCESSING_RAW_DEVICES",
-    ]
+
+    private static func only(
+        _ legacy: String?, modular: [String], _ describes: String, _ accepts: @escaping @Sendable (String) -> Bool,
+        _ otherwise: String
+    ) -> Attribute {
+        let name = legacy ?? modular[0]
+        let origin: Attribute.Origin = name.hasPrefix("NFS_") ? .toolkit : .serviceguard
+        return Attribute(
+            .accepted(name), native: nil, modular: modular, legacy: legacy.map { [$0] } ?? [], origin: origin,
+            .only(describes: describes, accepts: accepts, otherwise: otherwise),
+            "Taken only as \(describes); otherwise refused: \(otherwise).")
+    }
+
+    /// A path's last component; words joined by one space.
+    private static func base(_ value: String) -> String {
+        let w = words(value)
+        return w.contains(" ") ? w : String(w.split(separator: "/").last ?? "")
+    }
+    private static func words(_ value: String) -> String { value.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+
     /// The cluster manager's own modular attributes: valid in a package file, not hanfs's to act on.
     static let serviceguardOwn = [
         "package_description", "package_type", "module_name", "module_version", "node_name", "auto_run",
@@ -303,10 +400,8 @@ public enum Attributes {
         "dependency_name", "dependency_condition", "dependency_location", "local_lan_failover_allowed",
         "monitored_subnet", "monitored_subnet_access", "cluster_interconnect_subnet", "ip_subnet_node",
         "service_name", "service_cmd", "service_restart", "service_fail_fast_enabled", "service_halt_timeout",
-        "vgchange_cmd", "cvm_activation_cmd", "vxvol_cmd", "vxvm_dg", "vxvm_dg_retry", "deactivation_retry_count",
-        "kill_processes_accessing_raw_devices", "concurrent_vgchange_operations", "enable_threaded_vgchange",
-        "fs_server", "fs_backing_vg", "pv", "external_pre_script", "external_script", "user_name", "user_host",
-        "user_role", "email_id", "resource_name", "resource_polling_interval", "resource_start",
+        "cvm_activation_cmd", "vxvol_cmd", "vxvm_dg_retry", "fs_server", "fs_backing_vg", "pv", "external_pre_script",
+        "external_script", "user_name", "user_host", "user_role", "email_id", "resource_name", "resource_polling_interval", "resource_start",
         "resource_up_value", "storage_group",
     ]
 

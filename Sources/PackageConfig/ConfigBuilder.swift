@@ -12,7 +12,11 @@ public enum Field: Sendable, Hashable {
     case monitorInterval, quotaMonitor, monitorRetries, maintenanceFile, monitorServices, monitorRun, monitorProbe
     /// The legacy NFS_SERVICE_NAME: a name given means start runs the monitor.
     case monitorService
-    case vgOwnership
+    case vgOwnership, vgActivationRetries, vgDeactivationRetries
+    case syncMonitor, syncRestarts, nfsv4HoldingDirectory
+    case lockdRetries, rpcbindRetries, netids, maintenanceFlag, toolkitDirectory, monitorServiceRestart
+    /// An attribute taken only at the value that means what hanfs does (`Attributes.takenAsHanfsDoes`), by name.
+    case accepted(String)
     case fsckPolicy
     case timeout(String)  // one of StepTimeouts.names
     case arpCount, arpInterval, dadTimeout, reconnectClients
@@ -31,7 +35,7 @@ extension Field {
     /// theirs), the slot of that value; nil for lists and ignored attributes.
     func singleValueSlot(index: Int) -> Slot? {
         switch self {
-        case .volumeGroup, .export, .ignored: return nil
+        case .volumeGroup, .export, .ignored, .accepted: return nil
         case .fsDevice, .fsDirectory, .fsType, .fsMountOptions, .fsUmountOptions, .fsFsckOptions: return Slot(field: self, index: index)
         default: return Slot(field: self, index: isAddressField ? index : 0)
         }
@@ -163,6 +167,16 @@ public struct ConfigBuilder {
             addresses[index]!.prefix = v.address?.1
             addresses[index]!.source = s
         case .ipInterface: addresses[index, default: PartialAddress(source: s)].interface = v.text
+        default: try storeSetting(field, v, at: s)
+        }
+    }
+
+    /// Puts a package-wide value into the model.
+    private mutating func storeSetting(_ field: Field, _ v: AttributeValue, at s: Source) throws(ConfigError) {
+        switch field {
+        case .packageName, .volumeGroup, .fsDevice, .fsDirectory, .fsType, .fsMountOptions, .fsUmountOptions, .fsFsckOptions,
+            .ipSubnet, .ipAddress, .ipInterface:
+            preconditionFailure("an item's field")
         case .fsckConcurrency: config.fsckConcurrency = v.integer
         case .mountConcurrency: config.mountConcurrency = v.integer
         case .mountRetries: config.mountRetries = v.integer
@@ -188,6 +202,25 @@ public struct ConfigBuilder {
             config.monitor.run = !v.text.isEmpty
         case .monitorServices: config.monitor.services = v.words
         case .vgOwnership: config.vgOwnership = VGOwnership(rawValue: v.text)!
+        case .vgActivationRetries: config.vgActivationRetries = v.integer
+        case .vgDeactivationRetries: config.vgDeactivationRetries = v.integer
+        case .syncMonitor: config.lockMigration.monitorSync = v.flag
+        case .syncRestarts: config.lockMigration.syncRestarts = v.integer
+        case .nfsv4HoldingDirectory:
+            config.nfsv4HoldingDirectory = v.text
+            config.sources[.nfsv4HoldingDirectory] = s
+        case .lockdRetries: config.monitor.lockdRetries = v.integer
+        case .rpcbindRetries: config.monitor.rpcbindRetries = v.integer
+        case .netids: config.monitor.netids = v.words
+        case .maintenanceFlag: config.monitor.maintenance = v.flag
+        case .toolkitDirectory: config.toolkitDirectory = v.text
+        case .monitorServiceRestart:
+            let words = v.text.split(separator: " ").map(String.init)
+            guard words.isEmpty || words == ["-R"] || words.count == 2 && words[0] == "-r" && (Int(words[1]) ?? -1) >= 0 else {
+                throw ConfigError(s, names(field), "\"\(v.text)\": -r N (restarts) or -R (unlimited) expected")
+            }
+            config.monitor.serviceRestart = words
+        case .accepted: break
         case .fsckPolicy: config.fsckPolicy = FsckPolicy(rawValue: v.text)!
         case .timeout(let step): config.timeouts[step] = v.number
         case .arpCount: config.arpCount = v.integer

@@ -11,6 +11,53 @@ public enum ExportSpec {
     ]
     static let valued: Set<String> = ["mountpoint", "mp", "fsid", "refer", "replicas", "anonuid", "anongid", "sec", "xprtsec"]
 
+    /// Every option exportfs takes, by name.
+    public static var optionNames: Set<String> { flags.union(valued) }
+
+    /// The security flavors `sec=` takes (a colon separated list).
+    public static let securityFlavors = ["sys", "krb5", "krb5i", "krb5p"]
+
+    /// What an export option is under NFS-Ganesha: one of its own settings
+    /// (the EXPORT block says it), what it does anyway, or refused at
+    /// validation with the reason. Every option exportfs takes is here.
+    public enum UnderGanesha: Sendable, Equatable {
+        case setting
+        case already(String)
+        case refused(String)
+    }
+
+    public static let underGanesha: [String: UnderGanesha] = [
+        "rw": .setting, "ro": .setting, "root_squash": .setting, "no_root_squash": .setting, "all_squash": .setting,
+        "anonuid": .setting, "anongid": .setting, "sec": .setting, "secure": .setting, "insecure": .setting,
+        "acl": .setting, "no_acl": .setting,
+        "no_all_squash": .already("squashes no one but root unless all_squash"),
+        "sync": .already("commits what a client asks to be stable before it answers"),
+        "async": .already("commits what a client asks to be stable before it answers (safer than async)"),
+        "wdelay": .already("gathers no writes"), "no_wdelay": .already("gathers no writes"),
+        "no_subtree_check": .already("checks no subtrees"),
+        "hide": .already("never shows a file system mounted below an export"),
+        "nocrossmnt": .already("never crosses into a file system mounted below an export"),
+        "secure_locks": .already("takes lock requests only from the export's clients"),
+        "auth_nlm": .already("takes lock requests only from the export's clients"),
+        "mountpoint": .already("serves only once hanfs has mounted the package's file systems"),
+        "mp": .already("serves only once hanfs has mounted the package's file systems"),
+        "no_pnfs": .already("serves no pNFS layouts"),
+        "subtree_check": .refused("NFS-Ganesha has no subtree checking: export a file system's top, or use no_subtree_check"),
+        "nohide": .refused("NFS-Ganesha does not show a file system mounted below an export: export each one"),
+        "crossmnt": .refused("NFS-Ganesha does not cross into a file system mounted below an export: export each one"),
+        "insecure_locks": .refused("NFS-Ganesha checks every lock request: remove it"),
+        "no_auth_nlm": .refused("NFS-Ganesha checks every lock request: remove it"),
+        "nordirplus": .refused("NFS-Ganesha always answers READDIRPLUS"),
+        "pnfs": .refused("hanfs does not configure pNFS in NFS-Ganesha"),
+        "security_label": .refused("NFS-Ganesha's VFS exports no security labels"),
+        "refer": .refused("hanfs does not configure NFSv4 referrals in NFS-Ganesha"),
+        "replicas": .refused("hanfs does not configure NFSv4 replicas in NFS-Ganesha"),
+        "xprtsec": .refused("NFS-Ganesha has no RPC-with-TLS: use sec=krb5p for encryption"),
+    ]
+
+    /// The option's name: `sec` of `sec=krb5p`.
+    public static func name(_ option: String) -> String { String(option.prefix { $0 != "=" }) }
+
     /// Splits and checks an option string; returns the options without fsid, and the fsid.
     public static func options(_ text: String, _ attribute: String, _ source: Source) throws(ConfigError)
         -> (options: [String], fsid: FSID?)
@@ -30,6 +77,11 @@ public enum ExportSpec {
                     if fsid != nil { throw ConfigError(source, attribute, "fsid given twice") }
                     fsid = try checkedFSID(parts[1], attribute, source)
                     continue
+                }
+                if parts[0] == "sec",
+                    let bad = parts[1].split(separator: ":", omittingEmptySubsequences: false).first(where: { !securityFlavors.contains(String($0)) })
+                {
+                    throw ConfigError(source, attribute, "sec: unknown security flavor \"\(bad)\" (\(securityFlavors.joined(separator: ", ")))")
                 }
                 if (parts[0] == "anonuid" || parts[0] == "anongid") && Int(parts[1]) == nil {
                     throw ConfigError(source, attribute, "\(parts[0]) takes a number, not \"\(parts[1])\"")

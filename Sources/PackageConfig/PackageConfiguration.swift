@@ -13,6 +13,10 @@ public struct PackageConfiguration: Sendable, Equatable {
 
     /// How a VG is kept to one node: LVM host tags, or LVM's system ID.
     public var vgOwnership: VGOwnership = .tags
+    /// Times a failed activation and deactivation are tried again
+    /// (ACTIVATION_RETRY_COUNT, deactivation_retry_count).
+    public var vgActivationRetries = 0
+    public var vgDeactivationRetries = 2
     /// How many fsck and mount/umount run at once (Serviceguard's
     /// concurrent_fsck_operations, concurrent_mount_and_umount_operations).
     /// When file systems are checked before they are mounted.
@@ -36,6 +40,10 @@ public struct PackageConfiguration: Sendable, Equatable {
     /// A Lua file of the site's hooks for this package (stdlib/plan.lua),
     /// loaded before every script after site.lua; empty: none.
     public var hooksFile = ""
+    /// The toolkit's package directory (TKIT_DIR): its nfs.debug is the maintenance file.
+    public var toolkitDirectory = ""
+    /// The toolkit's NFSv4 holding directory: the server's recovery directory unless that is given.
+    public var nfsv4HoldingDirectory = ""
 
     public var lockMigration = LockMigration()
     public var monitor = MonitorSettings()
@@ -241,6 +249,10 @@ public struct LockMigration: Sendable, Equatable {
     /// What is restarted on takeover: rpc.statd as the package (Red Hat,
     /// Debian), or the kernel's lockd, with sm-notify alone (SLES).
     public var restart: LockRestart = .statd
+    /// The monitor checks the sync (NFS_FLM_MONITOR), and starts one that
+    /// ended this many times again before the check fails (NFS_FLM_RESTART).
+    public var monitorSync = true
+    public var syncRestarts = 0
     /// Where the holding directory was set.
     public var source: Source?
     public init() {}
@@ -313,6 +325,16 @@ public struct MonitorSettings: Sendable, Equatable {
     public var quota = false
     /// Failed checks in a row before a failure counts (MONITOR_DAEMONS_RETRY).
     public var retries = 4
+    /// The same for the nlockmgr and rpcbind checks (MONITOR_LOCKD_RETRY,
+    /// PORTMAP_RETRY); nil: `retries`.
+    public var lockdRetries: Int?
+    public var rpcbindRetries: Int?
+    /// The transports the RPC services are checked over (SUPPORTED_NETIDS);
+    /// empty: each service's usual one, over IPv4, IPv6 or both as the
+    /// package's addresses are.
+    public var netids: [String] = []
+    /// Whether the maintenance file pauses the monitor (MAINTENANCE_FLAG).
+    public var maintenance = true
     /// While this file exists, a failure does not end the monitor; empty:
     /// /run/hanfs/<name>.maintenance.
     public var maintenanceFile = ""
@@ -327,6 +349,8 @@ public struct MonitorSettings: Sendable, Equatable {
     /// monitor as this package service (cmrunserv), so that Serviceguard
     /// watches it; elsewhere, in the background.
     public var serviceName = ""
+    /// cmrunserv's restart option for it (NFS_SERVICE_RESTART): `-r N`, `-R`, or none.
+    public var serviceRestart: [String] = []
     /// Also a direct read of each file system's device and a write of a
     /// status file on it, bounded by a timeout (storage that stopped answering).
     public var probe = false

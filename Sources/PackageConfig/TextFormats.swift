@@ -153,6 +153,7 @@ public enum TextFormats {
 
         static func parse(_ lines: [String], file: String) throws(ConfigErrors) -> PackageConfiguration {
             var builder = ConfigBuilder(file: file, names: AttributeNames.legacyName)
+            let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
             for (n, raw) in lines.enumerated() {
                 let line = raw.trimmingSpaces
                 if line.isEmpty || line.hasPrefix("#") { continue }
@@ -167,10 +168,13 @@ public enum TextFormats {
                     continue
                 }
                 let (parsed, problem) = value(rest)
-                guard let value = parsed else {
+                guard var value = parsed else {
                     builder.fail(ConfigError(at, attribute, problem ?? "malformed value"), field: field, index: index ?? 0)
                     continue
                 }
+                // The toolkit's template names its own scripts by the directory of
+                // the script that reads it: the package's directory.
+                value = value.replacingOccurrences(of: "${0%/*}", with: directory)
                 if value.contains("$") || value.contains("`") {
                     builder.fail(
                         ConfigError(at, attribute, "\"\(value)\": shell expansion ($ or `) is not evaluated here"), field: field,
@@ -180,8 +184,8 @@ public enum TextFormats {
                 builder.set(field, value, attribute: attribute, index: index ?? 0, at: at)
             }
             // Legacy packages are named by their directory (/etc/cmcluster/<pkg>/hanfs.conf).
-            let directory = URL(fileURLWithPath: file).deletingLastPathComponent().lastPathComponent
-            return try builder.finish(defaultName: try? Check.packageName(directory, "", Source(file: file, line: 0)))
+            let name = URL(fileURLWithPath: directory).lastPathComponent
+            return try builder.finish(defaultName: try? Check.packageName(name, "", Source(file: file, line: 0)))
         }
     }
 }

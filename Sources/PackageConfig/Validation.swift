@@ -16,6 +16,7 @@ public struct Validation {
         v.checkExports()
         v.checkAddresses()
         v.checkLockMigration()
+        v.checkMonitor()
         if c.nfsServer == .ganesha { v.checkGanesha() }
         if c.nfsServer == .kernel && c.kernel.manage { v.checkKernelServer() }
         return v.errors
@@ -118,10 +119,15 @@ public struct Validation {
         if g.leaseLifetime < 1 || g.leaseLifetime > 120 { fail(lease ?? file, .ganeshaLeaseLifetime, "1 to 120 s (NFS-Ganesha's limits)") }
         if c.fileSystems.isEmpty {
             fail(c.sources[.nfsServer] ?? file, .nfsServer, "NFS-Ganesha needs a package file system for its NFSv4 recovery directory")
-        } else if !g.recoveryDirectory.isEmpty && fileSystemOf.containing(g.recoveryDirectory) == nil {
-            fail(g.source ?? file, .ganeshaRecoveryDirectory, "\(g.recoveryDirectory) is on none of the package's file systems: it must move with the package")
+        } else {
+            checkRecoveryDirectory(g.recoveryDirectory, g.source, .ganeshaRecoveryDirectory)
         }
         for e in c.exports {
+            for option in e.options {
+                if case .refused(let why)? = ExportSpec.underGanesha[ExportSpec.name(option)] {
+                    fail(e.source, .export, "export option \(option) of \(e.directory): \(why)")
+                }
+            }
             if e.clients.contains(where: { "?[]".contains($0) }) {
                 fail(e.source, .export, "client \(e.clients): NFS-Ganesha takes *, host names, addresses, networks and @netgroups, not ? or [ ] patterns")
             }
@@ -156,8 +162,33 @@ extension Validation {
         }
         if c.fileSystems.isEmpty {
             fail(c.sources[.kernelManage] ?? file, .kernelManage, "the kernel server's NFSv4 client records need a package file system")
-        } else if !k.recoveryDirectory.isEmpty && fileSystemOf.containing(k.recoveryDirectory) == nil {
-            fail(k.source ?? file, .kernelRecoveryDirectory, "\(k.recoveryDirectory) is on none of the package's file systems: it must move with the package")
+        } else {
+            checkRecoveryDirectory(k.recoveryDirectory, k.source, .kernelRecoveryDirectory)
+        }
+    }
+}
+
+extension Validation {
+    /// The server's NFSv4 recovery directory, given as its own or as the
+    /// toolkit's NFSV4_FLM_HOLDING_DIR (not both): on a package file system.
+    mutating func checkRecoveryDirectory(_ own: String, _ ownSource: Source?, _ field: Field) {
+        let holding = c.nfsv4HoldingDirectory
+        let holdingAt = c.sources[.nfsv4HoldingDirectory] ?? file
+        if !own.isEmpty && !holding.isEmpty && own != holding {
+            fail(ownSource ?? file, field, "\(own) and \(names(.nfsv4HoldingDirectory)) \(holding) (\(holdingAt)) name the same directory: keep one")
+        }
+        for (dir, at, f) in [(own, ownSource ?? file, field), (holding, holdingAt, .nfsv4HoldingDirectory)] where !dir.isEmpty {
+            if fileSystemOf.containing(dir) == nil {
+                fail(at, f, "\(dir) is on none of the package's file systems: it must move with the package")
+                return
+            }
+        }
+    }
+
+    /// What the monitor and the toolkit's maintenance mode need.
+    mutating func checkMonitor() {
+        if !c.monitor.maintenance && !c.monitor.maintenanceFile.isEmpty {
+            fail(c.sources[.maintenanceFile] ?? file, .maintenanceFile, "set, but \(names(.maintenanceFlag)) is NO: there is no maintenance mode")
         }
     }
 }
@@ -172,7 +203,18 @@ extension PackageConfiguration {
     /// Where nfsdcld keeps the package's NFSv4 client records.
     public var kernelRecoveryDirectory: String {
         if !kernel.recoveryDirectory.isEmpty { return kernel.recoveryDirectory }
+        if !nfsv4HoldingDirectory.isEmpty { return nfsv4HoldingDirectory }
         return (fileSystems.first?.directory ?? "/var/lib/nfs") + "/.nfsdcld"
+    }
+
+    /// The file whose presence pauses the monitor: maintenance_file, else
+    /// the toolkit's nfs.debug in TKIT_DIR, else one in `runDirectory`;
+    /// nil with MAINTENANCE_FLAG=NO (no maintenance mode).
+    public func maintenanceFile(runDirectory: String) -> String? {
+        guard monitor.maintenance else { return nil }
+        if !monitor.maintenanceFile.isEmpty { return monitor.maintenanceFile }
+        if !toolkitDirectory.isEmpty { return toolkitDirectory + "/nfs.debug" }
+        return "\(runDirectory)/\(name).maintenance"
     }
 
     /// The package file system hanfs keeps its own records on (the clients'
@@ -182,6 +224,7 @@ extension PackageConfiguration {
     /// Where NFS-Ganesha keeps its NFSv4 client records for the package.
     public var ganeshaRecoveryDirectory: String {
         if !ganesha.recoveryDirectory.isEmpty { return ganesha.recoveryDirectory }
+        if !nfsv4HoldingDirectory.isEmpty { return nfsv4HoldingDirectory }
         return (fileSystems.first?.directory ?? "/var/lib/nfs") + "/.ganesha"
     }
 

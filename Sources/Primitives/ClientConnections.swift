@@ -241,22 +241,10 @@ public enum TickleAck {
         guard fd >= 0 else { throw PrimitiveError("raw TCP socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let segment = self.segment(c)
-        func withAddress<T>(_ a: IPAddress, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-            if v6 {
-                var s = sockaddr_in6()
-                s.sin6_family = sa_family_t(AF_INET6)
-                withUnsafeMutableBytes(of: &s.sin6_addr) { $0.copyBytes(from: a.bytes) }
-                return withUnsafePointer(to: &s) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
-            }
-            var s = sockaddr_in()
-            s.sin_family = sa_family_t(AF_INET)
-            withUnsafeMutableBytes(of: &s.sin_addr) { $0.copyBytes(from: a.bytes) }
-            return withUnsafePointer(to: &s) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        }
-        guard withAddress(c.server, { bind(fd, $0, $1) }) == 0 else {
+        guard c.server.withSocketAddress({ bind(fd, $0, $1) }) == 0 else {
             throw PrimitiveError("bind a raw TCP socket to \(c.server): \(String(cString: strerror(errno)))")
         }
-        let sent = withAddress(c.client) { address, length in
+        let sent = c.client.withSocketAddress { address, length in
             segment.withUnsafeBytes { sendto(fd, $0.baseAddress, $0.count, 0, address, length) }
         }
         guard sent == segment.count else {

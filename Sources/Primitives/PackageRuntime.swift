@@ -19,11 +19,16 @@ public struct PackageRuntime: Sendable {
     public var markerPath: String { path("started") }
 
     /// A held lock: released when closed (or when the process ends, whatever way).
+    /// Closed once: a second close would close whatever file another
+    /// thread opened under the same number since.
     public final class Lock: @unchecked Sendable {
-        let fd: Int32
+        private var fd: Int32
         init(fd: Int32) { self.fd = fd }
-        public func release() { close(fd) }
-        deinit { close(fd) }
+        public func release() {
+            if fd >= 0 { close(fd) }
+            fd = -1
+        }
+        deinit { release() }
     }
 
     /// Takes the package's lock, or says who holds it.

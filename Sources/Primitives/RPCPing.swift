@@ -1,4 +1,5 @@
 import Foundation
+import PackageConfig
 
 /// ONC RPC (RFC 5531) NULL calls, made natively: is an RPC service there and
 /// answering? The port comes from rpcbind (PMAP_GETPORT, version 2), then
@@ -6,9 +7,14 @@ import Foundation
 /// deadline: a stopped rpcbind that accepts and never answers costs at most
 /// the timeout, never 75 s as rpcinfo did. No process is started.
 public enum RPCPing {
-    public enum Transport: String, Sendable {
-        case udp, tcp
-        var protocolNumber: UInt32 { self == .udp ? 17 : 6 }
+    /// The netids: UDP or TCP, over IPv4 or IPv6.
+    public enum Transport: String, Sendable, CaseIterable {
+        case udp, tcp, udp6, tcp6
+        var protocolNumber: UInt32 { isUDP ? 17 : 6 }
+        var isUDP: Bool { self == .udp || self == .udp6 }
+        public var isIPv6: Bool { self == .udp6 || self == .tcp6 }
+        /// This node's own address over it.
+        public var loopback: String { isIPv6 ? "::1" : "127.0.0.1" }
     }
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -23,8 +29,9 @@ public enum RPCPing {
     /// Asks rpcbind at `host` for the port of `program`/`version`, then
     /// makes a NULL call to it; throws a Failure naming what did not answer.
     public static func ping(
-        host: String = "127.0.0.1", program: UInt32, version: UInt32, transport: Transport = .udp, timeout: Double = 2
+        host: String? = nil, program: UInt32, version: UInt32, transport: Transport = .udp, timeout: Double = 2
     ) throws {
+        let host = host ?? transport.loopback
         let deadline = Monotonic.now() + timeout
         let name = names[program].map { "\($0) (\(program))" } ?? String(program)
         var port: UInt16 = 111
@@ -54,10 +61,34 @@ public enum RPCPing {
         }
     }
 
+    /// An XDR string: its length, its bytes, padded to four.
+    static func xdrString(_ s: String) -> [UInt8] {
+        let bytes = Array(s.utf8)
+        return bigEndian(UInt32(bytes.count)) + bytes + [UInt8](repeating: 0, count: (4 - bytes.count % 4) % 4)
+    }
+
     public static func bigEndian(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
 
-    /// The port rpcbind at `host` gives for `program`/`version`.
+    /// The port rpcbind at `host` gives for `program`/`version`: by
+    /// PMAP_GETPORT over IPv4, by RPCB_GETADDR (version 4) with the netid over
+    /// IPv6, where the answer is a universal address (`::1.8.1`: port 2049).
     public static func port(host: String, program: UInt32, version: UInt32, transport: Transport, deadline: Double) throws -> UInt16 {
+        if transport.isIPv6 {
+            let args = bigEndian(program) + bigEndian(version) + xdrString(transport.rawValue) + xdrString("") + xdrString("")
+            let reply = try call(host: host, port: 111, program: 100000, version: 4, procedure: 3, arguments: args,
+                                 transport: transport, deadline: deadline, what: "rpcbind")
+            guard reply.count >= 4 else { throw Failure(description: "rpcbind: short GETADDR reply") }
+            let length = Int(UInt32(reply[0]) << 24 | UInt32(reply[1]) << 16 | UInt32(reply[2]) << 8 | UInt32(reply[3]))
+            guard length <= reply.count - 4 else { throw Failure(description: "rpcbind: short GETADDR reply") }
+            let address = String(decoding: reply[4..<4 + length], as: UTF8.self)
+            let parts = address.split(separator: ".")
+            guard length > 0, parts.count >= 3, let high = UInt16(parts[parts.count - 2]), let low = UInt16(parts[parts.count - 1]),
+                high < 256, low < 256, high | low != 0
+            else {
+                throw Failure(description: "\(names[program] ?? String(program)) version \(version) is not registered with rpcbind (\(transport.rawValue))")
+            }
+            return high << 8 | low
+        }
         var args = [UInt8]()
         for v in [program, version, transport.protocolNumber, 0] { args += bigEndian(v) }
         let reply = try call(host: host, port: 111, program: 100000, version: 2, procedure: 3, arguments: args,
@@ -87,20 +118,9 @@ public enum RPCPing {
         }
         message += bigEndian(0) + bigEndian(0)
         message += arguments
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else { throw Failure(description: "\(host) is not an IPv4 address") }
-        let fd = socket(AF_INET, Int32(transport == .udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        let fd = try connect(host: host, port: port, transport: transport, what: what)
         defer { close(fd) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if connected != 0 && errno != EINPROGRESS {
-            throw Failure(description: "\(what): cannot connect to \(host):\(port) (\(String(cString: strerror(errno))))")
-        }
-        if transport == .tcp {
+        if !transport.isUDP {
             try wait(fd, for: Int16(POLLOUT), until: deadline, what: what)
             var error: Int32 = 0
             var length = socklen_t(4)
@@ -122,7 +142,7 @@ public enum RPCPing {
                 throw Failure(description: "\(what): \(n == 0 ? "connection closed" : String(cString: strerror(errno))) at \(host):\(port)")
             }
             reply += buffer[0..<n]
-            if transport == .udp { break }
+            if transport.isUDP { break }
             // TCP: one fragment, whole once its length has arrived.
             if reply.count >= 4 {
                 let length = Int(UInt32(reply[0] & 0x7f) << 24 | UInt32(reply[1]) << 16 | UInt32(reply[2]) << 8 | UInt32(reply[3]))
@@ -144,6 +164,23 @@ public enum RPCPing {
             throw Failure(description: "\(what): \(why)")
         }
         return Array(reply[((status + 1) * 4)...])
+    }
+
+    /// A non-blocking socket connecting to host:port over the transport (a
+    /// TCP connect still under way: the caller waits for it).
+    static func connect(host: String, port: UInt16, transport: Transport, what: String) throws -> Int32 {
+        guard let address = IPAddress(host), address.isIPv6 == transport.isIPv6 else {
+            throw Failure(description: "\(host) is not an \(transport.isIPv6 ? "IPv6" : "IPv4") address")
+        }
+        let fd = socket(transport.isIPv6 ? AF_INET6 : AF_INET,
+                        Int32(transport.isUDP ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        let connected = address.withSocketAddress(port: port) { Glibc.connect(fd, $0, $1) }
+        if connected != 0 && errno != EINPROGRESS {
+            close(fd)
+            throw Failure(description: "\(what): cannot connect to \(host):\(port) (\(String(cString: strerror(errno))))")
+        }
+        return fd
     }
 
     static func wait(_ fd: Int32, for events: Int16, until deadline: Double, what: String) throws {

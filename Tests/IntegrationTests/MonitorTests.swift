@@ -2,8 +2,8 @@ import Foundation
 import TestSupport
 import Testing
 
-/// The monitor's RPC check: NULL calls made by hanfs
-/// itself, against the real rpcbind and rpc.statd in the lab's node.
+/// The monitor's RPC check: NULL calls made by hanfs itself, over IPv4 and
+/// IPv6, against the real rpcbind and rpc.statd in the lab's node.
 @Suite(.serialized, .enabled(if: isRoot, "needs root: namespaces, daemons"))
 struct RPCCheck {
     @Test func answersAndSilences() throws {
@@ -11,7 +11,7 @@ struct RPCCheck {
         try lab.prepareNodeStatusMonitor(statd: true)
         let script = try lab.writeScript("ping.lua", """
             for _, c in ipairs{ {100000, 2}, {100024, 1}, {100003, 3} } do
-              for _, t in ipairs{ "udp", "tcp" } do
+              for _, t in ipairs{ "udp", "tcp", "udp6", "tcp6" } do
                 print(c[1], t, rpc_ping{ program = c[1], version = c[2], transport = t, timeout = 1 })
               end
             end
@@ -21,10 +21,16 @@ struct RPCCheck {
         #expect(out.stdout == """
             100000\tudp\ttrue
             100000\ttcp\ttrue
+            100000\tudp6\ttrue
+            100000\ttcp6\ttrue
             100024\tudp\ttrue
             100024\ttcp\ttrue
+            100024\tudp6\ttrue
+            100024\ttcp6\ttrue
             100003\tudp\tfalse\tnfs (100003) version 3 is not registered with rpcbind (udp)
             100003\ttcp\tfalse\tnfs (100003) version 3 is not registered with rpcbind (tcp)
+            100003\tudp6\tfalse\tnfs (100003) version 3 is not registered with rpcbind (udp6)
+            100003\ttcp6\tfalse\tnfs (100003) version 3 is not registered with rpcbind (tcp6)
 
             """)
 

@@ -240,6 +240,106 @@ import Testing
     }
 }
 
+/// The toolkit's monitor settings, honoured: rpcbind's and lockd's own
+/// retries, the transports checked, the sync's restarts.
+@Suite struct ToolkitMonitorSettings {
+    static let site = """
+        function rpc_ping(o)
+          record("ping", o.program .. " " .. o.transport)
+          return o.program ~= 100000, "no answer"
+        end
+        function sleep() record("sleep", "") end
+        function ip_present() return true end
+        """
+
+    func pings(_ package: String) throws -> (ActionOutcome, [String], Int) {
+        let bench = try ScriptBench(package: package, site: Self.site)
+        let recorder = Recorder()
+        #expect(bench.run("start", recorder).outcome == .done(nil))
+        let outcome = bench.run("monitor", recorder, arguments: ["once"]).outcome
+        return (outcome, recorder.calls.filter { $0.hasPrefix("ping") }, recorder.calls.filter { $0 == "sleep" }.count)
+    }
+
+    /// PORTMAP_RETRY and MONITOR_LOCKD_RETRY: each its check's own count of tries.
+    @Test func rpcbindHasItsOwnRetries() throws {
+        let (outcome, pings, sleeps) = try pings("""
+            package { name = "p", monitor = { services = "rpcbind,nlockmgr", retries = 0, rpcbind_retries = 3 } }
+            filesystem { device = "/dev/vg01/lv1", directory = "/srv/a", type = "ext4" }
+            """)
+        guard case .failed(let why, _, _) = outcome else {
+            Issue.record("a check that never answers passed")
+            return
+        }
+        #expect(why == "monitor: rpcbind: no answer")
+        #expect(sleeps == 3)
+        #expect(pings == ["ping 100000 tcp", "ping 100021 udp", "ping 100000 tcp", "ping 100000 tcp", "ping 100000 tcp"])
+    }
+
+    /// SUPPORTED_NETIDS, and without it the families of the package's addresses.
+    @Test(arguments: [
+        ("\"2001:db8::10/64\"", "", ["ping 100021 udp6"]),
+        ("\"192.0.2.10/24\" }\naddress { address = \"2001:db8::10/64\"", "", ["ping 100021 udp", "ping 100021 udp6"]),
+        ("\"192.0.2.10/24\"", ", netids = \"tcp6 udp\"", ["ping 100021 tcp6", "ping 100021 udp"]),
+    ])
+    func theTransportsCheckedAreThePackages(_ address: String, _ netids: String, _ expected: [String]) throws {
+        let (outcome, pings, _) = try pings("""
+            package { name = "p", monitor = { services = "nlockmgr"\(netids) } }
+            filesystem { device = "/dev/vg01/lv1", directory = "/srv/a", type = "ext4" }
+            address { address = \(address), interface = "eth1" }
+            """)
+        #expect(outcome == .done(.running))
+        #expect(pings == expected)
+    }
+
+    /// NFS_FLM_RESTART: the monitor starts a sync that ended again, so many
+    /// times from the package's start; NFS_FLM_MONITOR=NO: no check of it.
+    @Test func aSyncThatEndedIsStartedAgainSoManyTimes() throws {
+        let package = """
+            package { name = "p", lock_migration = { enabled = true, holding_dir = "/srv/a/.sm", sm_dir = "/var/lib/nfs/sm",
+                      sync_restarts = 1 }, monitor = { services = "nlockmgr", retries = 0 } }
+            filesystem { device = "/dev/vg01/lv1", directory = "/srv/a", type = "ext4" }
+            """
+        let bench = try ScriptBench(package: package, site: Self.site)
+        let recorder = Recorder()
+        #expect(bench.run("start", recorder).outcome == .done(nil))
+        recorder.setUp(recorder.up.subtracting(["flm"]))
+        #expect(bench.run("monitor", recorder, arguments: ["once"]).outcome == .done(.running))
+        #expect(recorder.calls.filter { $0 == "flm_start" }.count == 2)
+        recorder.setUp(recorder.up.subtracting(["flm"]))
+        guard case .failed(let why, _, _) = bench.run("monitor", recorder, arguments: ["once"]).outcome else {
+            Issue.record("a second ended sync was started again")
+            return
+        }
+        #expect(why == "monitor: sync: the sync into /srv/a/.sm is not running")
+
+        let unwatched = try ScriptBench(
+            package: package.replacingOccurrences(of: "sync_restarts = 1", with: "monitor_sync = false"), site: Self.site)
+        let again = Recorder()
+        #expect(unwatched.run("start", again).outcome == .done(nil))
+        again.setUp(again.up.subtracting(["flm"]))
+        #expect(unwatched.run("monitor", again, arguments: ["once"]).outcome == .done(.running))
+    }
+
+    /// ACTIVATION_RETRY_COUNT: a failed activation tried again before start fails.
+    @Test func aVolumeGroupsActivationIsTriedAgain() throws {
+        let bench = try ScriptBench(
+            package: """
+                package { name = "p", vg_activation_retries = 2 }
+                vg "vg01"
+                """,
+            site: "function sleep() record(\"sleep\", \"\") end")
+        let recorder = Recorder(failAt: "vg_activate vg01", failures: 2)
+        #expect(bench.run("start", recorder).outcome == .done(nil))
+        #expect(recorder.calls == ["sleep", "sleep", "vg_activate vg01"])
+        let never = Recorder(failAt: "vg_activate vg01")
+        guard case .failed = bench.run("start", never).outcome else {
+            Issue.record("an activation that always fails succeeded")
+            return
+        }
+        #expect(never.calls.filter { $0 == "sleep" }.count == 2)
+    }
+}
+
 final class SleepCounter: Sendable {
     private let count = Mutex(0)
     func next() -> Int { count.withLock { $0 += 1; return $0 } }

@@ -18,13 +18,18 @@ final class Recorder: Sendable {
         var steps: [String] = []
         var up: Set<String> = []
         var failAt: String?
+        /// How many times it fails; nil: every time.
+        var failures: Int?
     }
     private let state = Mutex(State())
     /// Called with each call's text before it is recorded (a test's way to change the world mid-run).
     let onCall: @Sendable (String) -> Void
 
-    init(failAt: String? = nil, onCall: @escaping @Sendable (String) -> Void = { _ in }) {
-        state.withLock { $0.failAt = failAt }
+    init(failAt: String? = nil, failures: Int? = nil, onCall: @escaping @Sendable (String) -> Void = { _ in }) {
+        state.withLock {
+            $0.failAt = failAt
+            $0.failures = failures
+        }
         self.onCall = onCall
     }
 
@@ -49,7 +54,10 @@ final class Recorder: Sendable {
         let call = key.isEmpty ? name : "\(name) \(key)"
         onCall(call)
         try state.withLock { s in
-            if call == s.failAt { throw HostError("injected failure: \(call)") }
+            if call == s.failAt, s.failures ?? 1 > 0 {
+                s.failures = s.failures.map { $0 - 1 }
+                throw HostError("injected failure: \(call)")
+            }
             s.calls.append(call)
             if let thing = Self.brings[name] { s.up.insert(key.isEmpty ? thing : "\(thing) \(key)") }
             if let thing = Self.takes[name] {

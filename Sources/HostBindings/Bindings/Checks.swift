@@ -18,10 +18,11 @@ extension Bindings {
 
     private var rpcPing: Binding {
         Binding(
-            "rpc_ping", "rpc_ping{program, version, transport = \"udp\", host = \"127.0.0.1\", timeout = 2}",
+            "rpc_ping", "rpc_ping{program, version, transport = \"udp\", host, timeout = 2}",
             """
-            The monitor's RPC check: asks rpcbind for the port (PMAP_GETPORT), then makes a NULL call, both by hanfs \
-            itself over UDP or TCP, never by forking rpcinfo, and within one hard timeout (a stopped rpcbind costs \
+            The monitor's RPC check: asks rpcbind for the port (PMAP_GETPORT; over IPv6 RPCB_GETADDR), then makes a \
+            NULL call, both by hanfs itself over the transport (udp, tcp, udp6 or tcp6; `host` defaults to this \
+            node's 127.0.0.1 or ::1), never by forking rpcinfo, and within one hard timeout (a stopped rpcbind costs \
             the timeout, not 75 s). Why it failed reads like `nfs (100003) version 3 is not registered with rpcbind \
             (udp)` or `rpcbind: no answer within the timeout`.
             """
@@ -29,9 +30,9 @@ extension Bindings {
             let o = try PrimitiveOptions(call, 1, known: ["program", "version", "host", "transport", "timeout"])
             let program = try o.integer("program", 100000, minimum: 1)
             let version = try o.integer("version", program == 100000 ? 2 : 1, minimum: 1)
-            let host = try o.string("host") ?? "127.0.0.1"
+            let host = try o.string("host")
             guard let transport = RPCPing.Transport(rawValue: try o.string("transport") ?? "udp") else {
-                throw HostError("transport: udp or tcp")
+                throw HostError("transport: udp, tcp, udp6 or tcp6")
             }
             let timeout = try o.number("timeout", 2)
             do {
@@ -136,7 +137,8 @@ extension Bindings {
             "monitor_start", "monitor_start()",
             """
             `hanfs monitor --config FILE` for the loaded package, in the background (start.lua uses it with \
-            `monitor.run`); under Serviceguard with a `service_name`, through `cmrunserv`.
+            `monitor.run`); under Serviceguard with a `service_name`, through `cmrunserv` (with the \
+            NFS_SERVICE_RESTART option).
             """
         ) { call in
             let c = try requirePackage()
@@ -144,7 +146,7 @@ extension Bindings {
                 if !monitor.processes.isEmpty { return try call.push("already") }
                 // One command line, as Serviceguard keeps a service's (it runs it with its shell).
                 let line = Command(monitor.argv, timeout: 1).description
-                _ = try wrap { try node.run([cmrunserv, c.monitor.serviceName, line], timeout: 30) }
+                _ = try wrap { try node.run([cmrunserv] + c.monitor.serviceRestart + [c.monitor.serviceName, line], timeout: 30) }
                 return try call.push("done")
             }
             return try call.push(outcome(try wrap { try monitor.start(node) }))
