@@ -3,6 +3,7 @@
 -- the node: the tools the package needs, its volume groups visible, the
 -- mount points' parents. It changes nothing.
 --
+--   hanfs validate --node --config FILE
 --   hanfs serviceguard validate --config FILE     (Serviceguard's cmcheckconf)
 --   the Pacemaker agent's validate-all
 --
@@ -23,6 +24,25 @@ for _, fs in ipairs(pkg.filesystems) do
   -- An LV's device node appears only once its VG is active.
   if not fs.device:match("^/dev/[^/]+/") and not file_exists(fs.device) then
     lacks[#lacks + 1] = "device " .. fs.device .. " is not there"
+  end
+end
+
+-- An interface the package names must be here (addresses go on it).
+if parts.addresses then
+  for _, a in ipairs(pkg.addresses) do
+    if a.interface and not link_exists(a.interface) then
+      lacks[#lacks + 1] = ("interface %s (for %s) is not on this node"):format(a.interface, a.address)
+    end
+  end
+end
+
+-- Kerberos exports under NFS-Ganesha: its GSS needs the node's keytab.
+if pkg.nfs_server == "ganesha" then
+  for _, e in ipairs(pkg.exports) do
+    if e.options:match("sec=[^,]*krb5") and not file_exists("/etc/krb5.keytab") then
+      lacks[#lacks + 1] = "/etc/krb5.keytab (NFS-Ganesha serves " .. e.directory .. " with Kerberos)"
+      break
+    end
   end
 end
 

@@ -33,7 +33,8 @@ for _, t in ipairs(tools.list) do by_name[t[1]] = t end
 function tools.probe(name)
   local t = assert(by_name[name], "unknown tool " .. name)
   local argv = { table.unpack(t[2]) }
-  argv.timeout, argv.check = 10, false
+  -- rpcbind -h and sm-notify -h print their usage and exit 1: an answer, not a warning.
+  argv.timeout, argv.check, argv.probe = 10, false, true
   local r = run(argv)
   local result = { name = name, purpose = t[4], required = t[3], present = not r.error }
   if result.present then

@@ -92,14 +92,25 @@ public enum ActionOutcome: Error, Equatable, Sendable {
     }
 }
 
+/// What a dry run would have done: its commands, its other changes
+/// (Effects), what it assumed of a node not yet as a run would find it, and
+/// the files it would write whole.
+public struct DryRun: Sendable {
+    public var commands: [Command]
+    public var changes: [String]
+    public var assumptions: [String]
+    public var files: [(path: String, text: String)]
+}
+
 /// An action's outcome, with the dry run's plan when it was one.
 public struct ActionRun {
     public let outcome: ActionOutcome
-    /// The commands a dry run would have run, in order; nil: not a dry run,
-    /// or it ended before a script ran.
-    public let plan: [Command]?
+    /// The dry run; nil: not one, or it ended before a script ran.
+    public let dryRun: DryRun?
+    /// The commands a dry run would have run, in order.
+    public var plan: [Command]? { dryRun?.commands }
     /// The changes besides commands a dry run would have made (Effects), in order.
-    public let changes: [String]?
+    public var changes: [String]? { dryRun?.changes }
     /// What the script reported as it ran (its step, the undos that failed).
     public let report: RunReport
 }

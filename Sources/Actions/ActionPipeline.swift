@@ -28,14 +28,11 @@ public struct ActionPipeline {
 
     public init(_ context: HanfsContext) { self.context = context }
 
-    /// What a dry run would have done: its commands, and its other changes (Effects).
-    typealias DryRun = (commands: [Command], changes: [String])
-
     public func perform(_ action: Action) -> ActionRun {
         let report = RunReport()
         var plan: DryRun?
         let outcome = perform(action, report: report, plan: &plan)
-        return ActionRun(outcome: outcome, plan: plan?.commands, changes: plan?.changes, report: report)
+        return ActionRun(outcome: outcome, dryRun: plan, report: report)
     }
 
     private func perform(_ action: Action, report: RunReport, plan: inout DryRun?) -> ActionOutcome {
@@ -161,7 +158,10 @@ public struct ActionPipeline {
         let failure = run(
             host, path: path, display: action.display ?? path, arguments: action.arguments,
             limits: RunLimits(deadline: action.deadline, memory: action.memoryLimit))
-        plan = recorder.map { ($0.commands, host.node.effects.changes) }
+        plan = recorder.map {
+            DryRun(commands: $0.commands, changes: host.node.effects.changes, assumptions: host.node.effects.assumptions,
+                   files: host.node.effects.files)
+        }
         let took = CommandResult.seconds(Monotonic.now() - started)
         let ms: Logger.MetadataValue = "\(Int(((Monotonic.now() - started) * 1000).rounded()))"
         if let failure {

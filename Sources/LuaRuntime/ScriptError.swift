@@ -29,10 +29,22 @@ public struct ScriptError: Error, CustomStringConvertible, Sendable, Equatable {
 
     public var description: String { message }
 
-    /// The message followed by the traceback, for a terminal or a log.
+    /// The message followed by the traceback, for a terminal or a log. A
+    /// message without a position is one a script raised on purpose for
+    /// the operator (`error(msg, 0)`: "volume group vg01 is not visible"),
+    /// an expected condition: it stands alone.
     public var report: String {
-        guard let traceback, !traceback.isEmpty else { return message }
+        guard let traceback, !traceback.isEmpty, kind != .runtime || hasPosition else { return message }
         return message + "\n" + traceback
+    }
+
+    /// Whether the message starts with where it was raised: `chunk:line: `.
+    var hasPosition: Bool {
+        guard let colon = message.firstIndex(of: ":") else { return false }
+        let rest = message[message.index(after: colon)...]
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        return !digits.isEmpty && rest.dropFirst(digits.count).hasPrefix(": ")
+            || message.hasPrefix("[string ") && message.contains("]:")
     }
 }
 

@@ -47,6 +47,7 @@ public struct Addresses: Sendable {
         let present = try list(timeout: timeout)
         guard !present.contains(where: { $0.address == a.address.description }) else { return }
         let (interface, _) = try placement(a, in: present)
+        guard Arp.absent(on: interface) == nil else { return }  // add says why
         let probe = ProbesAhead.Probe()
         ahead.begin(ProbesAhead.key(a.address, interface), probe)
         let address = a.address, shouldStop = node.shouldStop
@@ -91,6 +92,11 @@ public struct Addresses: Sendable {
             return mine.sameNetwork(as: address, prefix: prefix)
         }
         if let interface = a.interface {
+            if if_nametoindex(interface) == 0 {
+                let missing = "interface \(interface) (for \(a.address.description)) is not on this node"
+                guard node.planning else { throw PrimitiveError(missing) }
+                node.effects.assume(missing + ": planned as if it were")
+            }
             guard let prefix = a.prefix ?? subnet?.1 ?? candidates.first?.prefix else {
                 throw PrimitiveError("\(a.address.description): no prefix length given, and \(interface) has no address in its subnet to take it from")
             }
@@ -124,7 +130,11 @@ public struct Addresses: Sendable {
             return .already
         }
         let address = a.address
-        if !address.isIPv6 && dadTimeout > 0 {
+        let noARP = address.isIPv6 ? nil : Arp.absent(on: interface)
+        if let noARP {
+            node.logger.info("\(address.description): no duplicate address probe and no gratuitous ARP: \(noARP)")
+        }
+        if !address.isIPv6 && dadTimeout > 0 && noARP == nil {
             let mac: String?
             if let probe = ahead.take(ProbesAhead.key(address, interface)), let result = probe.result(freshWithin: Self.aheadFreshness) {
                 mac = try result.get()
@@ -143,7 +153,7 @@ public struct Addresses: Sendable {
         if address.isIPv6 {
             try waitForDAD(a.address.description, interface: interface, prefix: prefix, until: Monotonic.now() + min(timeout, 10))
         }
-        if arpCount > 0 {
+        if arpCount > 0 && noARP == nil {
             // The first announcement from here, at once: the clients' next
             // packet (the answer to a prompt to reconnect) comes to this node.
             // The rest from the background.
@@ -156,7 +166,7 @@ public struct Addresses: Sendable {
                 }
             }
         }
-        if arpCount > 1 {
+        if arpCount > 1 && noARP == nil {
             let duration = Double(arpCount - 1) * arpInterval + 5
             _ = try node.runner.run(
                 Command(

@@ -39,6 +39,25 @@ public enum Arp {
         }
     }
 
+    /// Why there is no ARP on `interface`: not an Ethernet link (a tunnel, a
+    /// point-to-point link), or ARP turned off on it (NOARP); nil: there is.
+    /// Probing or announcing there would fail, and would mean nothing.
+    public static func absent(on interface: String) -> String? {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        // struct ifreq: name[16], then the sockaddr (its family: the hardware type) or the flags.
+        var ifreq = [UInt8](repeating: 0, count: 40)
+        for (i, b) in interface.utf8.prefix(15).enumerated() { ifreq[i] = b }
+        let siocgifhwaddr: UInt = 0x8927, siocgifflags: UInt = 0x8913
+        guard ioctl(fd, siocgifhwaddr, &ifreq) == 0 else { return nil }  // no such interface: the caller says so
+        let type = UInt16(ifreq[16]) | UInt16(ifreq[17]) << 8
+        if type != 1 { return "\(interface) is not an Ethernet link (hardware type \(type))" }
+        guard ioctl(fd, siocgifflags, &ifreq) == 0 else { return nil }
+        let flags = UInt16(ifreq[16]) | UInt16(ifreq[17]) << 8
+        return flags & 0x80 != 0 ? "\(interface) has ARP turned off (NOARP)" : nil
+    }
+
     struct Packet {
         var op: UInt16
         var senderMAC: [UInt8]

@@ -23,6 +23,9 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
     public var background: Bool
     /// In the background: where its stdout and stderr go (appended), instead of /dev/null.
     public var logFile: String?
+    /// A failure is an answer, not a trouble (a tool asked for its version
+    /// that exits 1 after printing it): logged as info, not as a warning.
+    public var failureIsAnswer = false
 
     public init(
         _ argv: [String], timeout: Double, environment: [String: String] = [:], input: [UInt8]? = nil,

@@ -76,12 +76,15 @@ public struct NodeContext: Sendable {
     /// This node's name: its LVM host tag.
     public var nodeName: String { settings.nodeName }
 
-    /// Runs a command; a failure becomes a PrimitiveError unless `check` is false.
+    /// Runs a command; a failure becomes a PrimitiveError unless `check` is
+    /// false. `failureIsAnswer`: its failure tells something (no such VG), logged as info.
     @discardableResult
     public func run(_ argv: [String], timeout: Double, check: Bool = true, readOnly: Bool = false,
-             environment: [String: String] = [:]) throws -> CommandResult
+             environment: [String: String] = [:], failureIsAnswer: Bool = false) throws -> CommandResult
     {
-        let result = try runner.run(Command(argv, timeout: timeout, environment: environment, readOnly: readOnly))
+        var command = Command(argv, timeout: timeout, environment: environment, readOnly: readOnly)
+        command.failureIsAnswer = failureIsAnswer
+        let result = try runner.run(command)
         if check && !result.succeeded {
             throw PrimitiveError.failed(argv, result)
         }

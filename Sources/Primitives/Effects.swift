@@ -18,6 +18,8 @@ public final class Effects: Sendable {
     public let recording: Bool
     private let logger: Logger
     private let made = Mutex<[String]>([])
+    private let assumed = Mutex<[String]>([])
+    private let generated = Mutex<[(path: String, text: String)]>([])
 
     public init(planning: Bool, logger: Logger, recording: Bool? = nil) {
         self.planning = planning
@@ -41,9 +43,28 @@ public final class Effects: Sendable {
         try change(what, planned: (), body)
     }
 
+    /// In a plan, what it takes for granted where the node is not yet as
+    /// the run would find it (a volume group this node does not see yet):
+    /// said, so that the plan's reader knows what it rests on.
+    public func assume(_ what: String) {
+        guard planning, !assumed.withLock({ $0.contains(what) }) else { return }
+        logger.info("assuming \(what)")
+        assumed.withLock { $0.append(what) }
+    }
+
+    /// A file hanfs writes whole (NFS-Ganesha's configuration): kept, when
+    /// recording, so that a plan shows it.
+    public func generate(_ path: String, _ text: String) {
+        if recording { generated.withLock { $0.append((path, text)) } }
+    }
+
     /// Changes made, logged under hanfs's label: for a primitive used alone.
     public static var live: Effects { Effects(planning: false, logger: Logger(label: "hanfs")) }
 
     /// Every change made (or, in a plan, that would be), in order, when recording.
     public var changes: [String] { made.withLock { $0 } }
+    /// What a plan assumed, in order.
+    public var assumptions: [String] { assumed.withLock { $0 } }
+    /// The files written whole (or that would be), in order, when recording.
+    public var files: [(path: String, text: String)] { generated.withLock { $0 } }
 }

@@ -83,7 +83,7 @@ public struct Ganesha: Sendable {
               Protocols = 3, 4;
               Transports = UDP, TCP;
               Access_Type = None;\(acl)
-              CLIENT { Clients = \(e.clients); Access_Type = \(access); Squash = \(squash); SecType = \(security); \(extra.joined(separator: " ")) }
+              CLIENT { Clients = \(e.clients); Access_Type = \(access); Squash = \(squash); SecType = \(security);\(extra.map { " " + $0 }.joined()) }
               FSAL { Name = VFS; }
             }
 
@@ -130,8 +130,10 @@ public struct Ganesha: Sendable {
     }
 
     func write(_ exports: [Export]) throws {
+        let text = render(exports)
+        node.effects.generate(configPath, text)
         try node.effects.change("write \(configPath) with \(exports.count) export(s)") {
-            try runtime.write("ganesha.conf", render(exports))
+            try runtime.write("ganesha.conf", text)
         }
     }
 

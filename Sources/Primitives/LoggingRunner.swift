@@ -44,7 +44,7 @@ public struct LoggingRunner: CommandRunner {
         if case .signaled(let signal) = result.termination { metadata["signal"] = "\(signal)" }
         if result.timedOut { metadata["timed_out"] = "true" }
         metadata["duration_ms"] = "\(Int((result.duration * 1000).rounded()))"
-        if result.succeeded {
+        if result.succeeded || command.failureIsAnswer {
             logger.info("ran: \(command) (\(result.summary), \(CommandResult.seconds(result.duration)))", metadata: metadata)
         } else {
             let tail = result.stderrTail()

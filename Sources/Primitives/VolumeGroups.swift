@@ -26,8 +26,8 @@ public final class VolumeGroups: Sendable {
     public init(_ node: NodeContext) { self.node = node }
 
     @discardableResult
-    func lvm(_ argv: [String], timeout: Double, check: Bool = true, readOnly: Bool = false) throws -> CommandResult {
-        try node.run(argv, timeout: timeout, check: check, readOnly: readOnly, environment: Self.environment)
+    func lvm(_ argv: [String], timeout: Double, check: Bool = true, readOnly: Bool = false, failureIsAnswer: Bool = false) throws -> CommandResult {
+        try node.run(argv, timeout: timeout, check: check, readOnly: readOnly, environment: Self.environment, failureIsAnswer: failureIsAnswer)
     }
 
     /// The VG, foreign ones included; nil if LVM does not see it.
@@ -38,7 +38,7 @@ public final class VolumeGroups: Sendable {
         let fields = "vg_name,vg_tags,vg_systemid,lv_count" + (activates ? ",lv_active" : "")
         let r = try lvm(
             ["vgs", "--foreign", "--noheadings", "--separator", "|", "-o", fields, name],
-            timeout: timeout, check: false, readOnly: true)
+            timeout: timeout, check: false, readOnly: true, failureIsAnswer: true)
         guard r.succeeded else {
             if r.stderrText.contains("not found") || r.exitCode == 5 { return nil }
             throw PrimitiveError.failed(["vgs", name], r)
@@ -58,7 +58,8 @@ public final class VolumeGroups: Sendable {
     /// Whether this node's LVM activates LVs at all (lvm.conf global/activation).
     public func activationEnabled(timeout: Double = 30) throws -> Bool {
         if let known = activation.withLock({ $0 }) { return known }
-        let r = try lvm(["lvmconfig", "--type", "current", "global/activation"], timeout: timeout, check: false, readOnly: true)
+        // Not set: status 5, and activation is on.
+        let r = try lvm(["lvmconfig", "--type", "current", "global/activation"], timeout: timeout, check: false, readOnly: true, failureIsAnswer: true)
         let enabled = !r.stdoutText.contains("activation=0")
         activation.withLock { $0 = enabled }
         return enabled
@@ -76,7 +77,7 @@ public final class VolumeGroups: Sendable {
     /// `takeover` (the other node is down: fenced by the cluster manager, or
     /// made sure of by an operator); a take-over is logged, naming whose it was.
     public func activate(_ name: String, ownership: VGOwnership, takeover: Bool, timeout: Double) throws -> Outcome {
-        guard let vg = try inspect(name, timeout: timeout) else {
+        guard let vg = try inspect(name, timeout: timeout) ?? assumeVisible(name, timeout: timeout) else {
             throw PrimitiveError("volume group \(name) not found: is its storage visible on this node?")
         }
         let me: String
@@ -121,6 +122,14 @@ public final class VolumeGroups: Sendable {
         guard !node.planning else { return .done }
         try verifyOwned(name, by: me, ownership: ownership, timeout: timeout)
         return .done
+    }
+
+    /// In a plan, a VG this node does not see yet (the package never ran
+    /// here, its storage not yet presented): planned as found free and inactive, and said.
+    func assumeVisible(_ name: String, timeout: Double) throws -> VGInfo? {
+        guard node.planning else { return nil }
+        node.effects.assume("volume group \(name) is visible here, unclaimed and inactive (this node does not see it now)")
+        return VGInfo(name: name, tags: [], systemID: "", logicalVolumes: 0, activeVolumes: try activationEnabled(timeout: timeout) ? 0 : nil)
     }
 
     /// Why a start does not take another node's VG, and what to do.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Lab
 import Actions
 import HostBindings
@@ -137,6 +138,8 @@ struct GlobalOptions: ParsableArguments {
         let level = logLevel
         let console = max(consoleLevel ?? level, level)
         return HanfsContext(settings: settings, installation: installation, planning: dryRun) { packageLog in
+            // Once per process (swift-log's rule): a command that runs a second action keeps the first's.
+            guard loggingStarted.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
             // What a script prints is output, not a log line: no level hides it.
             LoggingSystem.bootstrap { label in
                 let stderr = ConsoleLogHandler(label: label, level: label == LogLabel.print ? .trace : console)
@@ -146,6 +149,9 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 }
+
+/// Whether this process has set up its logging.
+let loggingStarted = Atomic(false)
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
@@ -203,14 +209,22 @@ struct Run: ParsableCommand {
 
 /// The --dry-run plan on stdout.
 enum DryRunPlan {
-    static func print(_ commands: [Command], changes: [String]) {
-        var text = "plan: \(commands.count) command\(commands.count == 1 ? "" : "s")\n"
-        for (i, c) in commands.enumerated() {
+    static func print(_ plan: DryRun) {
+        var text = ""
+        if !plan.assumptions.isEmpty {
+            text += "assuming, as this node is not yet as a run would find it:\n"
+            for what in plan.assumptions { text += "- \(what)\n" }
+        }
+        text += "plan: \(plan.commands.count) command\(plan.commands.count == 1 ? "" : "s")\n"
+        for (i, c) in plan.commands.enumerated() {
             text += "\(i + 1). \(c)    (\(c.background ? "in the background, " : "")timeout \(CommandResult.seconds(c.timeout)))\n"
         }
-        if !changes.isEmpty {
-            text += "and \(changes.count) change\(changes.count == 1 ? "" : "s") besides commands:\n"
-            for change in changes { text += "- \(change)\n" }
+        if !plan.changes.isEmpty {
+            text += "and \(plan.changes.count) change\(plan.changes.count == 1 ? "" : "s") besides commands:\n"
+            for change in plan.changes { text += "- \(change)\n" }
+        }
+        for file in plan.files {
+            text += "\(file.path) would read:\n" + file.text.split(separator: "\n", omittingEmptySubsequences: false).map { "    \($0)" }.joined(separator: "\n") + "\n"
         }
         Console.write(text, to: .standardOutput)
     }

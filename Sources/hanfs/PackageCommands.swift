@@ -42,7 +42,7 @@ struct ActionRunner {
     func perform(_ action: Action) -> ActionRun {
         let context = global.context(nodeName: nodeName, consoleLevel: consoleLevel)
         let run = ActionPipeline(context).perform(action)
-        if let plan = run.plan { DryRunPlan.print(plan, changes: run.changes ?? []) }
+        if let plan = run.dryRun { DryRunPlan.print(plan) }
         if !quiet { for message in run.outcome.messages { Console.write("hanfs: \(message)\n", to: .standardError) } }
         return run
     }
@@ -163,9 +163,15 @@ struct Status: ParsableCommand {
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a package file and the site's hooks for it, and say what it holds; change nothing.",
-        discussion: "Exit status 0 when it is valid, 6 with every mistake on stderr (file:line: attribute: problem).")
+        discussion: """
+            With --node, also whether this node can run it (scripts/validate.lua): the tools it needs, its volume \
+            groups and devices visible, the interfaces it names, what its NFS server needs. Exit status 0 when it is \
+            valid, 6 with every mistake on stderr (file:line: attribute: problem), 1 with one line saying what the \
+            node lacks.
+            """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
+    @Flag(help: "Also check this node: tools, volume groups, devices, interfaces, the NFS server's needs.") var node = false
 
     func run() throws {
         let context = global.context()
@@ -189,6 +195,9 @@ struct Validate: ParsableCommand {
         text += "; lock migration \(c.lockMigration.enabled ? "on" : "off")"
         text += hooks.isEmpty ? "\n" : "; hooks \(hooks.joined(separator: ", "))\n"
         Console.write(text, to: .standardOutput)
+        if node {
+            try ActionRunner(global: global).perform(Action(script: "validate", configPath: package.config, deadline: 60)).outcome.exit()
+        }
     }
 }
 

@@ -21,6 +21,37 @@ import Testing
         #expect(out.stdout == "\(config): package nfspkg is valid: 1 volume group, 1 file system, 1 export, 1 address; lock migration off\n")
     }
 
+    /// --node: what this node lacks, in one line; no traceback for an
+    /// expected condition, no warning from asking the tools their versions.
+    @Test func validateNodeSaysWhatTheNodeLacksInOneLine() throws {
+        let scratch = try Scratch()
+        let config = try scratch.write("pkg.conf", """
+            package_name nfspkg
+            fs_name /dev/hanfs-no-such-disk
+            fs_directory /srv/nfs/a
+            ip_address 192.0.2.10/24
+            tkit/nfs/nfs/XFS "-o rw,fsid=1 *:/srv/nfs/a"
+            tkit/nfs/nfs/LOCK_MIGRATION YES
+            tkit/nfs/nfs/NFS_FLM_HOLDING_DIR /srv/nfs/a/.sm
+            """)
+        try scratch.write("pkg.lua", """
+            package { name = "nfspkg" }
+            address { address = "192.0.2.10/24", interface = "hanfs-eth9" }
+            """)
+        let out = try hanfs(["validate", "--node", "--config", config])
+        #expect(out.status == 1)
+        #expect(out.stdout.hasPrefix("\(config): package nfspkg is valid"))
+        let errors = out.stderr.split(separator: "\n").filter { !$0.contains(" info ") }
+        #expect(errors == ["hanfs: this node lacks what package nfspkg needs: device /dev/hanfs-no-such-disk is not there"], "\(out.stderr)")
+        #expect(!out.stderr.contains("warning") && !out.stderr.contains("traceback"), "\(out.stderr)")
+        let interface = try hanfs(["validate", "--node", "--config", scratch.path + "/pkg.lua"])
+        #expect(interface.status == 1)
+        #expect(interface.stderr.contains("hanfs: this node lacks what package nfspkg needs: interface hanfs-eth9 (for 192.0.2.10) is not on this node"),
+                "\(interface.stderr)")
+        let ready = try hanfs(["validate", "--node", "--config", scratch.write("ok.lua", "package { name = \"ok\" }\n")])
+        #expect(ready.status == 0 && ready.stdout.hasSuffix(" can run package ok\n"), "\(ready.stdout)\(ready.stderr)")
+    }
+
     @Test func aBadFileExitsSixNamingEveryMistakeAndRunsNothing() throws {
         let scratch = try Scratch()
         let config = try scratch.write("pkg.conf", """

@@ -127,6 +127,26 @@ struct StartStop {
         #expect(try !lab.addresses().contains("2001:db8::10"))
     }
 
+    /// On a link without ARP (a tunnel) there is nothing to probe or announce:
+    /// said once, and the address is added.
+    @Test func anAddressOnALinkWithoutARPIsAddedWithoutProbeOrAnnouncement() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        try lab.sh(["ip", "-n", lab.nodeNS, "tuntap", "add", "dev", "tun0", "mode", "tun"])
+        try lab.sh(["ip", "-n", lab.nodeNS, "link", "set", "tun0", "up"])
+        let config = try Self.package(lab, address: "198.51.100.10/24")
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "interface = \"\(lab.interface)\"", with: "interface = \"tun0\"")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(start.stderr.contains("198.51.100.10: no duplicate address probe and no gratuitous ARP: tun0 is not an Ethernet link (hardware type 65534)"),
+                "\(start.stderr)")
+        let onTunnel = { try lab.sh(["ip", "-n", lab.nodeNS, "-o", "addr", "show", "dev", "tun0"]).stdout }
+        #expect(try onTunnel().contains("198.51.100.10/24"))
+        #expect(try processes(withCommandLine: "\(hanfsBinary) announce --interface tun0").isEmpty)
+        #expect(try lab.hanfs(["stop", "--config", config]).status == 0)
+        #expect(try !onTunnel().contains("198.51.100.10"))
+    }
+
     @Test func stopKillsWhatHoldsTheFileSystems() throws {
         let lab = try Lab(fileSystems: ["ext4", "xfs"])
         let config = try Self.package(lab, extra: ", timeouts = { umount = 10 }")
@@ -258,9 +278,8 @@ struct StartStop {
         #expect(log.contains("stop [site: stamp the file systems] info ran: rm -f \(stamp) (exited with status 0"))
         try Self.expectClean(lab)
 
-        // The address's interface is not there: the start fails after the hook, and is undone.
-        let broken = try lab.writeScript("broken.lua", try String(contentsOfFile: try Self.package(lab, name: "broken"), encoding: .utf8)
-            .replacingOccurrences(of: "interface = \"\(lab.interface)\"", with: "interface = \"nosuch0\""))
+        // The exported directory is not there: the start fails after the hook, and is undone.
+        let broken = try Self.package(lab, name: "broken", exports: ["/srv/nfs/fs0/nosuch"])
         let failed = try lab.hanfs(["start", "--config", broken] + site)
         #expect(failed.status == 1)
         let brokenLog = try String(contentsOfFile: "\(lab.logDir)/broken.log", encoding: .utf8)
@@ -291,6 +310,40 @@ struct StartStop {
         #expect(lines.first == "plan: 5 commands")
         for (i, e) in expected.enumerated() { #expect(lines[i + 1].hasPrefix(e + "    (timeout"), "\(lines[i + 1])") }
         #expect(lines[5].contains(" announce --interface \(lab.interface) --count 4 --interval 0.2 192.0.2.10"))
+        try Self.expectClean(lab)
+    }
+
+    /// On a node the package never ran on (its VG not presented yet, its
+    /// interface not made yet), the plan is made all the same, saying what
+    /// it assumed, with the NFS-Ganesha configuration it would write.
+    @Test func dryRunPlansForANodeThatDoesNotHoldThePackageYet() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let config = try lab.writeScript("elsewhere.lua", """
+            package { name = "elsewhere", nfs_server = "ganesha" }
+            vg "vgnotyet"
+            filesystem { device = "/dev/vgnotyet/lv1", directory = "/srv/nfs/e", type = "ext4" }
+            export { directory = "/srv/nfs/e", clients = "192.0.2.0/24", options = "rw,sec=krb5p", fsid = 9 }
+            address { address = "192.0.2.20/24", interface = "bond7" }
+            """)
+        let plan = try lab.hanfs(["start", "--dry-run", "--config", config])
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let lines = plan.stdout.split(separator: "\n").map(String.init)
+        #expect(Array(lines.prefix(3)) == [
+            "assuming, as this node is not yet as a run would find it:",
+            "- interface bond7 (for 192.0.2.20) is not on this node: planned as if it were",
+            "- volume group vgnotyet is visible here, unclaimed and inactive (this node does not see it now)",
+        ])
+        #expect(lines.contains { $0.hasPrefix("1. vgchange --addtag node1 vgnotyet    (") }, "\(plan.stdout)")
+        #expect(lines.contains { $0.contains(". ip addr add 192.0.2.20/24 dev bond7    (") }, "\(plan.stdout)")
+        #expect(lines.contains("/run/hanfs/elsewhere.ganesha.conf would read:"), "\(plan.stdout)")
+        #expect(lines.contains("      CLIENT { Clients = 192.0.2.0/24; Access_Type = RW; Squash = Root_Squash; SecType = krb5p; }"))
+        #expect(lines.contains("    NFS_KRB5 { Active_krb5 = true; }"))
+        try Self.expectClean(lab)
+        // A real start says what is missing before it changes anything.
+        let start = try lab.hanfs(["start", "--config", config])
+        #expect(start.status == 1)
+        #expect(start.stderr.contains("interface bond7 (for 192.0.2.20) is not on this node"), "\(start.stderr)")
+        #expect(!start.stderr.contains("ran: vgchange"), "\(start.stderr)")
         try Self.expectClean(lab)
     }
 }

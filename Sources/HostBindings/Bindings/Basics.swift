@@ -16,7 +16,9 @@ extension Bindings {
                 Runs a command: an argv, never a shell string. The program is looked up on PATH and then in the sbin \
                 directories. Returns `{ok, status, signal, stdout, stderr, duration, timed_out, truncated}`. With \
                 `check=true` (the default), a failure raises `run: prog exited with status 2: <stderr tail>`. With \
-                `check=false` it returns the result, and a missing program gives `{ok=false, error=...}`. Past its \
+                `check=false` it returns the result, and a missing program gives `{ok=false, error=...}`. With \
+                `probe=true` a failure is an answer (a tool asked for its version that exits 1), logged as info, not \
+                as a warning. Past its \
                 timeout the command's whole process group gets TERM, then KILL 2 s later. Commands run with `LC_ALL=C`.
                 """
             ) { call in
@@ -67,10 +69,10 @@ extension Bindings {
 
 /// The argument of `run{"prog", "arg", ..., timeout=N, check=true, input="", env={}}`.
 struct RunOptions {
-    let command: Command
+    var command: Command
     let check: Bool
 
-    static let known: Set<String> = ["timeout", "check", "input", "env"]
+    static let known: Set<String> = ["timeout", "check", "input", "env", "probe"]
 
     init(_ call: LuaCall, defaultTimeout: Double) throws {
         guard call.count == 1, let t = try? call.table(1) else {
@@ -118,5 +120,10 @@ struct RunOptions {
         case let v: throw t.badField("env", "table of strings expected, got \(v.typeName)")
         }
         command = Command(argv, timeout: timeout, environment: environment, input: input)
+        switch try t["probe"] {
+        case .nil: break
+        case .boolean(let b): command.failureIsAnswer = b
+        case let v: throw t.badField("probe", "boolean expected, got \(v.typeName)")
+        }
     }
 }

@@ -11,7 +11,7 @@ extension Bindings {
             title: "Checks and the monitor",
             intro: "A check answers `true`, or `false` and why; it does not raise for what it finds.",
             bindings: [
-                rpcPing, fsMounted, fsProbe, ipPresent, flmRunning, statdPid, fileExists, sleep, monitorStart,
+                rpcPing, fsMounted, fsProbe, ipPresent, linkExists, flmRunning, statdPid, fileExists, sleep, monitorStart,
                 monitorStop, monitorRunning,
             ])
     }
@@ -86,6 +86,12 @@ extension Bindings {
             return try call.push(.boolean(Addresses.present().contains {
                 $0.address == normal && (interface == nil || $0.interface == interface)
             }))
+        }
+    }
+
+    private var linkExists: Binding {
+        Binding("link_exists", "link_exists(interface)", "Whether this node (its network namespace) has the interface, up or down.") { call in
+            try call.push(.boolean(if_nametoindex(try call.string(1)) > 0))
         }
     }
 
