@@ -39,13 +39,21 @@ end
 
 -- One cycle: every check once. Returns the log line, and the failures as
 -- {name, why}.
+-- Each cycle is also kept on this node for `hanfs status` (its JSON and
+-- metrics): the note monitor-cycle, its time, then a line per check:
+-- name, ok or failed, seconds it took, why.
 local function cycle()
-  local results, failures = {}, {}
+  local results, failures, kept = {}, {}, { tostring(now()) }
   for _, c in ipairs(list) do
+    local began = now()
     local ok, why = c.run()
     results[#results + 1] = ok and (c.name .. " ok") or (c.name .. ": " .. why)
+    kept[#kept + 1] = table.concat({ c.name, ok and "ok" or "failed", ("%.6f"):format(now() - began),
+      ok and "" or (tostring(why):gsub("[\t\n]", " ")) }, "\t")
     if not ok then failures[#failures + 1] = { name = c.name, why = why, check = c } end
   end
+  local written, why = pcall(runtime_write, "monitor-cycle", table.concat(kept, "\n"))
+  if not written then log.warn("the monitor's cycle is not kept for hanfs status: " .. tostring(why)) end
   return "checks: " .. table.concat(results, "; "), failures
 end
 

@@ -41,6 +41,13 @@ end
 
 local function mark(up) return up and "up  " or "down" end
 
+-- One line of `hanfs status`: whether it is up, what it is ("vg vg01"), and
+-- what was found (after `sep`, ": " unless given); `line` as status prints it.
+local function item(up, what, detail, sep)
+  return { up = not not up, what = what, detail = detail,
+           line = mark(up) .. " " .. what .. (detail and ((sep or ": ") .. detail) or "") }
+end
+
 -- A step that helps but is no condition: its error is logged, as `failed: why`.
 local function helping(p, title, fn, failed)
   p:step(title, function()
@@ -72,7 +79,7 @@ end
 -- The parts, in start order. `here()`: whether this run does the part's own
 -- work (under Serviceguard, storage and addresses are the cluster
 -- manager's: `parts`); `start(p)` and `stop(p)` add their steps to the
--- running steps plan `p`; `status()` returns lines for `hanfs status`;
+-- running steps plan `p`; `status()` returns its items for `hanfs status` ({up, what, detail, line});
 -- `checks()` the monitor's checks, each {name, run}, run() answering true,
 -- or false and why; `ahead()`, where a part has one, begins before the
 -- first step what may run in the background while the parts before it
@@ -100,14 +107,14 @@ plan.parts = {
       for _, name in ipairs(pkg.volume_groups) do
         local vg = vg_status(name)
         if not vg then
-          lines[#lines + 1] = ("down vg %s: not visible on this node"):format(name)
+          lines[#lines + 1] = item(false, "vg " .. name, "not visible on this node")
         else
           local owner = #vg.tags > 0 and ("tags " .. table.concat(vg.tags, ",")) or "no tags"
           if vg.system_id ~= "" then owner = owner .. ", system ID " .. vg.system_id end
           local active = vg.active_volumes and (", %d/%d LVs active"):format(vg.active_volumes, vg.logical_volumes) or ""
           local ours = pkg.vg_ownership == "tags" and #vg.tags == 1 and vg.tags[1] == node_name()
             or pkg.vg_ownership == "system_id" and vg.system_id ~= "" and vg.system_id == vg.local_system_id
-          lines[#lines + 1] = ("%s vg %s: %s%s"):format(mark(ours), name, owner, active)
+          lines[#lines + 1] = item(ours, "vg " .. name, owner .. active)
         end
       end
       return lines
@@ -130,8 +137,8 @@ plan.parts = {
       for _, m in ipairs(mounts()) do mounted[m.directory] = m end
       for _, fs in ipairs(pkg.filesystems) do
         local m = mounted[fs.directory]
-        lines[#lines + 1] = m and ("up   fs %s: %s (%s) mounted"):format(fs.directory, m.source, m.type)
-          or ("down fs %s: %s not mounted"):format(fs.directory, fs.device)
+        lines[#lines + 1] = item(m, "fs " .. fs.directory,
+          m and ("%s (%s) mounted"):format(m.source, m.type) or (fs.device .. " not mounted"))
       end
       return lines
     end,
@@ -190,21 +197,20 @@ plan.parts = {
     status = function()
       if pkg.nfs_server == "ganesha" then
         local up = nfs_server_running()
-        return { ("%s NFS-Ganesha%s"):format(mark(up), up and (" serving " .. #pkg.exports .. " export(s)") or " not running") }
+        return { item(up, "NFS-Ganesha", up and ("serving " .. #pkg.exports .. " export(s)") or "not running", " ") }
       end
       local lines, exported = {}, {}
       if pkg.kernel.manage then
         local k = kernel_server_status()
         local up = k and k.threads > 0
-        lines[1] = ("%s kernel NFS server%s"):format(mark(up), not k and ": none here (no nfsd file system)"
-          or up and (": %d threads, scope %s%s"):format(k.threads, pkg.kernel.scope,
-            k.grace_ended == false and ", in grace" or "")
-          or ": not running")
+        lines[1] = item(up, "kernel NFS server", not k and "none here (no nfsd file system)"
+          or up and ("%d threads, scope %s%s"):format(k.threads, pkg.kernel.scope, k.grace_ended == false and ", in grace" or "")
+          or "not running")
       end
       for _, e in ipairs(exports()) do exported[e.clients .. ":" .. e.directory] = e end
       for _, e in ipairs(pkg.exports) do
         local x = exported[e.clients .. ":" .. e.directory]
-        lines[#lines + 1] = ("%s export %s:%s%s"):format(mark(x), e.clients, e.directory, x and (" (" .. x.options .. ")") or "")
+        lines[#lines + 1] = item(x, "export " .. e.clients .. ":" .. e.directory, x and ("(" .. x.options .. ")"), " ")
       end
       return lines
     end,
@@ -272,7 +278,7 @@ plan.parts = {
       for _, a in ipairs(addresses()) do here[a.address] = a end
       for _, a in ipairs(pkg.addresses) do
         local x = here[a.address]
-        lines[#lines + 1] = ("%s address %s%s"):format(mark(x), a.address, x and (" on " .. x.interface) or "")
+        lines[#lines + 1] = item(x, "address " .. a.address, x and ("on " .. x.interface), " ")
       end
       return lines
     end,
@@ -298,9 +304,9 @@ plan.parts = {
       local lm = pkg.lock_migration
       local pid, sent = statd_pid(), runtime_read("notified")
       return {
-        ("%s sync into %s"):format(mark(flm_running(lm.holding_dir)), lm.holding_dir),
-        ("%s rpc.statd%s%s"):format(mark(pid), pid and (" pid " .. pid) or " not running",
-          sent and (", clients notified with pid " .. sent) or ", clients not notified from here"),
+        item(flm_running(lm.holding_dir), "sync into " .. lm.holding_dir),
+        item(pid, "rpc.statd", (pid and ("pid " .. pid) or "not running")
+          .. (sent and (", clients notified with pid " .. sent) or ", clients not notified from here"), " "),
       }
     end,
     checks = function()
@@ -321,9 +327,9 @@ plan.parts = {
     stop = function(p) p:step("stop the monitor", function() monitor_stop() end) end,
     status = function()
       local failed = runtime_read("monitor-failed")
-      if monitor_running() then return { "up   monitor: running" } end
-      if failed then return { "down monitor: ended: " .. failed } end
-      if pkg.monitor.run then return { "down monitor: not running" } end
+      if monitor_running() then return { item(true, "monitor", "running") } end
+      if failed then return { item(false, "monitor", "ended: " .. failed) } end
+      if pkg.monitor.run then return { item(false, "monitor", "not running") } end
       return {}
     end,
     checks = function() return {} end,
@@ -447,13 +453,16 @@ end
 
 -- Every part's lines for `hanfs status`, in start order.
 function plan.status()
-  local lines = {}
+  local items = {}
   for _, part in ipairs(plan.parts) do
     if part.name ~= "lock_migration" or part.here() then
-      for _, line in ipairs(part.status()) do lines[#lines + 1] = line end
+      for _, it in ipairs(part.status()) do
+        it.part = part.name
+        items[#items + 1] = it
+      end
     end
   end
-  return lines
+  return items
 end
 
 -- What the monitor keeps on the package's storage every cycle, for the node

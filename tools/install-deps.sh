@@ -29,6 +29,8 @@ packages=(
   libxml2-utils
   # the reference tests check hanfs.conf(5) with groff and lexgrog
   groff-base man-db
+  # the status tests read `hanfs status --prometheus` with Prometheus's own parser
+  python3-prometheus-client
 )
 
 missing=()

@@ -169,6 +169,7 @@ public struct ActionPipeline {
                 log.error("\(what) failed after \(took): \(failure.message)", metadata: ["event": "action", "phase": "failed", "duration_ms": ms])
             }
             let undone = undoStopped(host, failure, action) && report.undoFailures.isEmpty
+            if let package { keepLast(action, of: package, succeeded: false, took: Monotonic.now() - started) }
             return .failed(failure.message, report: failure.report, undone: undone)
         }
         if let package, let lifecycle = action.lifecycle, !context.planning {
@@ -184,8 +185,29 @@ public struct ActionPipeline {
                 return .failed(why, report: why, undone: false)
             }
         }
+        if let package { keepLast(action, of: package, succeeded: true, took: Monotonic.now() - started) }
         if action.writesPackageLog { log.notice("\(what) done in \(took)", metadata: ["event": "action", "phase": "done", "duration_ms": ms]) }
         return .done(report.result)
+    }
+
+    /// A start's or stop's result on this node, for `hanfs status --json`
+    /// and its metrics: `last-start` ("done|failed EPOCH SECONDS"), and the
+    /// counts `count-start-done`, `count-start-failed`, ..., `count-takeover`.
+    /// Kept in the runtime directory (gone after a reboot); a note that
+    /// cannot be written is logged, never fails the action.
+    private func keepLast(_ action: Action, of package: PackageConfiguration, succeeded: Bool, took: Double) {
+        guard let lifecycle = action.lifecycle, !context.planning else { return }
+        let runtime = context.settings.runtime(package.name)
+        let name = lifecycle == .start ? "start" : "stop"
+        let result = succeeded ? "done" : "failed"
+        var counts = ["count-\(name)-\(result)"]
+        if lifecycle == .start && succeeded && action.takeover { counts.append("count-takeover") }
+        do {
+            try runtime.write("last-\(name)", "\(result) \(Date().timeIntervalSince1970) \(took)")
+            for key in counts { try runtime.write(key, String((runtime.read(key).flatMap { Int($0) } ?? 0) + 1)) }
+        } catch {
+            log.warning("cannot keep the \(name)'s result on this node: \(error)")
+        }
     }
 
     /// undo: a script stopped from outside could not undo its own steps;

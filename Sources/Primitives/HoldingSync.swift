@@ -72,6 +72,21 @@ public final class HoldingSync {
         return (copied, removedCount)
     }
 
+    /// How far the holding directory is behind, read and changing nothing:
+    /// the SM entries not (or not yet the same) in it, the entries in it
+    /// that are gone from the SM directory, and the seconds since the
+    /// oldest unsynced entry was written (0: in step).
+    public func lag(now: Double = Date().timeIntervalSince1970) throws -> (unsynced: Int, stale: Int, seconds: Double) {
+        let d = try open()
+        let source = try StatusMonitor.entries(in: d.sm)
+        let target = try StatusMonitor.entries(in: d.holding)
+        let unsynced = source.files.filter { !sameFile($0, d) }
+        let oldest = unsynced.compactMap { d.sm.status($0) }.map { Double($0.st_mtim.tv_sec) + Double($0.st_mtim.tv_nsec) / 1e9 }.min()
+        let present = Set(source.files)
+        let stale = target.files.filter { !present.contains($0) }.count
+        return (unsynced.count, stale, oldest.map { max(0, now - $0) } ?? 0)
+    }
+
     /// Same size and modification time on both sides.
     func sameFile(_ name: String, _ d: Opened) -> Bool {
         guard let a = d.sm.status(name), let b = d.holding.status(name) else { return false }

@@ -30,13 +30,13 @@ struct LabCommand: ParsableCommand {
             other node, boots the dead node again, waits until it has rejoined, and \
             prints the same timeline with what a writing client saw; crash NODE of the \
             node that runs nothing powers it off and on and checks that nothing \
-            changes. run NODE [--] COMMAND... runs a command in a node (crm_mon -1, hanfs \
-            status). down removes everything, also after a crash half-way. \
+            changes. exec NODE [--] COMMAND... runs a command inside a node's namespaces \
+            (crm_mon -1, hanfs status; NODE may be client). down removes everything, also after a crash half-way. \
             Files: $HANFS_LAB_DIR (/var/tmp/hanfs-lab); each node's /var/log is \
             log/NODE there.
             """)
 
-    @Argument(help: "up, failover, crash, status, run or down.") var action: String
+    @Argument(help: "up, failover, crash, status, exec or down.") var action: String
     @Option(help: "up: who decides where the package runs: pacemaker or none.") var manager: String = "pacemaker"
     @Flag(help: "up: the kernel NFS lab, in a qemu VM running Debian's kernel: the kernel's nfsd, NFS client and device-mapper.")
     var kernel = false
@@ -48,16 +48,16 @@ struct LabCommand: ParsableCommand {
     @Option(help: "up --kernel: how the package owns its volume group: tags (host tags) or system_id (LVM system IDs).")
     var vgOwnership: String = "tags"
     @Option(help: "Failovers or crashes in a row (failover, crash).") var count: Int = 1
-    @Argument(help: "crash: the node to power off (default: the one that runs the package); run: the node.") var node: String?
-    @Argument(help: "run: the command (after --, when it has options).") var command: [String] = []
+    @Argument(help: "crash: the node to power off (default: the one that runs the package); exec: the node.") var node: String?
+    @Argument(help: "exec: the command (after --, when it has options).") var command: [String] = []
 
     func run() throws {
         guard getuid() == 0 else { throw ValidationError("the lab needs root (namespaces, loop devices, mounts)") }
         guard let ownership = VGOwnership(rawValue: vgOwnership) else { throw ValidationError("--vg-ownership: tags or system_id") }
         let lab = TwoNodeLab(hanfs: ScriptHost.hanfsBinary, grace: grace, nlmGrace: nlmGrace, vgOwnership: ownership)
         let say = { (line: String) in Console.write(line.hasSuffix("\n") ? line : line + "\n", to: .standardOutput) }
-        if let node, !TwoNodeLab.nodes.contains(node) && !(action == "run" && node == "client") {
-            throw ValidationError("\(node): node1 or node2\(action == "run" ? " (or client)" : "")")
+        if let node, !TwoNodeLab.nodes.contains(node) && !(action == "exec" && node == "client") {
+            throw ValidationError("\(node): node1 or node2\(action == "exec" ? " (or client)" : "")")
         }
         do {
             // The kernel NFS lab runs in its VM: every command but down is run there.
@@ -96,15 +96,15 @@ struct LabCommand: ParsableCommand {
                 }
                 say("package \(TwoNodeLab.package) runs on \(node)")
                 say(try lab.hanfs(node, "status").stdoutText)
-            case "run":
-                guard let node, !command.isEmpty else { throw ValidationError("run NODE [--] COMMAND...") }
+            case "exec":
+                guard let node, !command.isEmpty else { throw ValidationError("exec NODE [--] COMMAND...") }
                 guard lab.isUp else { throw LabError("the lab is not up (\(lab.dir)): hanfs lab up first") }
                 let r = try lab.on(node, command, timeout: 600, check: false)
                 Console.write(r.stdoutText, to: .standardOutput)
                 Console.write(r.stderrText, to: .standardError)
                 throw ExitCode(r.exitCode ?? 128 + 9)
             case "down": lab.down(log: say)
-            default: throw ValidationError("\(action): up, failover, crash, status, run or down")
+            default: throw ValidationError("\(action): up, failover, crash, status, exec or down")
             }
         } catch let error as LabError {
             Console.write("hanfs lab: \(error)\n", to: .standardError)

@@ -150,12 +150,26 @@ struct LockMigrate: PackageAction {
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show what of the package is up on this node (scripts/status.lua).")
+        abstract: "Show what of the package is up on this node (scripts/status.lua); change nothing.",
+        discussion: """
+            Lines for a person; with --json one JSON document (schema hanfs.status/1, in README.md); with \
+            --prometheus metrics in the text exposition format, for node_exporter's textfile collector. Only the \
+            document goes to stdout. Exit status 0 whatever is up or down.
+            """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
+    @Flag(help: "One JSON document: each part's state and why, the monitor's last cycle, lock migration, the last start and stop.")
+    var json = false
+    @Flag(help: "Metrics in Prometheus's text format (package up, each check's state and time, last start and stop, sync lag).")
+    var prometheus = false
+
+    func validate() throws {
+        if json && prometheus { throw ValidationError("--json or --prometheus, not both") }
+    }
 
     func run() throws {
-        let action = Action(script: "status", configPath: package.config, deadline: 60)
+        var action = Action(script: "status", configPath: package.config, deadline: 60)
+        action.arguments = json ? ["json"] : prometheus ? ["prometheus"] : []
         try ActionRunner(global: global).perform(action).outcome.exit()
     }
 }

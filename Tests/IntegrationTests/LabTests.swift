@@ -64,12 +64,12 @@ struct LabFailover {
         defer { _ = try? run(["down"]) }
         run.expect(try run(["up"]), ["cluster: corosync and pacemaker on node1 and node2, both online",
                                      "package nfspkg started on node1 by Pacemaker (ocf:hanfs:package)"])
-        let mon = try run(["run", "node2", "--", "crm_mon", "-1"]).stdout
+        let mon = try run(["exec", "node2", "--", "crm_mon", "-1"]).stdout
         for line in ["fence-node1\t(stonith:fence_hanfs_lab):\t Started node2", "fence-node2\t(stonith:fence_hanfs_lab):\t Started node1",
                      "nfspkg\t(ocf:hanfs:package):\t Started node1", "Online: [ node1 node2 ]"] {
             #expect(mon.contains(line), "\(line) in:\n\(mon)")
         }
-        #expect(try run(["run", "node2", "hostname"]).stdout == "node2\n")
+        #expect(try run(["exec", "node2", "hostname"]).stdout == "node2\n")
         let content = try run.writeThroughThePackage()
 
         run.expect(try run(["failover"]), [
@@ -91,7 +91,7 @@ struct LabFailover {
         }
         #expect((counts.first ?? 0) > 0, "NFS-Ganesha on node2 found no NFSv4 client records")
         // The move's constraint is cleared: the package stays for its stickiness, not for a constraint.
-        #expect(try !run(["run", "node1", "--", "crm_resource", "--constraints", "--resource", "nfspkg"]).stdout.contains("cli-prefer"))
+        #expect(try !run(["exec", "node1", "--", "crm_resource", "--constraints", "--resource", "nfspkg"]).stdout.contains("cli-prefer"))
 
         // node2 loses its power: node1 fences it and takes the package over (its VG still
         // tagged by node2); node2 boots again and rejoins without running it.
@@ -142,7 +142,7 @@ struct LabFailover {
                 }
             }
         }
-        #expect(try !run(["run", "node1", "--", "crm_resource", "--constraints", "--resource", "nfspkg"]).stdout.contains("cli-"))
+        #expect(try !run(["exec", "node1", "--", "crm_resource", "--constraints", "--resource", "nfspkg"]).stdout.contains("cli-"))
 
         // The idle node crashes: it is fenced, boots again, rejoins; nothing moves.
         run.expect(try run(["crash", "node2"]), [

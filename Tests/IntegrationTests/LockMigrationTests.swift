@@ -204,6 +204,76 @@ struct CrashNotificationReachesClients {
         try StartStop.expectClean(lab)
     }
 
+    /// `hanfs status --json` and `--prometheus` on a running package: the
+    /// document parses and says each part, the monitor's last cycle and the
+    /// sync; the metrics read with Prometheus's own parser (Debian's
+    /// python3-prometheus-client).
+    @Test func statusAsJSONAndAsPrometheusMetrics() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let (config, _) = try lockMigrationPackage(lab, monitor: ", monitor = { services = \"rpcbind,status\", retries = 0 }")
+        #expect(try lab.hanfs(["start", "--config", config]).status == 0)
+        let once = try lab.hanfs(["run", "--config", config, "monitor", "once"])
+        #expect(once.status == 0, "\(once.stderr)")
+
+        let json = try lab.hanfs(["status", "--config", config, "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout)")
+        #expect(doc["schema"] as? String == "hanfs.status/1" && doc["package"] as? String == "labpkg" && doc["node"] as? String == "node1")
+        #expect(doc["up"] as? Bool == true && doc["started"] as? Bool == true)
+        let items = try #require(doc["items"] as? [[String: Any]])
+        #expect(items.map { $0["item"] as? String } == [
+            "vg vglab", "fs /srv/nfs/fs0", "export 192.0.2.0/24:/srv/nfs/fs0", "address 192.0.2.10", "sync into /srv/nfs/fs0/.flm", "rpc.statd",
+        ])
+        #expect(items.allSatisfy { $0["up"] as? Bool == true }, "\(items)")
+        let cycle = try #require((doc["monitor"] as? [String: Any])?["last_cycle"] as? [String: Any])
+        let checks = try #require(cycle["checks"] as? [[String: Any]])
+        #expect(checks.compactMap { $0["name"] as? String }.prefix(2) == ["rpcbind", "status"])
+        #expect(checks.allSatisfy { $0["ok"] as? Bool == true && ($0["seconds"] as? Double ?? -1) >= 0 }, "\(checks)")
+        let lm = try #require(doc["lock_migration"] as? [String: Any])
+        #expect(lm["sync_running"] as? Bool == true && lm["notified_by_running_statd"] as? Bool == true)
+        #expect((lm["sync_lag"] as? [String: Any])?["unsynced"] as? Int == 0, "\(lm)")
+        let lastStart = try #require(doc["last_start"] as? [String: Any])
+        #expect(lastStart["result"] as? String == "done")
+
+        let metrics = try lab.hanfs(["status", "--config", config, "--prometheus"])
+        #expect(metrics.status == 0, "\(metrics.stderr)")
+        let parsed = try Self.parsePrometheus(metrics.stdout)
+        #expect(parsed["hanfs_package_up{package=labpkg}"] == 1, "\(parsed)")
+        #expect(parsed["hanfs_check_up{check=status,package=labpkg}"] == 1)
+        #expect(parsed["hanfs_part_up{item=vg vglab,package=labpkg,part=volume_groups}"] == 1)
+        #expect(parsed["hanfs_actions_total{action=start,package=labpkg,result=done}"] == 1)
+        #expect(parsed["hanfs_lock_migration_sync_lag_seconds{package=labpkg}"] == 0)
+        #expect(parsed["hanfs_last_action_success{action=start,package=labpkg}"] == 1)
+        #expect(parsed.keys.contains("hanfs_check_duration_seconds{check=rpcbind,package=labpkg}"))
+
+        #expect(try lab.hanfs(["stop", "--config", config]).status == 0)
+        let after = try Self.parsePrometheus(try lab.hanfs(["status", "--config", config, "--prometheus"]).stdout)
+        #expect(after["hanfs_package_up{package=labpkg}"] == 0)
+        #expect(after["hanfs_actions_total{action=stop,package=labpkg,result=done}"] == 1)
+        try StartStop.expectClean(lab)
+    }
+
+    /// Each sample as `name{label=value,...}` (labels sorted) and its value,
+    /// read by prometheus_client's parser, which refuses malformed text.
+    static func parsePrometheus(_ text: String) throws -> [String: Double] {
+        let script = """
+            import sys
+            from prometheus_client.parser import text_string_to_metric_families
+            for family in text_string_to_metric_families(sys.stdin.read()):
+                for s in family.samples:
+                    labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
+                    print(f"{s.name}{{{labels}}}\t{s.value}")
+            """
+        let out = try output(["/usr/bin/python3", "-c", script], input: text)
+        #expect(out.status == 0, "\(out.stderr)")
+        var samples: [String: Double] = [:]
+        for line in out.stdout.split(separator: "\n") {
+            let parts = line.split(separator: "\t")
+            if parts.count == 2 { samples[String(parts[0])] = Double(parts[1]) }
+        }
+        return samples
+    }
+
     @Test func lockMigrationAloneAndWhenItIsOff() throws {
         let lab = try Lab(fileSystems: ["ext4"])
         let config = try StartStop.package(lab)

@@ -66,8 +66,8 @@ struct KernelNFSLab {
             #expect(status.contains(line), "\(line) in:\n\(status)")
         }
         // nfsd keeps its NFSv4 client records with nfsdcld, on the package's storage.
-        #expect(try lab(["run", "node1", "--", "dmesg"]).stdout.contains("NFSD: Using nfsdcld client tracking operations"))
-        #expect(try lab(["run", "node1", "--", "test", "-s", "/srv/nfs/share/.nfsdcld/main.sqlite"]).status == 0)
+        #expect(try lab(["exec", "node1", "--", "dmesg"]).stdout.contains("NFSD: Using nfsdcld client tracking operations"))
+        #expect(try lab(["exec", "node1", "--", "test", "-s", "/srv/nfs/share/.nfsdcld/main.sqlite"]).status == 0)
 
         // A planned failover and back, and a crash: each with every check of the client's.
         let expected = [
@@ -95,7 +95,7 @@ struct KernelNFSLab {
         let after = try lab(["status"]).stdout
         #expect(after.contains("package nfspkg runs on node2") && after.contains("up   vg vglab: tags node2, 1/1 LVs active"), "\(after)")
         // The node that stopped holds nothing: its nfsd has no threads, the volume group is not its.
-        let left = try lab(["run", "node1", "--", hanfsBinary, "status", "--config", "/var/tmp/hanfs-lab/nfspkg.lua"]).stdout
+        let left = try lab(["exec", "node1", "--", hanfsBinary, "status", "--config", "/var/tmp/hanfs-lab/nfspkg.lua"]).stdout
         for line in ["down vg vglab: tags node2", "down kernel NFS server: not running", "down fs /srv/nfs/share"] {
             #expect(left.contains(line), "\(line) in:\n\(left)")
         }
@@ -155,7 +155,7 @@ struct KernelNFSLab {
         let status = try lab(["status"]).stdout
         #expect(status.contains("up   vg vglab: no tags, system ID node1, 1/1 LVs active"), "\(status)")
         // The logical volume is a device-mapper device, open (mounted).
-        let dm = try lab(["run", "node1", "--", "dmsetup", "info", "-c", "--noheadings", "-o", "name,open", "vglab-share"])
+        let dm = try lab(["exec", "node1", "--", "dmsetup", "info", "-c", "--noheadings", "-o", "name,open", "vglab-share"])
         #expect(dm.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "vglab-share:1", "\(dm.stdout)\(dm.stderr)")
 
         let failover = try lab(["failover"])
@@ -163,7 +163,7 @@ struct KernelNFSLab {
         let moved = try lab(["status"]).stdout
         #expect(moved.contains("package nfspkg runs on node2") && moved.contains("up   vg vglab: no tags, system ID node2, 1/1 LVs active"), "\(moved)")
         // node1 gave it up: not its own any more, as its status says.
-        let left = try lab(["run", "node1", "--", hanfsBinary, "status", "--config", "/var/tmp/hanfs-lab/nfspkg.lua"]).stdout
+        let left = try lab(["exec", "node1", "--", hanfsBinary, "status", "--config", "/var/tmp/hanfs-lab/nfspkg.lua"]).stdout
         #expect(left.contains("down vg vglab: no tags, system ID node2"), "\(left)")
 
         // node2 dies with the VG its own and active: node1 takes it over (extra_system_ids), as its log and the timeline say.

@@ -10,7 +10,7 @@ extension Bindings {
         BindingDomain(
             title: "Lock migration", intro: "",
             bindings: [
-                smRestore, smNotify, smNotifyStop, flmStart, flmStop, claim, release, statdRestart, statdRestore,
+                smRestore, smNotify, smNotifyStop, flmStart, flmStop, flmLag, claim, release, statdRestart, statdRestore,
                 lockdRestart, nsmStateNew,
             ])
     }
@@ -100,6 +100,30 @@ extension Bindings {
         ) { call in
             let state = try call.string(1)
             return try call.push(.integer(Int64(notification.stopAll(stateDirectory: state))))
+        }
+    }
+
+    private var flmLag: Binding {
+        Binding(
+            "flm_lag", "flm_lag{holding_dir, sm_dir}",
+            """
+            How far the holding directory is behind the SM directory, read without changing either: \
+            `{unsynced, stale, seconds}`: SM entries not (yet the same) in it, entries in it gone from the SM \
+            directory, seconds since the oldest unsynced entry was written (0: in step). nil and why when a \
+            directory cannot be read.
+            """
+        ) { call in
+            let o = try PrimitiveOptions(call, 1, known: ["sm_dir", "holding_dir"])
+            guard let holding = try o.string("holding_dir") else { throw HostError("flm_lag: holding_dir missing") }
+            let sync = HoldingSync(sm: try smDirectory(o), holding: holding, interval: 1, log: { _ in })
+            do {
+                let lag = try sync.lag()
+                return try call.push(.table(LuaTable(fields: [
+                    "unsynced": .integer(Int64(lag.unsynced)), "stale": .integer(Int64(lag.stale)), "seconds": .number(lag.seconds),
+                ])))
+            } catch {
+                return try call.push(.nil) + call.push(.string("\(error)"))
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import LuaRuntime
 import PackageConfig
@@ -9,7 +10,25 @@ extension Bindings {
     var runtime: BindingDomain {
         BindingDomain(
             title: "The run", intro: "",
-            bindings: [nodeName, packageStarted, setStep, stopping, undoFailed, setResult, runtimeRead, runtimeWrite])
+            bindings: [nodeName, packageStarted, setStep, stopping, undoFailed, setResult, runtimeRead, runtimeWrite, now, json])
+    }
+
+    private var now: Binding {
+        Binding("now", "now()", "Seconds since the epoch, with a fraction (what a note's time and a check's latency are counted in).") { call in
+            try call.push(.number(Date().timeIntervalSince1970))
+        }
+    }
+
+    private var json: Binding {
+        Binding(
+            "json", "json(value)",
+            """
+            The value as JSON text: a table with keys is an object (keys sorted), one with only 1..n an array, an \
+            empty one `[]`; nil and numbers that are not finite are null.
+            """
+        ) { call in
+            try call.push(.string(try wrap { try JSONText.encode(try call.value(1)) }))
+        }
     }
 
     private var nodeName: Binding {
@@ -107,5 +126,42 @@ extension Bindings {
             }
             return 0
         }
+    }
+}
+
+/// JSON text from a Lua value (`json(value)`).
+enum JSONText {
+    struct Mixed: Error, CustomStringConvertible {
+        var description: String { "json: a table with both keys and 1..n entries has no JSON form" }
+    }
+
+    static func encode(_ value: LuaValue) throws -> String {
+        switch value {
+        case .nil, .opaque: return "null"
+        case .boolean(let b): return b ? "true" : "false"
+        case .integer(let i): return String(i)
+        case .number(let d): return d.isFinite ? (d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)) : "null"
+        case .string(let s): return string(s)
+        case .table(let t):
+            if t.fields.isEmpty { return "[" + (try t.array.map(encode).joined(separator: ",")) + "]" }
+            guard t.array.isEmpty else { throw Mixed() }
+            return "{" + (try t.fields.sorted { $0.key < $1.key }.map { string($0.key) + ":" + (try encode($0.value)) }.joined(separator: ",")) + "}"
+        }
+    }
+
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
     }
 }
