@@ -31,6 +31,8 @@ packages=(
   groff-base man-db
   # the status tests read `hanfs status --prometheus` with Prometheus's own parser
   python3-prometheus-client
+  # the syslog test: a real rsyslogd on a socket of its own
+  rsyslog
 )
 
 missing=()

@@ -95,9 +95,13 @@ public struct ActionPipeline {
         }
         let target: PackageLogHandler.Target
         do {
+            let syslog = package.syslog
+                ? SyslogSink(package: package.name, facility: package.syslogFacility, identity: package.syslogIdentity,
+                             socket: context.settings.syslogSocket)
+                : nil
             target = try PackageLogHandler.Target(
                 path: package.logPath(in: context.settings.logDirectory), action: action.script, steps: report,
-                logDirectory: context.settings.logDirectory)
+                logDirectory: context.settings.logDirectory, syslog: syslog)
         } catch {
             context.startLogging(nil)
             return .failure(.failed("\(error)", report: "\(error)", undone: true))

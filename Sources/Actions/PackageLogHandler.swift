@@ -26,8 +26,10 @@ public struct PackageLogHandler: LogHandler {
         let action: String
         let steps: RunReport
         let path: String
+        /// The node's syslog, when the package logs there too.
+        let syslog: SyslogSink?
 
-        public init(path: String, action: String, steps: RunReport, logDirectory: String) throws {
+        public init(path: String, action: String, steps: RunReport, logDirectory: String, syslog: SyslogSink? = nil) throws {
             do {
                 fd = try LogFile.openForAppend(path, for: "the package log", ownDirectory: logDirectory)
             } catch {
@@ -43,6 +45,7 @@ public struct PackageLogHandler: LogHandler {
             self.path = path
             self.action = action
             self.steps = steps
+            self.syslog = syslog
         }
 
         /// The records beside the log.
@@ -86,6 +89,7 @@ public struct PackageLogHandler: LogHandler {
         line += " \(event.message.description.replacingOccurrences(of: "\n", with: " | ").escapingControlCharacters)\n"
         target.write(line, to: target.fd)
         target.write(Self.record(event, time: time, action: target.action, step: step), to: target.events)
+        target.syslog?.send(event, action: target.action, step: step)
     }
 
     /// The event as one JSON line.

@@ -181,6 +181,18 @@ public enum Attributes {
             .logFile, native: "package.log_file", modular: ["script_log_file"], legacy: ["SCRIPT_LOG_FILE", "LOG_FILE"], .path,
             "The package's log; written only if hanfs made it.", default: { _ in "/var/log/hanfs/NAME.log" }),
         Attribute(
+            .syslog, native: "package.syslog", hanfs: "syslog", .yesNo,
+            "Each event of the package log also to syslog: the journal's own fields (HANFS_PACKAGE, HANFS_ACTION, "
+                + "HANFS_STEP, ...) where journald runs, else an RFC 3164 line on /dev/log.",
+            default: { $0.syslog ? "YES" : "NO" }),
+        Attribute(
+            .syslogFacility, native: "package.syslog_facility", hanfs: "syslog_facility",
+            .oneOf(["user", "daemon", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7"]),
+            "The syslog facility.", default: { $0.syslogFacility }),
+        Attribute(
+            .syslogIdentity, native: "package.syslog_ident", hanfs: "syslog_ident", .word,
+            "The syslog identity (SYSLOG_IDENTIFIER).", default: { $0.syslogIdentity }),
+        Attribute(
             .hooksFile, native: "package.hooks_file", hanfs: "hooks_file", .path,
             "The package's own site hooks (stdlib/plan.lua), loaded after site.lua before every script."),
     ]

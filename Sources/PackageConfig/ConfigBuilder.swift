@@ -23,7 +23,7 @@ public enum Field: Sendable, Hashable {
     case ipInterface
     case nfsServer, ganeshaGracePeriod, ganeshaLeaseLifetime, ganeshaRecoveryDirectory, ganeshaStopTimeout
     case kernelManage, kernelThreads, kernelGraceTime, kernelNLMGraceTime, kernelLeaseTime, kernelScope, kernelRecoveryDirectory
-    case logFile
+    case logFile, syslog, syslogFacility, syslogIdentity
     /// The package's own hooks, loaded before every script after site.lua.
     case hooksFile
     /// A known attribute hanfs does not use (the cluster manager's own).
@@ -228,6 +228,9 @@ public struct ConfigBuilder {
         case .dadTimeout: config.dadTimeout = v.number
         case .reconnectClients: config.reconnectClients = v.flag
         case .logFile: config.logFile = v.text
+        case .syslog: config.syslog = v.flag
+        case .syslogFacility: config.syslogFacility = v.text
+        case .syslogIdentity: config.syslogIdentity = v.text
         case .hooksFile: config.hooksFile = v.text
         case .nfsServer: config.nfsServer = NFSServer(rawValue: v.text)!
         case .ganeshaGracePeriod: config.ganesha.gracePeriod = v.number

@@ -37,6 +37,10 @@ public struct PackageConfiguration: Sendable, Equatable {
     public var reconnectClients = true
     /// The package's own log; empty: /var/log/hanfs/<name>.log.
     public var logFile = ""
+    /// Its events also to syslog, under this facility and identity.
+    public var syslog = true
+    public var syslogFacility = "daemon"
+    public var syslogIdentity = "hanfs"
     /// A Lua file of the site's hooks for this package (stdlib/plan.lua),
     /// loaded before every script after site.lua; empty: none.
     public var hooksFile = ""

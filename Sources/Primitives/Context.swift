@@ -12,21 +12,25 @@ public struct NodeSettings: Sendable, Equatable {
     public var runDirectory: String
     /// The package logs, unless a package names its own.
     public var logDirectory: String
+    /// The syslog socket the package logs go to as well; nil: the journal's
+    /// where journald runs, else /dev/log.
+    public var syslogSocket: String?
 
     public init(nodeName: String = NodeSettings.kernelNodeName, runDirectory: String = "/run/hanfs",
-                logDirectory: String = "/var/log/hanfs") {
+                logDirectory: String = "/var/log/hanfs", syslogSocket: String? = nil) {
         self.nodeName = nodeName
         self.runDirectory = runDirectory
         self.logDirectory = logDirectory
+        self.syslogSocket = syslogSocket
     }
 
-    /// What the environment says (HANFS_NODE, HANFS_RUN_DIR, HANFS_LOG_DIR),
+    /// What the environment says (HANFS_NODE, HANFS_RUN_DIR, HANFS_LOG_DIR, HANFS_SYSLOG_SOCKET),
     /// else the defaults: for front ends only.
     public static func from(environment env: [String: String]) -> NodeSettings {
         func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
         return NodeSettings(
             nodeName: value("HANFS_NODE") ?? kernelNodeName, runDirectory: value("HANFS_RUN_DIR") ?? "/run/hanfs",
-            logDirectory: value("HANFS_LOG_DIR") ?? "/var/log/hanfs")
+            logDirectory: value("HANFS_LOG_DIR") ?? "/var/log/hanfs", syslogSocket: value("HANFS_SYSLOG_SOCKET"))
     }
 
     /// The kernel's node name (uname -n).
@@ -40,6 +44,7 @@ public struct NodeSettings: Sendable, Equatable {
     /// monitor, the sync): processes share them through their environment.
     public var environment: [String: String] {
         ["HANFS_NODE": nodeName, "HANFS_RUN_DIR": runDirectory, "HANFS_LOG_DIR": logDirectory]
+            .merging(syslogSocket.map { ["HANFS_SYSLOG_SOCKET": $0] } ?? [:]) { a, _ in a }
     }
 
     /// The package's runtime notes on this node.

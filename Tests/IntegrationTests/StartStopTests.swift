@@ -127,6 +127,44 @@ struct StartStop {
         #expect(try !lab.addresses().contains("2001:db8::10"))
     }
 
+    /// The package log's events also reach a real syslog daemon (rsyslogd
+    /// in the node, on a socket of its own), under the package's facility
+    /// and identity, saying the package and the action.
+    @Test func thePackageLogGoesToSyslogToo() throws {
+        let lab = try Lab(fileSystems: ["ext4"])
+        let socket = "\(lab.dir)/log.sock", messages = "\(lab.dir)/messages"
+        let conf = try lab.writeScript("rsyslog.conf", """
+            global(workDirectory="\(lab.dir)")
+            module(load="imuxsock" SysSock.Use="off")
+            input(type="imuxsock" Socket="\(socket)")
+            template(name="plain" type="string" string="%syslogfacility-text%.%syslogseverity-text% %programname%:%msg%\\n")
+            *.* action(type="omfile" file="\(messages)" template="plain")
+            """)
+        try lab.spawnInNode(["rsyslogd", "-n", "-f", conf, "-i", "\(lab.dir)/rsyslogd.pid"])
+        #expect(eventually { FileManager.default.fileExists(atPath: socket) ? true : nil } == true, "rsyslogd made no socket")
+        let config = try Self.package(lab, extra: ", syslog_facility = \"local3\", syslog_ident = \"hanfs-lab\"")
+        let env = ["env", "HANFS_SYSLOG_SOCKET=\(socket)", hanfsBinary]
+        #expect(try lab.inNode(env + ["start", "--config", config], check: false).status == 0)
+        #expect(try lab.inNode(env + ["stop", "--config", config], check: false).status == 0)
+        let seen = eventually { () -> String? in
+            let text = (try? String(contentsOfFile: messages, encoding: .utf8)) ?? ""
+            return text.contains("labpkg stop: stop labpkg done") ? text : nil
+        } ?? ((try? String(contentsOfFile: messages, encoding: .utf8)) ?? "")
+        #expect(seen.contains("local3.notice hanfs-lab: labpkg start: start labpkg on node1"), "\(seen)")
+        #expect(seen.contains("local3.info hanfs-lab: labpkg start [export /srv/nfs/fs0 to 192.0.2.0/24]: ran: exportfs"), "\(seen)")
+        #expect(seen.contains("local3.notice hanfs-lab: labpkg stop: stop labpkg done"), "\(seen)")
+        // syslog = false: nothing more.
+        let quiet = try Self.package(lab, name: "quiet", extra: ", syslog = false")
+        #expect(try lab.inNode(env + ["start", "--config", quiet], check: false).status == 0)
+        #expect(try lab.inNode(env + ["stop", "--config", quiet], check: false).status == 0)
+        usleep(300_000)
+        #expect(try !String(contentsOfFile: messages, encoding: .utf8).contains("quiet"))
+        if let pid = Int32((try? String(contentsOfFile: "\(lab.dir)/rsyslogd.pid", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") {
+            kill(pid, SIGTERM)
+        }
+        try Self.expectClean(lab)
+    }
+
     /// On a link without ARP (a tunnel) there is nothing to probe or announce:
     /// said once, and the address is added.
     @Test func anAddressOnALinkWithoutARPIsAddedWithoutProbeOrAnnouncement() throws {
