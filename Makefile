@@ -2,9 +2,11 @@
 #
 #   make              install the packages, build, and run the main job (the lab: a move and a crash under Pacemaker)
 #   make test         install the packages, build, and run every test: the
-#                     suite, the sanitized suite and the fuzzers (bounded)
+#                     suite, the sanitized suite, the fuzzers (bounded) and
+#                     the Debian package installed on a fresh Debian 12 root
 #   make fuzz         the fuzzers alone: FUZZ_SECONDS each, FUZZ_SEED
-#   make install      put hanfs, scripts/ and stdlib/ under $(PREFIX)
+#   make deb          the Debian package, in .build/deb (tools/make-deb.sh)
+#   make install      put hanfs, scripts/, stdlib/, examples/ and the man pages under $(PREFIX)
 #   make install-ocf  the Pacemaker agent ocf:hanfs:package, a link to $(PREFIX)/bin/hanfs
 #   make kernel-lab   the same failovers on the kernel's NFS server, in a VM running Debian's kernel
 #   make bench        run the benchmarks (figures go in BENCHMARKS.md)
@@ -16,7 +18,7 @@ BIN ?= .build/release/hanfs
 SHARE = $(DESTDIR)$(PREFIX)/share/hanfs
 OCF_ROOT ?= /usr/lib/ocf
 
-.PHONY: all deps build build-debug docs test test-sanitized fuzz install install-files install-ocf bench main kernel-lab clean
+.PHONY: all deps build build-debug docs deb test test-deb test-sanitized fuzz install install-files install-ocf bench main kernel-lab clean
 
 all: main
 
@@ -57,6 +59,7 @@ kernel-lab: build
 test: build-debug
 	swift test
 	$(MAKE) test-sanitized fuzz FUZZ_BUILD=.build-asan
+	$(MAKE) test-deb
 
 # AddressSanitizer on everything, UndefinedBehaviorSanitizer on the C targets
 # (the Lua boundary, line editing): a build of its own, and the tests that
@@ -92,7 +95,20 @@ install-files:
 	install -d $(SHARE)/scripts $(SHARE)/stdlib
 	cp -R scripts/. $(SHARE)/scripts/
 	cp -R stdlib/. $(SHARE)/stdlib/
+	install -d $(SHARE)/examples
+	cp -R examples/. $(SHARE)/examples/
 	install -D -m 0644 doc/hanfs.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/hanfs.conf.5
+	install -D -m 0644 doc/hanfs.8 $(DESTDIR)$(PREFIX)/share/man/man8/hanfs.8
+
+# The Debian package: the binary, scripts, stdlib, examples, man pages,
+# completion, the OCF agent's link and a logrotate file.
+deb: build
+	./tools/make-deb.sh $(BIN) .build/deb
+
+# The package installed with apt into a fresh Debian 12 root (debootstrap),
+# `hanfs run doctor` and `hanfs validate` there, then purged: nothing of it left.
+test-deb: deb
+	./tools/test-deb.sh .build/deb/hanfs_*.deb
 
 # Pacemaker runs resource.d/hanfs/package; hanfs knows it is the agent by that path.
 install-ocf:

@@ -33,6 +33,8 @@ packages=(
   python3-prometheus-client
   # the syslog test: a real rsyslogd on a socket of its own
   rsyslog
+  # the Debian package: built with dpkg-deb and dpkg-shlibdeps, tried in a fresh root made by debootstrap
+  dpkg-dev debootstrap
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the references made from the code into README.md, between their
-BEGIN and END markers, and doc/hanfs.conf.5: `update-readme.py HANFS_BINARY`."""
+BEGIN and END markers, and the man pages doc/hanfs.conf.5 and doc/hanfs.8:
+`update-readme.py HANFS_BINARY`."""
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ for what in ["primitives", "attributes"]:
     if n != 1:
         sys.exit("README.md: no BEGIN/END markers for %s" % what)
 open("README.md", "w").write(readme)
-# hanfs.conf(5), made from the attribute table.
-page = subprocess.run([hanfs, "doc", "hanfs.conf.5"], capture_output=True, text=True, check=True).stdout
-open("doc/hanfs.conf.5", "w").write(page)
+# hanfs.conf(5), made from the attribute table; hanfs(8), from the command line's declarations.
+for page in ["hanfs.conf.5", "hanfs.8"]:
+    text = subprocess.run([hanfs, "doc", page], capture_output=True, text=True, check=True).stdout
+    open("doc/" + page, "w").write(text)

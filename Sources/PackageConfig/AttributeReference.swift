@@ -91,7 +91,7 @@ public enum AttributeReference {
     }
 
     /// Text safe in roff: backslashes doubled, no line starting with a dot or quote.
-    static func roff(_ text: String) -> String {
+    public static func roff(_ text: String) -> String {
         let escaped = text.replacingOccurrences(of: "\\", with: "\\e").replacingOccurrences(of: "-", with: "\\-")
             .replacingOccurrences(of: "`", with: "")
         return escaped.hasPrefix(".") || escaped.hasPrefix("'") ? "\\&" + escaped : escaped

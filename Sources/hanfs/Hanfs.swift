@@ -17,6 +17,11 @@ struct Hanfs: ParsableCommand {
         commandName: "hanfs",
         abstract: "Run the control scripts of a highly available NFS package.",
         discussion: """
+            Options of every command: --dry-run (run nothing: print the plan), --log-level LEVEL (trace to \
+            critical; default info), --site-dir DIR (the site's scripts and stdlib, searched first; default \
+            /etc/hanfs). They may come before the command. `hanfs help COMMAND` tells more; man pages hanfs(8) and \
+            hanfs.conf(5).
+
             Exit status: 0 success; 1 failure (a script error, its deadline or an \
             interrupt; a start that was rolled back; a stop that could not finish; \
             the package busy with another start or stop); 6 configuration error \

@@ -92,11 +92,16 @@ struct Start: PackageAction {
     static let configuration = CommandConfiguration(
         abstract: "Start the package on this node (scripts/start.lua).",
         discussion: """
-            Activates the volume groups, checks and mounts the file systems, \
-            exports them and adds the package addresses. If a step fails, the \
-            steps done are undone and the exit status is 1. Starting a package \
-            that is up already changes nothing. A volume group another node \
-            still holds is refused, unless --takeover.
+            What it does to this node, in order: takes and activates the volume groups (by LVM host tag or system \
+            ID), checks and mounts the file systems, starts the NFS server the package runs (the kernel's nfsd with \
+            kernel_manage, or NFS-Ganesha with nfs_server = ganesha, its configuration generated) or exports to the \
+            kernel's, adds the package addresses (duplicate address probe, gratuitous ARP), prompts the clients \
+            recorded by the last node to reconnect, and with lock migration on restores the SM entries, restarts \
+            rpc.statd as the package, starts the sync into the holding directory and notifies the clients; last, \
+            with run_monitor, it starts the monitor. If a step fails, the steps done are undone and the exit status \
+            is 1. Starting a package that is up already changes nothing. A volume group another node still holds \
+            is refused, unless --takeover. --dry-run prints the plan and changes nothing, also on a node that does \
+            not hold the package yet.
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
@@ -112,7 +117,14 @@ struct Stop: PackageAction {
     static let script = "stop"
     static let configuration = CommandConfiguration(
         abstract: "Stop the package on this node (scripts/stop.lua): the reverse of start.",
-        discussion: "Stopping a package that is down already changes nothing.")
+        discussion: """
+            What it does to this node, in order: stops the monitor, the lock migration's sync and notifications, \
+            records the clients' connections for the next node, removes the addresses, unexports or stops the NFS \
+            server (releasing the NLM locks taken through the addresses), stops the processes that hold the file \
+            systems (TERM, then KILL), unmounts them and deactivates and gives up the volume groups. It ends at its \
+            first failure (exit status 1), never releasing a volume group whose file systems may still be mounted. \
+            Stopping a package that is down already changes nothing.
+            """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var package: PackageOptions
     @Option(help: "Seconds the whole stop may take.", transform: Seconds.positive) var deadline: Double = 600

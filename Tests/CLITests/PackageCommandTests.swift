@@ -21,6 +21,14 @@ import Testing
         #expect(out.stdout == "\(config): package nfspkg is valid: 1 volume group, 1 file system, 1 export, 1 address; lock migration off\n")
     }
 
+    /// The example package files the package ships (examples/) are valid.
+    @Test(arguments: ["nfspkg.lua", "nfspkg.conf", "hanfs.conf"])
+    func theShippedExamplesAreValid(_ name: String) throws {
+        let out = try hanfs(["validate", "--config", checkoutDirectory + "/examples/" + name])
+        #expect(out.status == 0, "\(out.stderr)")
+        #expect(out.stdout.contains(": package nfspkg is valid: "))
+    }
+
     /// --node: what this node lacks, in one line; no traceback for an
     /// expected condition, no warning from asking the tools their versions.
     @Test func validateNodeSaysWhatTheNodeLacksInOneLine() throws {

@@ -69,6 +69,45 @@ import Testing
         }
     }
 
+    /// hanfs(8): made from the command line's declarations, every command
+    /// and its options in it, read by groff, man and lexgrog without a warning.
+    @Test func hanfs8IsTheCommandLinesAndReadsWithoutWarnings() throws {
+        let out = try hanfs(["doc", "hanfs.8"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let file = checkoutDirectory + "/doc/hanfs.8"
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == out.stdout, "doc/hanfs.8 is behind the code: run `make docs`")
+        let groff = try output(["groff", "-man", "-ww", "-z", file])
+        #expect(groff.status == 0 && groff.stderr.isEmpty, "\(groff.stderr)")
+        let man = try output(["man", "--warnings", "-l", file], environment: ["MANWIDTH": "80", "MAN_KEEP_FORMATTING": "0"])
+        #expect(man.status == 0 && man.stderr.isEmpty, "\(man.stderr)")
+        #expect(try output(["lexgrog", file]).stdout.contains("hanfs - run the control scripts of a highly available NFS package"))
+        for command in ["start", "stop", "status", "validate", "lock-migration", "monitor", "run", "repl", "serviceguard", "ocf", "lab"] {
+            #expect(out.stdout.contains(".SS hanfs \(command.replacingOccurrences(of: "-", with: "\\-"))\n"), "\(command)")
+        }
+        for option in ["\\-\\-takeover", "\\-\\-json", "\\-\\-prometheus", "\\-\\-node", "\\-\\-dry\\-run"] {
+            #expect(out.stdout.contains(option), "\(option)")
+        }
+        for section in ["EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "SEE ALSO"] { #expect(out.stdout.contains(".SH \(section)\n")) }
+    }
+
+    /// Bash completion (ArgumentParser's): the commands, and a command's options.
+    @Test func bashCompletesCommandsAndOptions() throws {
+        let dir = try Scratch()
+        let script = try dir.write("hanfs.bash", try hanfs(["--generate-completion-script", "bash"]).stdout)
+        func complete(_ words: [String]) throws -> [String] {
+            let line = words.joined(separator: " ")
+            let out = try output(["bash", "-c", """
+                source "$1"; shift
+                COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+                _hanfs hanfs "${@: -1}" "${@: -2:1}"; printf '%s\\n' "${COMPREPLY[@]}"
+                """, "bash", script] + words)
+            #expect(out.status == 0, "\(line): \(out.stderr)")
+            return out.stdout.split(separator: "\n").map(String.init)
+        }
+        #expect(try complete(["hanfs", "st"]) == ["start", "stop", "status", "statd-callout"])
+        #expect(try complete(["hanfs", "status", "--j"]) == ["--json"])
+    }
+
     @Test func theAgentsMetaDataIsValid() throws {
         let dir = try Scratch()
         let out = try hanfs(["ocf", "meta-data"])
