@@ -51,7 +51,7 @@ public final class ScriptHost {
         self.package = package
         lua.setModuleDirectories(installation.moduleDirectories)
         primitives = try registerPrimitives(
-            Bindings(node: node, package: package, hanfs: hanfs, steps: steps, stop: stop))
+            Bindings(node: node, package: package, hanfs: hanfs, installation: installation, steps: steps, stop: stop))
         if let package {
             try lua.set("pkg", PackageTable.table(package, settings: settings))
         }

@@ -227,6 +227,32 @@ struct Validate: ParsableCommand {
     }
 }
 
+/// A shipped script or module copied into the site directory, to be changed
+/// there; its first line records what it was copied from, for doctor.
+struct Customize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy a shipped control script or stdlib module into the site directory, to change it there.",
+        discussion: """
+            NAME: start, stop, status, monitor, ... (scripts/), or a module (plan, steps, ... in stdlib/), or \
+            scripts/NAME.lua. The copy's first line records the hanfs version and the shipped file it was copied \
+            from: after an upgrade, `hanfs run doctor` says which copies the shipped files have moved past. A copy \
+            that is there already is left alone.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The script or module.") var name: String
+
+    func run() throws {
+        let installation = global.context().installation
+        do {
+            let copy = try installation.customize(name, version: Hanfs.version)
+            Console.write("\(copy): a copy of the shipped one; change it there\n", to: .standardOutput)
+        } catch {
+            Console.write("hanfs customize: \(error)\n", to: .standardError)
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+}
+
 /// Sends the gratuitous ARPs after an address is added: started in the
 /// background by ip_add, so that start does not wait for them.
 struct Announce: ParsableCommand {

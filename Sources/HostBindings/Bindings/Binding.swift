@@ -51,6 +51,8 @@ struct Bindings {
     let package: PackageConfiguration?
     /// The hanfs binary, for the work that outlives a call.
     let hanfs: String
+    /// Where the shipped scripts and the site's copies are.
+    let installation: Installation
     let steps: RunReport
     let stop: StopSignal
     let vgs: VolumeGroups
@@ -61,12 +63,16 @@ struct Bindings {
     let statd: StatusDaemon
     let notification: CrashNotification
 
-    init(node: NodeContext, package: PackageConfiguration?, hanfs: String, steps: RunReport, stop: StopSignal) {
+    init(
+        node: NodeContext, package: PackageConfiguration?, hanfs: String, installation: Installation, steps: RunReport,
+        stop: StopSignal
+    ) {
         let c = package ?? PackageConfiguration()
         self.node = node
         self.defaults = c
         self.package = package
         self.hanfs = hanfs
+        self.installation = installation
         self.steps = steps
         self.stop = stop
         vgs = VolumeGroups(node)

@@ -10,7 +10,27 @@ extension Bindings {
     var runtime: BindingDomain {
         BindingDomain(
             title: "The run", intro: "",
-            bindings: [nodeName, packageStarted, setStep, stopping, undoFailed, setResult, runtimeRead, runtimeWrite, now, json])
+            bindings: [nodeName, packageStarted, setStep, stopping, undoFailed, setResult, runtimeRead, runtimeWrite, now, json, siteCopies])
+    }
+
+    private var siteCopies: Binding {
+        Binding(
+            "site_copies", "site_copies()",
+            """
+            The site directory's copies of shipped scripts and modules: `{file, site, shipped, state, version}`: \
+            `state` being `current` (the shipped file is the one it was copied from), `behind` (the \
+            shipped one changed since: an upgrade) or `unrecorded` (not copied by `hanfs customize`).
+            """
+        ) { call in
+            try call.push(.table(LuaTable(array: installation.siteCopies().map { c in
+                var t = LuaTable(fields: [
+                    "file": .string(c.file), "site": .string(c.sitePath), "shipped": .string(c.shippedPath),
+                    "state": .string(c.state.rawValue),
+                ])
+                if let from = c.copiedFrom { t["version"] = .string(from.version) }
+                return .table(t)
+            })))
+        }
     }
 
     private var now: Binding {
