@@ -93,13 +93,13 @@ plan.parts = {
       -- `hanfs start --takeover`): a VG it still holds is taken over.
       for _, vg in ipairs(pkg.volume_groups) do
         p:step("activate volume group " .. vg,
-          retrying(pkg.vg_retries.activate, function() vg_activate(vg, { takeover = parts.takeover }) end),
+          retrying(pkg.vg_activation_retries, function() vg_activate(vg, { takeover = parts.takeover }) end),
           function() vg_deactivate(vg) end)
       end
     end,
     stop = function(p)
       for _, vg in ipairs(reversed(pkg.volume_groups)) do
-        p:step("deactivate volume group " .. vg, retrying(pkg.vg_retries.deactivate, function() vg_deactivate(vg) end))
+        p:step("deactivate volume group " .. vg, retrying(pkg.vg_deactivation_retries, function() vg_deactivate(vg) end))
       end
     end,
     status = function()

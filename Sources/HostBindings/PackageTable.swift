@@ -22,9 +22,8 @@ enum PackageTable {
         var timeouts = LuaTable()
         for name in StepTimeouts.names { timeouts[name] = .number(c.timeouts[name]!) }
         t["timeouts"] = .table(timeouts)
-        t["vg_retries"] = .table(LuaTable(fields: [
-            "activate": .integer(Int64(c.vgActivationRetries)), "deactivate": .integer(Int64(c.vgDeactivationRetries)),
-        ]))
+        t["vg_activation_retries"] = .integer(Int64(c.vgActivationRetries))
+        t["vg_deactivation_retries"] = .integer(Int64(c.vgDeactivationRetries))
         t["arp"] = .table(LuaTable(fields: ["count": .integer(Int64(c.arpCount)), "interval": .number(c.arpInterval)]))
         t["dad_timeout"] = .number(c.dadTimeout)
         t["reconnect_clients"] = .boolean(c.reconnectClients)

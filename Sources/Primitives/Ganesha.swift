@@ -119,6 +119,35 @@ public struct Ganesha: Sendable {
         return text
     }
 
+    /// What the running server serves, read from its configuration (hanfs
+    /// rewrites it at each export and unexport): each export's directory,
+    /// clients, options in exportfs's words, and Export_Id. Empty when it
+    /// does not run.
+    public func served() -> [(directory: String, clients: String, options: String, id: Int)] {
+        guard isRunning, let text = try? String(contentsOfFile: configPath, encoding: .utf8) else { return [] }
+        var result: [(String, String, String, Int)] = []
+        var id = 0, path = ""
+        func value(_ line: Substring, _ key: String) -> String? {
+            guard let r = line.range(of: key + " = ") else { return nil }
+            return String(line[r.upperBound...].prefix { $0 != ";" }).trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+        }
+        for line in text.split(separator: "\n") {
+            if let v = value(line, "Export_Id") { id = Int(v) ?? 0 }
+            if line.contains("Path = "), let v = value(line, "Path") { path = v }
+            guard line.contains("CLIENT"), let clients = value(line, "Clients") else { continue }
+            var options = [value(line, "Access_Type") == "RW" ? "rw" : "ro"]
+            switch value(line, "Squash") {
+            case "No_Root_Squash"?: options.append("no_root_squash")
+            case "All_Squash"?: options.append("all_squash")
+            default: options.append("root_squash")
+            }
+            if let sec = value(line, "SecType") { options.append("sec=" + sec.replacingOccurrences(of: ", ", with: ":")) }
+            if let p = value(line, "PrivilegedPort") { options.append(p == "true" ? "secure" : "insecure") }
+            result.append((path, clients, options.joined(separator: ","), id))
+        }
+        return result
+    }
+
     /// The Export_Ids in the configuration as it is now.
     public func activeIDs() -> [Int] {
         guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else { return [] }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HostBindings
 import Logging
 import SafeFiles
@@ -8,12 +9,20 @@ import Primitives
 /// and what scripts `print` plainly on stdout.
 struct ConsoleLogHandler: LogHandler {
     let label: String
-    var logLevel: Logger.Level
+    private var level: Logger.Level
     var metadata: Logger.Metadata = [:]
+
+    /// The REPL's `log_level(...)`: every log line's least level on stderr, from then on.
+    static let override = Mutex<Logger.Level?>(nil)
+
+    var logLevel: Logger.Level {
+        get { label == LogLabel.print ? level : Self.override.withLock { $0 } ?? level }
+        set { level = newValue }
+    }
 
     init(label: String, level: Logger.Level) {
         self.label = label
-        self.logLevel = level
+        self.level = level
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {

@@ -99,8 +99,8 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Run nothing: print the plan, every command in order with its exact argv.")
     var dryRun = false
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: Logger.Level = .info
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default info; the REPL: warning).")
+    var logLevel: Logger.Level?
 
     @Option(help: "The site directory, searched before the shipped scripts and stdlib.")
     var siteDir: String?
@@ -140,7 +140,7 @@ struct GlobalOptions: ParsableArguments {
         if let nodeName { settings.nodeName = nodeName }
         var installation = Installation.locate(environment: environment)
         if let siteDir { installation.siteDirectory = siteDir }
-        let level = logLevel
+        let level = logLevel ?? .info
         let console = max(consoleLevel ?? level, level)
         return HanfsContext(settings: settings, installation: installation, planning: dryRun) { packageLog in
             // Once per process (swift-log's rule): a command that runs a second action keeps the first's.

@@ -4,6 +4,7 @@ import Foundation
 import Actions
 import HostBindings
 import LuaRuntime
+import Logging
 
 struct Repl: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,7 +13,9 @@ struct Repl: ParsableCommand {
             As `lua`: an expression prints its value, an unfinished statement \
             continues on the next line (>>), Ctrl-C stops what runs and returns \
             to the prompt, Ctrl-D leaves. Tab completes globals, primitives and \
-            fields. History is kept in $HANFS_HISTORY (default ~/.hanfs_history).
+            fields. History is kept in $HANFS_HISTORY (default ~/.hanfs_history). \
+            help() lists the primitives, help(name) tells one, help(pkg) the package's fields. Log lines below \
+            warning (each command run) stay off the screen unless --log-level says otherwise, or log_level("info").
             """
     )
 
@@ -25,7 +28,8 @@ struct Repl: ParsableCommand {
     var config: String?
 
     func run() throws {
-        let context = global.context()
+        // The results, not the commands that looked: unless asked for, log lines below warning stay quiet.
+        let context = global.context(consoleLevel: global.logLevel == nil ? .warning : nil)
         context.startLogging(nil)
         let package = try config.map { try PackageOptions(config: $0).load(context) }
         let host = try ActionPipeline(context).host(package: package)
@@ -33,6 +37,14 @@ struct Repl: ParsableCommand {
             try host.loadHooks(limits: RunLimits(deadline: 60, memory: memoryLimit << 20))
         } catch {
             Console.write("hanfs: \(error.report)\n", to: .standardError)
+        }
+        host.lua.register("log_level") { call in
+            let name = try call.string(1)
+            guard let level = Logger.Level(rawValue: name) else {
+                throw HostError("log_level: trace, debug, info, notice, warning, error or critical")
+            }
+            ConsoleLogHandler.override.withLock { $0 = level }
+            return 0
         }
         let session = ReplSession(host.lua)
         let editor = LineEditor(session: session)

@@ -93,3 +93,20 @@ final class Terminal {
         #expect(saved.contains("'fresh'"))
     }
 }
+
+/// What the troubleshooter at 3 a.m. gets: help for the package's fields,
+/// and results without the log lines of the commands that looked, unless asked.
+@Suite struct ReplForTheTroubleshooter {
+    @Test func helpPkgAndQuietInspection() throws {
+        let out = try hanfs(
+            ["repl", "--config", checkoutDirectory + "/examples/nfspkg.lua"],
+            input: "help(pkg)\n#addresses()\nlog_level('info')\n#addresses()\nhelp()\n")
+        #expect(out.status == 0, "\(out.stderr)")
+        let interval = out.stdout.split(separator: "\n").first { $0.hasPrefix("pkg.monitor.interval ") }
+        #expect(interval?.contains("Seconds between the monitor's checks.") == true, "\(out.stdout)")
+        #expect(out.stdout.contains("pkg.lock_migration.holding_dir") && out.stdout.contains("/srv/nfs/a/.sm"))
+        // Only the second addresses() (after log_level) says what it ran.
+        #expect(out.stderr.components(separatedBy: "ran: ip -o addr show").count - 1 == 1, "\(out.stderr)")
+        #expect(out.stdout.contains("help(pkg): the package's fields."))
+    }
+}

@@ -48,6 +48,14 @@ struct GaneshaBackend {
             #expect(conf.contains(line), "\(line) in \(conf)")
         }
         #expect(try lab.hanfs(["status", "--config", config]).stdout.contains("up   NFS-Ganesha serving 1 export(s)"))
+        // Inspection covers NFS-Ganesha's exports, as the REPL's exports() shows them.
+        let inspect = try lab.writeScript("exports.lua", """
+            for _, e in ipairs(exports()) do
+              if e.server == "ganesha" then print(e.directory, e.clients, e.options, e.export_id) end
+            end
+            """)
+        #expect(try lab.hanfs(["run", "--config", config, inspect]).stdout
+            == "/srv/nfs/fs0\t192.0.2.0/24\trw,no_root_squash,sec=sys,insecure\t101\n")
 
         // A client reads through the package address, NFSv3 and NFSv4, and writes.
         let url = "nfs://192.0.2.10/srv/nfs/fs0"

@@ -149,7 +149,28 @@ extension ScriptHost {
             local index = [==[
             \(index)
 
-            help(name) says more: help(mount) or help("mount").]==]
+            help(name) says more: help(mount) or help("mount"). help(pkg): the package's fields.]==]
+            local pkg_docs = { \(pkgDocs) }
+            -- help(pkg): each field of the loaded package, its value, and what it is (hanfs.conf(5)).
+            local function help_pkg()
+              if type(pkg) ~= "table" then print("no package loaded: hanfs repl --config FILE") return end
+              local function show(v)
+                if type(v) ~= "table" then return tostring(v) end
+                if #v > 0 then return #v .. " item(s)" end
+                return next(v) == nil and "{}" or "{...}"
+              end
+              local function list(t, prefix)
+                local keys = {}
+                for k in pairs(t) do keys[#keys + 1] = k end
+                table.sort(keys)
+                for _, k in ipairs(keys) do
+                  local path, v = prefix .. "." .. k, t[k]
+                  if type(v) == "table" and #v == 0 and next(v) ~= nil then list(v, path)
+                  else print(("%-40s %-22s %s"):format(path, show(v), pkg_docs[path:sub(5)] or "")) end
+                end
+              end
+              list(pkg, "pkg")
+            end
             local by_function = {}
             for _, name in ipairs(names) do
               local t, key = _G, name
@@ -162,6 +183,7 @@ extension ScriptHost {
             help_text = nil
             function help(what)
               if what == nil then print(index) return end
+              if what == "pkg" or (what ~= nil and what == rawget(_G, "pkg")) then help_pkg() return end
               local name = by_function[what] or what
               local doc = type(name) == "string" and text(name)
               if not doc then
@@ -170,6 +192,25 @@ extension ScriptHost {
               print(doc)
             end
             """
+    }
+
+    /// What each field of `pkg` is, by its path (`monitor.interval`), from
+    /// the attribute table: a Lua table constructor's fields.
+    static var pkgDocs: String {
+        var docs: [String: String] = [
+            "volume_groups": "The volume groups it activates.", "filesystems": "Its file systems: {device, directory, type, ...}.",
+            "exports": "Its exports: {directory, clients, options, fsid}.", "addresses": "Its addresses: {address, prefix, interface, subnet}.",
+            "name": "The package's name.", "file": "The package file it was read from.",
+            "concurrency.fsck": Attributes.attribute(.fsckConcurrency)?.doc ?? "",
+            "concurrency.mount": Attributes.attribute(.mountConcurrency)?.doc ?? "",
+            "retries.mount": Attributes.attribute(.mountRetries)?.doc ?? "", "retries.umount": Attributes.attribute(.umountRetries)?.doc ?? "",
+            "arp.count": Attributes.attribute(.arpCount)?.doc ?? "", "arp.interval": Attributes.attribute(.arpInterval)?.doc ?? "",
+        ]
+        for a in Attributes.all {
+            guard let native = a.native, native.hasPrefix("package.") else { continue }
+            docs[String(native.dropFirst("package.".count))] = a.doc
+        }
+        return docs.sorted { $0.key < $1.key }.map { "[\"\($0.key)\"] = [==[\($0.value)]==]" }.joined(separator: ", ")
     }
 
     /// Text folded at spaces to lines of at most `width` characters.

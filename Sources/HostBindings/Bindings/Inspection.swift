@@ -43,14 +43,30 @@ extension Bindings {
     }
 
     private var exports: Binding {
-        Binding("exports", "exports()", "The kernel's export table: `{directory, clients, options}` each.") { call in
+        Binding(
+            "exports", "exports()",
+            """
+            What is exported on this node: the kernel's export table, and where the loaded package runs \
+            NFS-Ganesha, what it serves (from its configuration): `{directory, clients, options, server}` each, \
+            `server` being `kernel` or `ganesha` (with its `export_id`).
+            """
+        ) { call in
             try call.push(try wrap {
-                .table(LuaTable(array: try kernelExports.list().map { e in
+                var list: [LuaValue] = try kernelExports.list().map { e in
                     .table(LuaTable(fields: [
                         "directory": .string(e.directory), "clients": .string(e.clients),
-                        "options": .string(e.options.joined(separator: ",")),
+                        "options": .string(e.options.joined(separator: ",")), "server": "kernel",
                     ]))
-                }))
+                }
+                if package?.nfsServer == .ganesha {
+                    list += ganesha.served().map { e in
+                        .table(LuaTable(fields: [
+                            "directory": .string(e.directory), "clients": .string(e.clients), "options": .string(e.options),
+                            "server": "ganesha", "export_id": .integer(Int64(e.id)),
+                        ]))
+                    }
+                }
+                return .table(LuaTable(array: list))
             })
         }
     }
