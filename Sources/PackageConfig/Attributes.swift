@@ -425,7 +425,7 @@ public enum Attributes {
 
 extension String {
     /// A number of seconds as the reference shows it: `60`, `0.2`.
-    init(seconds value: Double) {
+    public init(seconds value: Double) {
         self = value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 }

@@ -5,19 +5,16 @@ import SafeFiles
 /// content: `NAME=value` lines are the legacy hanfs.conf style, anything
 /// else is a Serviceguard modular package file.
 public enum TextFormats {
-    public enum Format: String, Sendable { case modular, legacy }
+    /// `controlScript`: a Serviceguard legacy package control script (shell),
+    /// which is not read as a package file: `hanfs import` makes one of it.
+    public enum Format: String, Sendable { case modular, legacy, controlScript }
 
     public static func load(_ path: String) throws(ConfigErrors) -> PackageConfiguration {
-        let bytes: [UInt8]
-        do {
-            bytes = try RegularFile.read(path)
-        } catch {
-            throw ConfigErrors([ConfigError(Source(file: path, line: 0), "", error.problem)])
-        }
-        return try parse(lines: try SourceText.lines(bytes, file: path), file: path)
+        try parse(lines: try readLines(path), file: path)
     }
 
     public static func format(of lines: [String]) -> Format {
+        if ControlScript.isShell(lines) { return .controlScript }
         for line in lines {
             let t = line.trimmingSpaces
             if t.isEmpty || t.hasPrefix("#") { continue }
@@ -34,6 +31,11 @@ public enum TextFormats {
         switch format(of: lines) {
         case .modular: return try Modular.parse(lines, file: file)
         case .legacy: return try Legacy.parse(lines, file: file)
+        case .controlScript:
+            throw ConfigErrors([ConfigError(
+                Source(file: file, line: 0), "",
+                "a Serviceguard legacy package control script (shell), not a package file: `hanfs import \(file)` makes a "
+                    + "package file of its variables and hanfs.conf")])
         }
     }
 
@@ -152,19 +154,30 @@ public enum TextFormats {
         }
 
         static func parse(_ lines: [String], file: String) throws(ConfigErrors) -> PackageConfiguration {
+            let entries = lines.enumerated().map { (line: $0.element, at: Source(file: file, line: $0.offset + 1)) }
+            return try parse(entries, file: file)
+        }
+
+        /// Lines from one file or several (a control script's assignments and
+        /// its hanfs.conf), each with where it is; `lenient`: a variable hanfs
+        /// does not know, or a value it cannot take, is left out and said in
+        /// `leftOut` rather than an error (`hanfs import`).
+        static func parse(
+            _ entries: [(line: String, at: Source)], file: String, lenient: Bool = false, leftOut: inout [String]
+        ) throws(ConfigErrors) -> PackageConfiguration {
             var builder = ConfigBuilder(file: file, names: AttributeNames.legacyName)
             let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
-            for (n, raw) in lines.enumerated() {
+            for (raw, at) in entries {
                 let line = raw.trimmingSpaces
                 if line.isEmpty || line.hasPrefix("#") { continue }
-                let at = Source(file: file, line: n + 1)
                 guard let (name, index, rest) = assignment(line) else {
                     builder.fail(ConfigError(at, "", "not a variable assignment (NAME=value or NAME[n]=value)"))
                     continue
                 }
                 let attribute = index.map { "\(name)[\($0)]" } ?? name
                 guard let field = AttributeNames.legacyField(name) else {
-                    builder.fail(ConfigError(at, attribute, "unknown variable"))
+                    if lenient { leftOut.append("\(at): \(attribute): not hanfs's (left to the cluster manager, or not needed)") }
+                    else { builder.fail(ConfigError(at, attribute, "unknown variable")) }
                     continue
                 }
                 let (parsed, problem) = value(rest)
@@ -176,9 +189,9 @@ public enum TextFormats {
                 // the script that reads it: the package's directory.
                 value = value.replacingOccurrences(of: "${0%/*}", with: directory)
                 if value.contains("$") || value.contains("`") {
-                    builder.fail(
-                        ConfigError(at, attribute, "\"\(value)\": shell expansion ($ or `) is not evaluated here"), field: field,
-                        index: index ?? 0)
+                    let why = "\"\(value)\": shell expansion ($ or `) is not evaluated here"
+                    if lenient { leftOut.append("\(at): \(attribute): \(why): set it by hand") }
+                    else { builder.fail(ConfigError(at, attribute, why), field: field, index: index ?? 0) }
                     continue
                 }
                 builder.set(field, value, attribute: attribute, index: index ?? 0, at: at)
@@ -186,6 +199,11 @@ public enum TextFormats {
             // Legacy packages are named by their directory (/etc/cmcluster/<pkg>/hanfs.conf).
             let name = URL(fileURLWithPath: directory).lastPathComponent
             return try builder.finish(defaultName: try? Check.packageName(name, "", Source(file: file, line: 0)))
+        }
+
+        static func parse(_ entries: [(line: String, at: Source)], file: String) throws(ConfigErrors) -> PackageConfiguration {
+            var ignored: [String] = []
+            return try parse(entries, file: file, lenient: false, leftOut: &ignored)
         }
     }
 }

@@ -29,7 +29,7 @@ struct Hanfs: ParsableCommand {
             """,
         version: "hanfs \(version) (\(LuaState.luaVersion))",
         subcommands: [
-            Start.self, Stop.self, Status.self, Validate.self, LockMigrate.self, Monitor.self, Run.self, Repl.self, Customize.self, Flm.self,
+            Start.self, Stop.self, Status.self, Validate.self, LockMigrate.self, Monitor.self, Run.self, Repl.self, Customize.self, Import.self, Flm.self,
             Serviceguard.self, Pacemaker.self, LabCommand.self, LabClient.self, LabAgent.self, StatdCallout.self, Doc.self,
             Announce.self, WithHostName.self,
         ]

@@ -294,3 +294,37 @@ struct PacemakerAgent {
         try StartStop.expectClean(lab)
     }
 }
+
+/// `hanfs import --pacemaker crm|pcs`: its commands, run as printed by the
+/// real crmsh and pcs against a CIB of their own (a file, CIB_file and
+/// pcs -f: no cluster needed), with the agent ocf:hanfs:package where
+/// Pacemaker looks for it (an overlay in a mount namespace of the test's own).
+@Suite(.enabled(if: isRoot, "needs root: a mount namespace"))
+struct ImportedUnderPacemaker {
+    @Test(arguments: ["crm", "pcs"])
+    func thePrintedConfigurationIsTakenByThePacemakerTools(_ tool: String) throws {
+        let dir = try Scratch()
+        let agents = dir.path + "/resource.d"
+        #expect(try output(["cp", "-a", "/usr/lib/ocf/resource.d", agents]).status == 0)
+        try FileManager.default.createDirectory(atPath: agents + "/hanfs", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: agents + "/hanfs/package", withDestinationPath: hanfsBinary)
+        let config = dir.path + "/nfspkg.lua"
+        let imported = try hanfs(["import", checkoutDirectory + "/examples/nfspkg.conf", "--output", config, "--pacemaker", tool])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let cib = dir.path + "/cib.xml"
+        try output(["cibadmin", "--empty"]).stdout.write(toFile: cib, atomically: true, encoding: .utf8)
+        // A site configures fencing first (README.md); this CIB has no nodes to fence.
+        var commands = [["crm", "configure", "property", "stonith-enabled=false"]]
+        commands += imported.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").map(String.init) }
+        for argv in commands {
+            let file = argv[0] == "pcs" ? ["pcs", "-f", cib] + argv.dropFirst() : ["env", "CIB_file=\(cib)"] + argv
+            let ran = try output(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                                  "mount --bind \"$0\" /usr/lib/ocf/resource.d && exec \"$@\"", agents] + file, timeout: 120)
+            #expect(ran.status == 0, "\(argv.joined(separator: " ")): \(ran.stdout)\(ran.stderr)")
+        }
+        let xml = try String(contentsOfFile: cib, encoding: .utf8)
+        #expect(xml.contains("provider=\"hanfs\"") && xml.contains("type=\"package\"") && xml.contains("value=\"\(config)\""), "\(xml)")
+        #expect(xml.contains("interval=\"30s\""))
+        #expect(xml.contains("node=\"node1\"") && xml.contains("score=\"100\"") && xml.contains("node=\"node2\"") && xml.contains("score=\"90\""))
+    }
+}

@@ -169,19 +169,8 @@ enum JSONText {
         }
     }
 
+    /// A JSON string: the other control characters as \u00XX.
     static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
+        NativeWriter.quoted(s) { String(format: "\\u%04x", $0) }
     }
 }
