@@ -35,6 +35,8 @@ packages=(
   rsyslog
   # the Debian package: built with dpkg-deb and dpkg-shlibdeps, tried in a fresh root made by debootstrap
   dpkg-dev debootstrap
+  # the completion and log rotation tests: zsh reads the zsh completion, logrotate rotates a package log
+  zsh logrotate
 )
 
 missing=()

@@ -108,6 +108,36 @@ import Testing
         #expect(try complete(["hanfs", "status", "--j"]) == ["--json"])
     }
 
+    /// zsh reads the zsh completion and defines its function.
+    @Test func zshReadsItsCompletion() throws {
+        let dir = try Scratch()
+        let script = try dir.write("_hanfs", try hanfs(["--generate-completion-script", "zsh"]).stdout)
+        let zsh = try output(["zsh", "-f", "-c", "autoload -U compinit; compinit -u -d \"$1/zcompdump\"; source \"$2\"; print -r -- ${+functions[_hanfs]}",
+                              "zsh", dir.path, script])
+        #expect(zsh.status == 0 && zsh.stdout == "1\n", "\(zsh.stdout)\(zsh.stderr)")
+    }
+
+    /// The shipped logrotate file, run by logrotate on a package log: the
+    /// log is copied and emptied in place (a running monitor keeps it open),
+    /// and hanfs goes on writing to it.
+    @Test func logrotateRotatesAPackageLogAndHanfsGoesOnWritingIt() throws {
+        let dir = try Scratch()
+        let logs = dir.path + "/log", run = dir.path + "/run"
+        let conf = try dir.write("logrotate.conf", try String(contentsOfFile: checkoutDirectory + "/packaging/logrotate", encoding: .utf8)
+            .replacingOccurrences(of: "/var/log/hanfs", with: logs))
+        let package = try dir.write("p.lua", "package { name = \"p\" }\n")
+        let env = ["HANFS_LOG_DIR": logs, "HANFS_RUN_DIR": run]
+        #expect(try hanfs(["start", "--config", package], environment: env).status == 0)
+        let rotate = try output(["logrotate", "-f", "-s", dir.path + "/state", conf])
+        #expect(rotate.status == 0, "\(rotate.stderr)")
+        let rotated = try String(contentsOfFile: logs + "/p.log.1", encoding: .utf8)
+        #expect(rotated.contains("start p done"))
+        #expect(FileManager.default.fileExists(atPath: logs + "/p.log.jsonl.1"))
+        #expect(try hanfs(["stop", "--config", package], environment: env).status == 0)
+        let current = try String(contentsOfFile: logs + "/p.log", encoding: .utf8)
+        #expect(current.contains("stop p done") && !current.contains("start p done"), "\(current)")
+    }
+
     @Test func theAgentsMetaDataIsValid() throws {
         let dir = try Scratch()
         let out = try hanfs(["ocf", "meta-data"])

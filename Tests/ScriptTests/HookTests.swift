@@ -320,6 +320,22 @@ import Testing
         #expect(unwatched.run("monitor", again, arguments: ["once"]).outcome == .done(.running))
     }
 
+    /// MAINTENANCE_FLAG=NO: no maintenance mode; the file there changes nothing.
+    @Test func withoutMaintenanceModeTheFileDoesNotHoldTheMonitor() throws {
+        let bench = try ScriptBench(
+            package: """
+                package { name = "p", monitor = { retries = 0, interval = 1, services = "rpcbind", maintenance = false } }
+                """,
+            site: Self.site)
+        // Where the maintenance file would be.
+        try bench.scratch.write("run/p.maintenance", "")
+        guard case .failed(let why, _, _) = bench.run("monitor", Recorder()).outcome else {
+            Issue.record("the monitor went on")
+            return
+        }
+        #expect(why == "monitor: rpcbind: no answer")
+    }
+
     /// ACTIVATION_RETRY_COUNT: a failed activation tried again before start fails.
     @Test func aVolumeGroupsActivationIsTriedAgain() throws {
         let bench = try ScriptBench(
