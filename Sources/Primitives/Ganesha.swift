@@ -148,6 +148,28 @@ public struct Ganesha: Sendable {
         return result
     }
 
+    /// The clients the running server knows, by address, through its client
+    /// manager on the system bus (`ShowClients`); nil where there is no bus.
+    public func clients(timeout: Double = 10) throws -> [String]? {
+        guard isRunning, FileManager.default.fileExists(atPath: systemBus) else { return nil }
+        let r = try node.run(
+            ["dbus-send", "--system", "--print-reply", "--dest=org.ganesha.nfsd", "/org/ganesha/nfsd/ClientMgr",
+             "org.ganesha.nfsd.clientmgr.ShowClients"],
+            timeout: timeout, readOnly: true)
+        return Self.clientAddresses(r.stdoutText)
+    }
+
+    /// The addresses in a ShowClients reply: each client's record begins with its address, a string.
+    public static func clientAddresses(_ reply: String) -> [String] {
+        reply.split(separator: "\n").compactMap { line in
+            let t = line.trimmingCharacters(in: .whitespaces)
+            guard t.hasPrefix("string \""), t.hasSuffix("\"") else { return nil }
+            let value = String(t.dropFirst("string \"".count).dropLast())
+            let address = value.hasPrefix("::ffff:") ? String(value.dropFirst(7)) : value
+            return IPAddress(address) != nil ? address : nil
+        }
+    }
+
     /// The Export_Ids in the configuration as it is now.
     public func activeIDs() -> [Int] {
         guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else { return [] }

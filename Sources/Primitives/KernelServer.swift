@@ -28,6 +28,34 @@ public struct KernelServer: Sendable {
         self.control = control
     }
 
+    /// The NFSv4 clients it holds state for (`clients/*/info` of the nfsd
+    /// file system): each one's address and minor version.
+    public func clients() -> [(address: String, minorVersion: Int?)] {
+        let dir = control + "/clients"
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return ids.sorted().compactMap { id in
+            (try? String(contentsOfFile: "\(dir)/\(id)/info", encoding: .utf8)).flatMap(Self.client)
+        }
+    }
+
+    /// One `info` file: `address: "192.0.2.100:876"`, `minor version: 2`, ...
+    public static func client(_ info: String) -> (address: String, minorVersion: Int?)? {
+        var address: String?, minor: Int?
+        for line in info.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { continue }
+            if parts[0] == "address" {
+                var a = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                // host:port, [v6]:port
+                if a.hasPrefix("["), let close = a.firstIndex(of: "]") { a = String(a[a.index(after: a.startIndex)..<close]) }
+                else if let colon = a.lastIndex(of: ":"), a.filter({ $0 == ":" }).count == 1 { a = String(a[..<colon]) }
+                address = a
+            }
+            if parts[0] == "minor version" { minor = Int(parts[1]) }
+        }
+        return address.map { ($0, minor) }
+    }
+
     /// What the package asks of it.
     public struct Settings: Sendable {
         public var scope: String

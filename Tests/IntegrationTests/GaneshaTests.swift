@@ -102,6 +102,11 @@ struct GaneshaBackend {
         #expect(server != nil)
         let read = { try lab.inClient(["nfs-cat", "nfs://192.0.2.10/srv/nfs/fs0/hello.txt"], check: false) }
         #expect(try read().stdout == "one\n")
+        // Its client manager knows the client that read.
+        let clients = try lab.hanfs(["run", "--config", config, try lab.writeScript("clients.lua", """
+            for _, c in ipairs(clients()) do print(c.server, c.address) end
+            """)])
+        #expect(clients.stdout.contains("ganesha\t192.0.2.100\n"), "\(clients.stdout)\(clients.stderr)")
 
         let out = try lab.hanfs(["run", "--config", config,
                                  try lab.writeScript("dbus.lua", "print(unexport(pkg.exports[1]))")])

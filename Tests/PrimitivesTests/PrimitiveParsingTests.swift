@@ -176,3 +176,35 @@ import Testing
         #expect(ProcessUsers.find(mountPoint: scratch.path + "/d", device: nil).isEmpty)
     }
 }
+
+/// The servers' own words for their clients.
+@Suite struct ClientInspection {
+    @Test func theKernelsClientInfo() {
+        let v4 = KernelServer.client("clientid: 0x6a1e3f2b65a1\naddress: \"192.0.2.100:876\"\nstatus: confirmed\nname: \"Linux NFSv4.2 client1\"\nminor version: 2\n")
+        #expect(v4?.address == "192.0.2.100" && v4?.minorVersion == 2)
+        #expect(KernelServer.client("address: \"[2001:db8::100]:876\"\nminor version: 0\n")?.address == "2001:db8::100")
+        #expect(KernelServer.client("status: confirmed\n") == nil)
+    }
+
+    @Test func ganeshasShowClientsReply() {
+        let reply = """
+            method return time=1733300000.1 sender=:1.2 -> destination=:1.9 serial=12 reply_serial=2
+               struct {
+                  uint64 1733300000
+                  uint64 123
+               }
+               array [
+                  struct {
+                     string "::ffff:192.0.2.100"
+                     boolean true
+                     boolean true
+                  }
+                  struct {
+                     string "2001:db8::7"
+                     boolean false
+                  }
+               ]
+            """
+        #expect(Ganesha.clientAddresses(reply) == ["192.0.2.100", "2001:db8::7"])
+    }
+}

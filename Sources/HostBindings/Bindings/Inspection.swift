@@ -7,7 +7,7 @@ extension Bindings {
     var inspection: BindingDomain {
         BindingDomain(
             title: "Inspection", intro: "What is there now; `hanfs status` is written with them.",
-            bindings: [vgStatus, mounts, exports, addressList, users])
+            bindings: [vgStatus, mounts, exports, clientList, addressList, users])
     }
 
     private var vgStatus: Binding {
@@ -65,6 +65,29 @@ extension Bindings {
                             "server": "ganesha", "export_id": .integer(Int64(e.id)),
                         ]))
                     }
+                }
+                return .table(LuaTable(array: list))
+            })
+        }
+    }
+
+    private var clientList: Binding {
+        Binding(
+            "clients", "clients()",
+            """
+            The NFS clients the servers on this node hold state for: the kernel's NFSv4 clients (its nfsd file \
+            system) and, where the loaded package runs NFS-Ganesha and a system bus is, Ganesha's (its client \
+            manager): `{address, server, minor_version}` each.
+            """
+        ) { call in
+            try call.push(try wrap {
+                var list: [LuaValue] = KernelServer(node).clients().map { c in
+                    var t = LuaTable(fields: ["address": .string(c.address), "server": "kernel"])
+                    if let m = c.minorVersion { t["minor_version"] = .integer(Int64(m)) }
+                    return .table(t)
+                }
+                if package?.nfsServer == .ganesha, let addresses = try ganesha.clients() {
+                    list += addresses.map { .table(LuaTable(fields: ["address": .string($0), "server": "ganesha"])) }
                 }
                 return .table(LuaTable(array: list))
             })
