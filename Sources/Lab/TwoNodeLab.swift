@@ -175,7 +175,7 @@ public final class TwoNodeLab: Sendable {
     }
 
     /// Builds with `body`; when it fails, removes what was made, unless
-    /// HANFS_LAB_KEEP=1 asks to leave it to be looked at (hanfs lab run, hanfs lab down).
+    /// HANFS_LAB_KEEP=1 asks to leave it to be looked at (hanfs lab exec, hanfs lab down).
     func removingOnFailure(log: (String) -> Void, _ body: () throws -> Void) throws {
         do {
             try body()

@@ -90,7 +90,7 @@ struct KernelNFSLab {
         let newLocks = Self.newLockSeconds(failover.stdout)
         #expect(newLocks.count == 2 && newLocks.allSatisfy { $0 >= 9 && $0 < 25 }, "\(failover.stdout)")
         // The client's applications of the failover are gone with it.
-        let leftover = try lab(["run", "client", "--", "pgrep", "-f", "lab-client (read|append|hold)"])
+        let leftover = try lab(["exec", "client", "--", "pgrep", "-f", "lab-client (read|append|hold)"])
         #expect(leftover.status == 1, "still running after the failover: \(leftover.stdout)")
         let after = try lab(["status"]).stdout
         #expect(after.contains("package nfspkg runs on node2") && after.contains("up   vg vglab: tags node2, 1/1 LVs active"), "\(after)")
