@@ -21,6 +21,25 @@ func monitorBenchmarks() throws {
     try lab.prepareNodeStatusMonitor(statd: true)
     try lab.startGanesha(exports: ["/srv/nfs/fs0"])
 
+    // Detection: a daemon killed; the monitor (interval 0.1 s, no retries) exits.
+    func detection(_ daemon: String, restart: [String]) throws -> [Double] {
+        var latencies: [Double] = []
+        for _ in 0..<5 {
+            let monitor = Thread.detachedResult { try lab.hanfs(["monitor", "--config", config], timeout: 60) }
+            usleep(500_000)
+            guard let pid = lab.processInNode(named: daemon) else { throw LabError("no \(daemon)") }
+            let t = now()
+            kill(pid, SIGKILL)
+            let result = try monitor.value()
+            guard result.status == 1 else { throw LabError("the monitor did not fail: \(result.stderr)") }
+            latencies.append(now() - t)
+            if restart.isEmpty { try lab.startGanesha(exports: ["/srv/nfs/fs0"]) } else { try lab.inNode(restart) }
+        }
+        return latencies
+    }
+    let statd = try detection("rpc.statd", restart: ["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
+    let ganesha = try detection("ganesha.nfsd", restart: [])
+    // Then the CPU figures: a thousand cycles of checks leave the lab slower to detect with (seen: 0.1 s more).
     // CPU (user + system, os.clock) per cycle of all the package's checks; and the
     // same cycle as the monitor runs it since `hanfs status --json`: each check
     // timed (now()), the cycle kept in a runtime note. Alternating, in one process.
@@ -44,24 +63,6 @@ func monitorBenchmarks() throws {
         throw LabError("monitor cycle: \(out.stdout) \(out.stderr)")
     }
 
-    // Detection: a daemon killed; the monitor (interval 0.1 s, no retries) exits.
-    func detection(_ daemon: String, restart: [String]) throws -> [Double] {
-        var latencies: [Double] = []
-        for _ in 0..<5 {
-            let monitor = Thread.detachedResult { try lab.hanfs(["monitor", "--config", config], timeout: 60) }
-            usleep(500_000)
-            guard let pid = lab.processInNode(named: daemon) else { throw LabError("no \(daemon)") }
-            let t = now()
-            kill(pid, SIGKILL)
-            let result = try monitor.value()
-            guard result.status == 1 else { throw LabError("the monitor did not fail: \(result.stderr)") }
-            latencies.append(now() - t)
-            if restart.isEmpty { try lab.startGanesha(exports: ["/srv/nfs/fs0"]) } else { try lab.inNode(restart) }
-        }
-        return latencies
-    }
-    let statd = try detection("rpc.statd", restart: ["rpc.statd", "--no-notify", "-P", "/var/lib/nfs"])
-    let ganesha = try detection("ganesha.nfsd", restart: [])
     print("")
     print("## The monitor (hanfs monitor)")
     print("")
