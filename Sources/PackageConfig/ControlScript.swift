@@ -21,8 +21,11 @@ public struct ControlScript: Sendable {
 
     /// Whether these lines are a shell script rather than a package file: a
     /// function, or a file sourced.
-    public static func isShell(_ lines: [String]) -> Bool {
-        lines.contains { functionName($0.trimmingSpaces) != nil || sources($0.trimmingSpaces) }
+    public static func isShell(_ lines: [String]) -> Bool { shellLine(lines) != nil }
+
+    /// The first line that makes it shell (0-based).
+    static func shellLine(_ lines: [String]) -> Int? {
+        lines.firstIndex { functionName($0.trimmingSpaces) != nil || sources($0.trimmingSpaces) }
     }
 
     static func sources(_ line: String) -> Bool { line.hasPrefix(". ") || line.hasPrefix("source ") }

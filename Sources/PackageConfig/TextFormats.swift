@@ -32,10 +32,11 @@ public enum TextFormats {
         case .modular: return try Modular.parse(lines, file: file)
         case .legacy: return try Legacy.parse(lines, file: file)
         case .controlScript:
+            let n = ControlScript.shellLine(lines) ?? 0
             throw ConfigErrors([ConfigError(
-                Source(file: file, line: 0), "",
-                "a Serviceguard legacy package control script (shell), not a package file: `hanfs import \(file)` makes a "
-                    + "package file of its variables and hanfs.conf")])
+                Source(file: file, line: n + 1), "",
+                "\(lines[n].trimmingSpaces.prefix(60)): shell (a function, a file sourced): this is a Serviceguard legacy package "
+                    + "control script, not a package file; `hanfs import \(file)` makes a package file of its variables and hanfs.conf")])
         }
     }
 

@@ -56,7 +56,8 @@ import Testing
         // Not a package file: said once, with what to do.
         let refused = try hanfs(["validate", "--config", script])
         #expect(refused.status == 6)
-        #expect(refused.stderr.contains("a Serviceguard legacy package control script (shell), not a package file: `hanfs import"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("\(script):3: . ${SGCONFFILE:=/etc/cmcluster.conf}: shell (a function, a file sourced): this is a "
+            + "Serviceguard legacy package control script, not a package file; `hanfs import"), "\(refused.stderr)")
         #expect(refused.stderr.split(separator: "\n").count == 1)
 
         let output = dir.path + "/nfspkg.lua", hooks = dir.path + "/nfspkg.hooks.lua"
