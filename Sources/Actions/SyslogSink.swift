@@ -78,17 +78,18 @@ public final class SyslogSink: @unchecked Sendable {
 
     /// `<PRI>Mmm dd hh:mm:ss ident[pid]: package action [step]: message`, one line.
     public func line(_ event: LogEvent, action: String, step: String?, time: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "MMM d HH:mm:ss"
-        var stamp = formatter.string(from: time)
-        // RFC 3164: the day of the month takes two places, space-padded.
-        if let space = stamp.firstIndex(of: " "), stamp[stamp.index(after: space)...].prefix(while: \.isNumber).count == 1 {
-            stamp.insert(" ", at: stamp.index(after: space))
-        }
         let where_ = step.map { " [\($0)]" } ?? ""
         let message = event.message.description.replacingOccurrences(of: "\n", with: " | ")
-        return "<\(facility * 8 + Self.severity(event.level))>\(stamp) \(identity)[\(getpid())]: \(package) \(action)\(where_): \(message)"
+        return "<\(facility * 8 + Self.severity(event.level))>\(Self.stamp(time)) \(identity)[\(getpid())]: \(package) \(action)\(where_): \(message)"
+    }
+
+    /// RFC 3164's local time, `Dec  4 10:00:00`: the day of the month space-padded to two places.
+    static func stamp(_ time: Date) -> String {
+        var t = time_t(time.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        localtime_r(&t, &parts)
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return String(format: "%@ %2d %02d:%02d:%02d", months[Int(parts.tm_mon)], parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
     }
 
     /// The journal's native protocol: `FIELD=value` lines; a value with a
