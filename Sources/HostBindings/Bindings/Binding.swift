@@ -195,8 +195,9 @@ extension ScriptHost {
     }
 
     /// What each field of `pkg` is, by its path (`monitor.interval`), from
-    /// the attribute table: a Lua table constructor's fields.
-    static var pkgDocs: String {
+    /// the attribute table: a Lua table constructor's fields. Made once per
+    /// process: every run builds a host.
+    static let pkgDocs: String = {
         var docs: [String: String] = [
             "volume_groups": "The volume groups it activates.", "filesystems": "Its file systems: {device, directory, type, ...}.",
             "exports": "Its exports: {directory, clients, options, fsid}.", "addresses": "Its addresses: {address, prefix, interface, subnet}.",
@@ -211,7 +212,7 @@ extension ScriptHost {
             docs[String(native.dropFirst("package.".count))] = a.doc
         }
         return docs.sorted { $0.key < $1.key }.map { "[\"\($0.key)\"] = [==[\($0.value)]==]" }.joined(separator: ", ")
-    }
+    }()
 
     /// Text folded at spaces to lines of at most `width` characters.
     static func wrapped(_ text: String, width: Int) -> String {
